@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/**
+ * Identifier rules shared by tokens, channel names and payloads. User ids and
+ * roles become parts of channel names (`user:{id}`, `role:{role}`), so they use
+ * the channel id alphabet.
+ */
+export const ID_PATTERN = /^[A-Za-z0-9_.:@=+-]{1,128}$/;
+/** Tenant ids also scope every channel name internally, so no separators. */
+export const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Channel kinds: `user`, `tenant`, `conversation`, or app-defined like `patient`. */
+export const CHANNEL_KIND_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+/** Full channel name: `kind:id`, at most 164 characters (Pusher's limit). */
+export const CHANNEL_PATTERN = /^[a-z][a-z0-9_-]{0,31}:[A-Za-z0-9_.:@=+-]{1,128}$/;
+export const CHANNEL_MAX_LENGTH = 164;
+
+export const userIdSchema = z.string().regex(ID_PATTERN, "must be 1-128 characters of A-Z a-z 0-9 _ . : @ = + -");
+export const tenantIdSchema = z.string().regex(TENANT_PATTERN, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
+export const channelSchema = z
+  .string()
+  .max(CHANNEL_MAX_LENGTH)
+  .regex(CHANNEL_PATTERN, "must be kind:id, e.g. patient:42");
+
+/** Splits a valid channel name into its kind and id. */
+export function splitChannel(channel: string): { kind: string; id: string } {
+  const at = channel.indexOf(":");
+  return { kind: channel.slice(0, at), id: channel.slice(at + 1) };
+}

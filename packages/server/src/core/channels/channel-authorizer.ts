@@ -1,0 +1,65 @@
+import { splitChannel } from "@switchboard/protocol";
+import type { Caller } from "../../auth/caller.js";
+import { AppError } from "../errors.js";
+import type { SwitchboardHooks } from "../hooks.js";
+
+/** Decides one kind of channel; `id` is the part after `kind:`. */
+export type ChannelRule = (caller: Caller, id: string) => Promise<boolean> | boolean;
+
+/** Kinds whose rules belong to Switchboard; hooks are never asked about them. */
+const RESERVED_KINDS = new Set(["user", "tenant", "role", "conversation", "call", "topic"]);
+
+/**
+ * Who may join which channel (PROTOCOL.md section 3). Every name is already
+ * scoped to the caller's tenant by the transports, so these rules only decide
+ * within the tenant. Services that own a kind (chat owns `conversation:`, calls
+ * own `call:`) register its rule; a reserved kind without a rule is denied.
+ */
+export class ChannelAuthorizer {
+  private readonly rules = new Map<string, ChannelRule>([
+    ["user", (caller, id) => caller.userId === id],
+    ["tenant", (caller, id) => caller.tenantId === id],
+    ["role", (caller, id) => caller.roles.includes(id)],
+    ["topic", () => true],
+  ]);
+
+  constructor(private readonly hooks: readonly SwitchboardHooks[]) {}
+
+  /** Lets the service owning a reserved kind decide it. */
+  registerRule(kind: string, rule: ChannelRule): void {
+    if (!RESERVED_KINDS.has(kind)) throw new Error(`${kind} is not a reserved channel kind`);
+    this.rules.set(kind, rule);
+  }
+
+  /** @throws AppError `forbidden` when denied, `unavailable` when a webhook hook cannot answer. */
+  async authorize(caller: Caller, channel: string): Promise<void> {
+    if (!(await this.isAllowed(caller, channel))) {
+      throw new AppError("forbidden", `not allowed to join ${channel}`);
+    }
+  }
+
+  async isAllowed(caller: Caller, channel: string): Promise<boolean> {
+    const { kind, id } = splitChannel(channel);
+    if (RESERVED_KINDS.has(kind)) {
+      const rule = this.rules.get(kind);
+      return rule ? await rule(caller, id) : false;
+    }
+    for (const hook of this.hooks) {
+      if (!hook.onAuthorizeChannel) continue;
+      let decision: boolean | undefined;
+      try {
+        decision = await hook.onAuthorizeChannel({ caller, channel, kind, id });
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        return false;
+      }
+      if (typeof decision === "boolean") return decision;
+    }
+    return false;
+  }
+
+  /** Channels every connection of this caller joins automatically. */
+  static automaticChannels(caller: Caller): string[] {
+    return [`user:${caller.userId}`, `tenant:${caller.tenantId}`, ...caller.roles.map((role) => `role:${role}`)];
+  }
+}

@@ -1,0 +1,41 @@
+import type { SqlDatabase } from "../../ports/sql-database.js";
+import { migration001 } from "./migrations/001-init.js";
+
+/** One forward-only schema change. Never edit a released one: add the next. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. */
+export const MIGRATIONS: readonly Migration[] = [migration001];
+
+/** Arbitrary constant naming Switchboard's migration lock among other advisory locks. */
+const MIGRATION_LOCK_KEY = 7_346_221_001;
+
+/**
+ * Applies pending migrations, each in its own transaction. On Postgres, several
+ * nodes starting at once serialize on a transaction-scoped advisory lock, so each
+ * migration runs exactly once. Returns the versions applied now.
+ */
+export async function migrate(db: SqlDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  await db.query(`create table if not exists schema_migrations (
+    version integer primary key,
+    name text not null,
+    applied_at timestamptz not null default now()
+  )`);
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const ran = await db.transaction(async (tx) => {
+      await tx.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
+      const { rows } = await tx.query("select 1 from schema_migrations where version = $1", [migration.version]);
+      if (rows.length > 0) return false;
+      await tx.exec(migration.sql);
+      await tx.query("insert into schema_migrations (version, name) values ($1, $2)", [migration.version, migration.name]);
+      return true;
+    });
+    if (ran) applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,78 @@
+import pg from "pg";
+import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
+
+export interface PgDatabaseOptions {
+  url: string;
+  /** Schema for Switchboard's tables; created when missing and put first on the search_path. */
+  schema: string;
+  maxConnections?: number;
+}
+
+/** Real Postgres through a `pg` connection pool. */
+export class PgDatabase implements SqlDatabase {
+  readonly kind = "postgres" as const;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(options: PgDatabaseOptions): Promise<PgDatabase> {
+    // The schema must exist before pooled connections put it on their search_path.
+    const setup = new pg.Client({ connectionString: options.url });
+    await setup.connect();
+    try {
+      await setup.query(`create schema if not exists "${options.schema}"`);
+    } finally {
+      await setup.end();
+    }
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      options: `-c search_path="${options.schema}",public`,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its connection (server restart) must not crash the process;
+    // the pool replaces it and the next query reports any lasting outage.
+    pool.on("error", () => {});
+    return new PgDatabase(pool);
+  }
+
+  async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
+    const result = await this.pool.query(text, params as unknown[]);
+    return { rows: result.rows as T[] };
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("begin");
+      const result = await fn({
+        async query<R>(text: string, params?: unknown[]) {
+          const r = await client.query(text, params as unknown[]);
+          return { rows: r.rows as R[] };
+        },
+        async exec(script: string) {
+          await client.query(script);
+        },
+      });
+      await client.query("commit");
+      return result;
+    } catch (err) {
+      await client.query("rollback").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query("select 1");
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,52 @@
+import { mkdir } from "node:fs/promises";
+import { PGlite } from "@electric-sql/pglite";
+import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
+
+/**
+ * Embedded Postgres (PGlite, WASM) for the zero-setup single process. PGlite runs
+ * one statement at a time; it queues concurrent callers itself, and a
+ * transaction holds the connection until it ends.
+ */
+export class PgliteDatabase implements SqlDatabase {
+  readonly kind = "pglite" as const;
+
+  private constructor(private readonly db: PGlite) {}
+
+  /** Opens (creating when needed) the database in `dataDir`; `:memory:` keeps it in memory. */
+  static async open(dataDir: string): Promise<PgliteDatabase> {
+    if (dataDir !== ":memory:") await mkdir(dataDir, { recursive: true });
+    const db = await PGlite.create(dataDir === ":memory:" ? undefined : dataDir);
+    return new PgliteDatabase(db);
+  }
+
+  async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
+    const result = await this.db.query<T>(text, params);
+    return { rows: result.rows };
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.db.exec(script);
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) =>
+      fn({
+        async query<R>(text: string, params?: unknown[]) {
+          const result = await tx.query<R>(text, params);
+          return { rows: result.rows };
+        },
+        async exec(script: string) {
+          await tx.exec(script);
+        },
+      }),
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query("select 1");
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.closed) await this.db.close();
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * `@switchboard/server`: run Switchboard inside a Node process (library mode)
+ * or start it with the `switchboard` CLI.
+ */
+export { createServer, type ServerOptions, type SwitchboardServer } from "./server.js";
+export { loadConfig, helpText, ConfigError, type Config } from "./config/config.js";
+export { createTokenVerifier, TokenError, type TokenVerifier, type TokenVerifierOptions } from "./auth/token-verifier.js";
+export { signUserToken, type TokenClaims } from "./auth/dev-credentials.js";
+export type { Caller } from "./auth/caller.js";
+export type { SwitchboardHooks, AuthorizeChannelPayload } from "./core/hooks.js";
+export { AppError } from "./core/errors.js";
+export type { Broker, ChannelMessage } from "./ports/broker.js";
+export type { ChannelMembers, ChannelMember } from "./ports/channel-members.js";
+export type { SqlDatabase, SqlExecutor } from "./ports/sql-database.js";

@@ -1,0 +1,27 @@
+/** One event published to a channel of a tenant. */
+export interface ChannelMessage {
+  tenantId: string;
+  /** `kind:id`, unscoped: the tenant is carried separately. */
+  channel: string;
+  event: string;
+  data: unknown;
+  /** Connection not to deliver to (the sender's own device). */
+  exceptConnectionId?: string;
+}
+
+export type ChannelMessageHandler = (message: ChannelMessage) => void;
+
+/**
+ * Carries channel events to every transport on every node.
+ *
+ * Contract: messages published by one publisher to one channel are delivered to
+ * each subscriber in publish order; delivery is at-most-once (durable state, such
+ * as chat history, lives in the database and is re-read by `seq`, never replayed
+ * from the broker). `publish` resolves once the message is handed to the medium.
+ */
+export interface Broker {
+  publish(message: ChannelMessage): Promise<void>;
+  /** Registers a local handler; returns the function that removes it. */
+  subscribe(handler: ChannelMessageHandler): () => void;
+  close(): Promise<void>;
+}

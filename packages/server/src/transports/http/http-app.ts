@@ -1,0 +1,64 @@
+import cors from "@fastify/cors";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { AppError } from "../../core/errors.js";
+import { redactUrl } from "../../logger.js";
+import type { Metrics } from "../../metrics.js";
+import type { OriginPolicy } from "../origin-policy.js";
+import { HTTP_STATUS, codeForStatus } from "./http-errors.js";
+
+export interface HttpAppOptions {
+  maxPayloadBytes: number;
+  origins: OriginPolicy;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * The fastify instance every HTTP route hangs off. Errors of any origin leave as
+ * `{ error: { code, message } }` with the code's status; requests from origins
+ * outside the allowlist are refused before routing.
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const { origins, metrics, logger } = options;
+  const app = Fastify({
+    loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger,
+    // Request lines are logged by the onResponse hook below, with token query values redacted.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.maxPayloadBytes,
+    // Socket.IO and other WebSocket endpoints keep long-lived connections on this server.
+    forceCloseConnections: "idle",
+  });
+
+  await app.register(cors, {
+    origin: (origin, cb) => cb(null, origins.isAllowed(origin)),
+    credentials: true,
+  });
+
+  app.addHook("onRequest", async (request) => {
+    if (!origins.isAllowed(request.headers.origin)) throw new AppError("forbidden", "origin not allowed");
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    request.log.debug({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: reply.elapsedTime }, "http request");
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof AppError) {
+      return reply.code(HTTP_STATUS[error.code]).send({ error: error.toBody() });
+    }
+    const status = typeof (error as { statusCode?: unknown }).statusCode === "number" ? (error as { statusCode: number }).statusCode : 500;
+    const code = codeForStatus(status);
+    if (code === "internal") request.log.error({ err: error, url: redactUrl(request.url) }, "http request failed");
+    const message = code === "internal" ? "internal error" : (error as Error).message;
+    return reply.code(status >= 400 && status < 600 ? status : 500).send({ error: { code, message } });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: "not_found", message: `no route ${request.method} ${redactUrl(request.url).split("?")[0]}` } });
+  });
+
+  return app;
+}

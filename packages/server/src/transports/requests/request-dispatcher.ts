@@ -1,0 +1,56 @@
+import type { Ack } from "@switchboard/protocol";
+import type { Logger } from "pino";
+import type { Connection } from "../../core/connection.js";
+import { AppError, toAppError } from "../../core/errors.js";
+import type { Metrics } from "../../metrics.js";
+import type { RequestHandlers } from "./request-handler.js";
+
+/**
+ * Runs a request by name for any transport and always produces the ack
+ * envelope of PROTOCOL.md section 2: unknown names and payloads failing their
+ * schema become `bad_request`, unexpected failures `internal` (logged, never
+ * leaked to the client).
+ */
+export class RequestDispatcher {
+  constructor(
+    private readonly handlers: RequestHandlers,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  has(event: string): boolean {
+    return Object.hasOwn(this.handlers, event);
+  }
+
+  async dispatch(connection: Connection, event: string, payload: unknown): Promise<Ack> {
+    const known = this.has(event);
+    const label = known ? event : "unknown";
+    this.metrics.eventsIn.inc({ event: label });
+    const stopTimer = this.metrics.requestDuration.startTimer({ event: label });
+    try {
+      if (!known) throw new AppError("bad_request", `unknown event ${truncate(event)}`);
+      const handler = this.handlers[event]!;
+      // A request sent with only an ack callback carries no payload: treat it as {}.
+      const parsed = handler.schema.safeParse(payload === undefined ? {} : payload);
+      if (!parsed.success) {
+        const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+        throw new AppError("bad_request", `invalid ${event} payload`, details);
+      }
+      const data = await handler.handle(connection, parsed.data);
+      return data === undefined ? { ok: true } : { ok: true, data };
+    } catch (err) {
+      const appError = toAppError(err);
+      if (appError.code === "internal") {
+        this.logger.error({ err, event: label, userId: connection.caller.userId }, "request failed");
+      }
+      this.metrics.ackErrors.inc({ code: appError.code });
+      return { ok: false, error: appError.toBody() };
+    } finally {
+      stopTimer();
+    }
+  }
+}
+
+function truncate(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 64)}…` : value;
+}

@@ -1,0 +1,148 @@
+import type { Server as HttpServer } from "node:http";
+import type { ServerShutdownEvent } from "@switchboard/protocol";
+import { Server, type Socket } from "socket.io";
+import type { Logger } from "pino";
+import type { TokenVerifier } from "../../auth/token-verifier.js";
+import type { ChannelService } from "../../core/channels/channel-service.js";
+import type { Broker, ChannelMessage } from "../../ports/broker.js";
+import type { Metrics } from "../../metrics.js";
+import type { OriginPolicy } from "../origin-policy.js";
+import type { RequestDispatcher } from "../requests/request-dispatcher.js";
+import { authMiddleware, type SocketData } from "./auth-middleware.js";
+import { roomKey } from "./room-key.js";
+import { SocketConnection } from "./socket-connection.js";
+
+export interface SocketIoTransportOptions {
+  maxPayloadBytes: number;
+  /** Connection state recovery window; 0 turns recovery off. */
+  recoveryWindowMs: number;
+  origins: OriginPolicy;
+  verifier: TokenVerifier;
+  channels: ChannelService;
+  broker: Broker;
+  dispatcher: RequestDispatcher;
+  metrics: Metrics;
+  logger: Logger;
+  /** Event names the server itself emits; others are app events and counted as `app`. */
+  knownEvents: ReadonlySet<string>;
+}
+
+/**
+ * The native protocol (PROTOCOL.md sections 1-3): authenticates handshakes,
+ * hands requests to the dispatcher, and delivers channel events from the broker
+ * to the local sockets of each tenant-scoped room. Holds no state of its own
+ * beyond Socket.IO's.
+ */
+export class SocketIoTransport {
+  readonly io: Server;
+  private readonly unsubscribeBroker: () => void;
+  private readonly activeUsers = new Map<string, number>();
+
+  constructor(
+    httpServer: HttpServer,
+    private readonly options: SocketIoTransportOptions,
+  ) {
+    const { origins } = options;
+    this.io = new Server(httpServer, {
+      maxHttpBufferSize: options.maxPayloadBytes,
+      // Other WebSocket endpoints (plain WS, Pusher) share this HTTP server; let them take their upgrades.
+      destroyUpgrade: false,
+      cors: { origin: (origin, cb) => cb(null, origins.isAllowed(origin)), credentials: true },
+      allowRequest: (req, cb) => {
+        const allowed = origins.isAllowed(req.headers.origin);
+        cb(allowed ? null : "origin not allowed", allowed);
+      },
+      ...(options.recoveryWindowMs > 0 && {
+        connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
+      }),
+    });
+    this.io.use(authMiddleware(options.verifier, options.logger));
+    this.io.on("connection", (socket) => this.onConnection(socket));
+    this.unsubscribeBroker = options.broker.subscribe((message) => this.deliver(message));
+  }
+
+  /** Open sockets on this node. */
+  get connectionCount(): number {
+    return this.io.engine.clientsCount;
+  }
+
+  /** Distinct users (per tenant) with at least one socket on this node. */
+  get activeUserCount(): number {
+    return this.activeUsers.size;
+  }
+
+  private onConnection(socket: Socket): void {
+    const { caller } = socket.data as SocketData;
+    const connection = new SocketConnection(socket, caller);
+    const { channels, dispatcher, metrics, logger } = this.options;
+    const userKey = `${caller.tenantId}/${caller.userId}`;
+    this.activeUsers.set(userKey, (this.activeUsers.get(userKey) ?? 0) + 1);
+    metrics.connections.inc({ protocol: "socketio" });
+
+    // Requests may arrive before the automatic channels are set up; they wait for it.
+    const ready = channels.connect(connection, socket.recovered ? [...connection.channels()] : []);
+
+    socket.onAny(async (event: string, ...args: unknown[]) => {
+      const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
+      await ready.catch(() => {});
+      const reply = await dispatcher.dispatch(connection, event, args[0]);
+      if (ack) ack(reply);
+      else if (!reply.ok) logger.debug({ event, code: reply.error.code }, "request without ack failed");
+    });
+
+    socket.on("disconnect", async (reason) => {
+      metrics.connections.dec({ protocol: "socketio" });
+      const left = (this.activeUsers.get(userKey) ?? 1) - 1;
+      if (left > 0) this.activeUsers.set(userKey, left);
+      else this.activeUsers.delete(userKey);
+      logger.debug({ userId: caller.userId, tenantId: caller.tenantId, reason }, "socket disconnected");
+      await ready.catch(() => {});
+      await channels.disconnect(connection).catch((err) => logger.error({ err }, "channel cleanup failed"));
+    });
+
+    ready.then(
+      () => {
+        socket.emit("connected", {
+          socketId: socket.id,
+          userId: caller.userId,
+          tenantId: caller.tenantId,
+          serverTime: new Date().toISOString(),
+          recovered: socket.recovered,
+        });
+        logger.debug({ userId: caller.userId, tenantId: caller.tenantId, recovered: socket.recovered }, "socket connected");
+      },
+      (err) => {
+        logger.error({ err }, "connection setup failed");
+        socket.disconnect(true);
+      },
+    );
+  }
+
+  /** Delivers one broker message to this node's sockets in the channel's room. */
+  private deliver(message: ChannelMessage): void {
+    const room = roomKey(message.tenantId, message.channel);
+    const members = this.io.of("/").adapter.rooms.get(room);
+    if (!members || members.size === 0) return;
+    let target = this.io.local.to(room);
+    if (message.exceptConnectionId) target = target.except(message.exceptConnectionId);
+    target.emit(message.event, message.data);
+    const recipients = members.size - (message.exceptConnectionId && members.has(message.exceptConnectionId) ? 1 : 0);
+    this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, recipients);
+  }
+
+  /** Tells every local client the server is stopping and when to come back. */
+  announceShutdown(event: ServerShutdownEvent): void {
+    this.io.local.emit("server:shutdown", event);
+  }
+
+  /**
+   * Closes every client's transport (clients see `transport close` and reconnect
+   * on their own, to this server once it is back or to another node) and
+   * releases the adapter. The HTTP server is closed by its owner.
+   */
+  async close(): Promise<void> {
+    this.unsubscribeBroker();
+    this.io.engine.close();
+    await this.io.of("/").adapter.close();
+  }
+}

@@ -1,0 +1,29 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// The Postgres project runs the same suites against real Postgres. CI must have it:
+// a CI run without DATABASE_URL fails here instead of passing on PGlite alone.
+const postgres = Boolean(process.env.DATABASE_URL);
+if (process.env.CI && !postgres) throw new Error("CI run without DATABASE_URL: the Postgres suite would not run");
+if (!postgres) console.warn("[switchboard] DATABASE_URL unset: running the PGlite project only (Postgres suite not run)");
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      "@switchboard/protocol": src("protocol"),
+      "@switchboard/server": src("server"),
+    },
+  },
+  test: {
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: "pglite", include: ["packages/*/test/**/*.test.ts"], env: { SWITCHBOARD_TEST_DB: "pglite" } } },
+      ...(postgres
+        ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.ts"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
+        : []),
+    ],
+  },
+});
