@@ -8,6 +8,9 @@ export interface PgDatabaseOptions {
   maxConnections?: number;
 }
 
+/** Arbitrary constant naming the schema-creation lock among other advisory locks. */
+const SCHEMA_LOCK_KEY = 7_346_221_000;
+
 /** Real Postgres through a `pg` connection pool. */
 export class PgDatabase implements SqlDatabase {
   readonly kind = "postgres" as const;
@@ -15,11 +18,15 @@ export class PgDatabase implements SqlDatabase {
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(options: PgDatabaseOptions): Promise<PgDatabase> {
-    // The schema must exist before pooled connections put it on their search_path.
+    // The schema must exist before pooled connections put it on their search_path. Nodes
+    // starting together would race on "create schema if not exists", hence the lock.
     const setup = new pg.Client({ connectionString: options.url });
     await setup.connect();
     try {
+      await setup.query("begin");
+      await setup.query("select pg_advisory_xact_lock($1)", [SCHEMA_LOCK_KEY]);
       await setup.query(`create schema if not exists "${options.schema}"`);
+      await setup.query("commit");
     } finally {
       await setup.end();
     }

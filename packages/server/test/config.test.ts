@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, helpText, loadConfig } from "@switchboard/server";
+
+describe("configuration", () => {
+  it("an empty environment gives the documented defaults", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: "0.0.0.0",
+      logLevel: "info",
+      corsOrigins: [],
+      maxPayloadBytes: 131_072,
+      database: { url: undefined, schema: "public", dataDir: "./data", poolSize: 10 },
+      jwt: { secret: undefined, jwksUrl: undefined, requireExp: true },
+      shutdown: { reconnectInMs: 2000, timeoutMs: 10_000 },
+    });
+  });
+
+  it("environment variables override defaults and lists are split on commas", () => {
+    const config = loadConfig({
+      PORT: "8080",
+      JWT_SECRET: "0123456789abcdef0123",
+      DATABASE_URL: "postgres://u@db:5432/app",
+      CORS_ORIGINS: " https://a.example , https://b.example:8443 ",
+      JWT_REQUIRE_EXP: "false",
+      LOG_LEVEL: "",
+    });
+    expect(config.port).toBe(8080);
+    expect(config.jwt).toMatchObject({ secret: "0123456789abcdef0123", requireExp: false });
+    expect(config.database.url).toBe("postgres://u@db:5432/app");
+    expect(config.corsOrigins).toEqual(["https://a.example", "https://b.example:8443"]);
+    expect(config.logLevel).toBe("info");
+  });
+
+  it("every bad value is reported with its variable name", () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ PORT: "70000", JWT_SECRET: "short", DATABASE_URL: "mysql://x", JWKS_URL: "not a url", LOG_LEVEL: "loud", CORS_ORIGINS: "https://ok.example,https://bad.example/path" });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = error!.problems.join("\n");
+    for (const name of ["PORT", "JWT_SECRET", "DATABASE_URL", "JWKS_URL", "LOG_LEVEL"]) expect(text).toContain(`${name}:`);
+    expect(loadConfigProblems({ CORS_ORIGINS: "https://bad.example/path" })).toEqual([expect.stringContaining("CORS_ORIGINS")]);
+  });
+
+  it("--help text lists every variable the server reads", () => {
+    const text = helpText();
+    for (const name of ["PORT", "JWT_SECRET", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_URL", "DATA_DIR", "REDIS_URL", "CORS_ORIGINS", "LOG_LEVEL"]) {
+      expect(text).toContain(name);
+    }
+  });
+});
+
+function loadConfigProblems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    return (err as ConfigError).problems;
+  }
+}

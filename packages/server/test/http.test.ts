@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { connectError, request, startServer } from "./support/server-harness.js";
+
+describe("health, readiness and metrics", () => {
+  it("/healthz reports liveness with connection and active-user counts", async () => {
+    const { url, connect } = await startServer();
+    await connect({ sub: "alice", tenant: "acme" });
+    await connect({ sub: "alice", tenant: "acme" });
+    await connect({ sub: "bob", tenant: "acme" });
+    const res = await fetch(`${url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: "ok", connections: 3, activeUsers: 2 });
+  });
+
+  it("/readyz answers 200 with the database check when the database answers", async () => {
+    const { url } = await startServer();
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ready", checks: { database: "ok" } });
+  });
+
+  it("/readyz answers 503 when the database is gone", async () => {
+    const { url, server } = await startServer();
+    await server.database.close();
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.status).toBe("not_ready");
+    expect(body.checks.database).toMatch(/^down/);
+  });
+
+  it("/readyz checks Redis when REDIS_URL is set, and reports it down when unreachable", async () => {
+    const { url } = await startServer({ env: { REDIS_URL: "redis://127.0.0.1:9" } });
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(503);
+    expect((await res.json()).checks).toMatchObject({ database: "ok", redis: expect.stringMatching(/^down/) });
+  });
+
+  it("/metrics exposes connections, events in and out, ack errors and latency in Prometheus text", async () => {
+    const { url, connect } = await startServer();
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    await request(alice.socket, "room:join", { room: "topic:news" });
+    await request(bob.socket, "room:join", { room: "topic:news" });
+    await request(alice.socket, "room:join", { room: "user:bob" });
+    await request(alice.socket, "what:ever", {});
+    await fetch(`${url}/healthz`);
+    const res = await fetch(`${url}/metrics`);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/switchboard_connections\{[^}]*protocol="socketio"[^}]*\} 2/);
+    expect(text).toMatch(/switchboard_events_in_total\{[^}]*event="room:join"[^}]*\} 3/);
+    expect(text).toMatch(/switchboard_events_in_total\{[^}]*event="unknown"[^}]*\} 1/);
+    expect(text).toMatch(/switchboard_events_out_total\{[^}]*event="room:userJoined"[^}]*\} 1/);
+    expect(text).toMatch(/switchboard_ack_errors_total\{[^}]*code="forbidden"[^}]*\} 1/);
+    expect(text).toMatch(/switchboard_ack_errors_total\{[^}]*code="bad_request"[^}]*\} 1/);
+    expect(text).toMatch(/switchboard_request_duration_seconds_count\{[^}]*event="room:join"[^}]*\} 3/);
+    expect(text).toMatch(/switchboard_http_request_duration_seconds_count\{[^}]*route="\/healthz"[^}]*\} 1/);
+  });
+
+  it("an unknown route answers 404 in the error format", async () => {
+    const { url } = await startServer();
+    const res = await fetch(`${url}/v1/nothing-here?token=secret`);
+    expect(res.status).toBe(404);
+    const body = await res.json();
+    expect(body).toEqual({ error: { code: "not_found", message: "no route GET /v1/nothing-here" } });
+  });
+});
+
+describe("origin allowlist", () => {
+  const env = { CORS_ORIGINS: "https://app.example.com,https://admin.example.com" };
+
+  it("HTTP from an allowed origin gets CORS headers; from another origin it is refused 403", async () => {
+    const { url } = await startServer({ env });
+    const allowed = await fetch(`${url}/healthz`, { headers: { origin: "https://app.example.com" } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    const refused = await fetch(`${url}/healthz`, { headers: { origin: "https://evil.example" } });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: { code: "forbidden", message: "origin not allowed" } });
+    const noOrigin = await fetch(`${url}/healthz`);
+    expect(noOrigin.status).toBe(200);
+  });
+
+  it("a WebSocket upgrade from another origin is refused; an allowed origin connects", async () => {
+    const { url, token, connect } = await startServer({ env });
+    const jwt = await token({ sub: "alice", tenant: "acme" });
+    const err = await connectError(url, { auth: { token: jwt }, extraHeaders: { origin: "https://evil.example" } });
+    expect(err.message).not.toBe("unauthorized");
+    const polling = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: "https://evil.example" } });
+    expect(polling.status).toBe(403);
+    const ok = await connect(jwt, { extraHeaders: { origin: "https://admin.example.com" } });
+    expect(ok.connected.userId).toBe("alice");
+  });
+});
