@@ -24,7 +24,7 @@ describe("health, readiness and metrics", () => {
     await server.database.close();
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(503);
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(body.status).toBe("not_ready");
     expect(body.checks.database).toMatch(/^down/);
   });
@@ -33,7 +33,7 @@ describe("health, readiness and metrics", () => {
     const { url } = await startServer({ env: { REDIS_URL: "redis://127.0.0.1:9" } });
     const res = await fetch(`${url}/readyz`);
     expect(res.status).toBe(503);
-    expect((await res.json()).checks).toMatchObject({ database: "ok", redis: expect.stringMatching(/^down/) });
+    expect(((await res.json()) as any).checks).toMatchObject({ database: "ok", redis: expect.stringMatching(/^down/) });
   });
 
   it("/metrics exposes connections, events in and out, ack errors and latency in Prometheus text", async () => {
@@ -62,7 +62,7 @@ describe("health, readiness and metrics", () => {
     const { url } = await startServer();
     const res = await fetch(`${url}/v1/nothing-here?token=secret`);
     expect(res.status).toBe(404);
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(body).toEqual({ error: { code: "not_found", message: "no route GET /v1/nothing-here" } });
   });
 });

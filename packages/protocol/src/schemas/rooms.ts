@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { channelSchema } from "../identifiers.js";
 
-export const roomJoinSchema = z.object({ room: channelSchema }).strict();
+export const roomJoinSchema = z.object({ room: channelSchema });
 export const roomLeaveSchema = roomJoinSchema;
 export const roomParticipantsSchema = roomJoinSchema;
 
