@@ -1,4 +1,5 @@
 import type { ErrorBody, ErrorCode } from "@switchboard/protocol";
+import { DependencyUnavailableError } from "../ports/errors.js";
 
 /**
  * A failure with a stable code from the protocol's catalogue. Core services throw
@@ -21,8 +22,12 @@ export class AppError extends Error {
   }
 }
 
-/** Anything thrown that is not an {@link AppError} becomes `internal`, without leaking its message. */
+/**
+ * Maps anything thrown to the catalogue: a dependency outage becomes
+ * `unavailable`; anything else unexpected becomes `internal`, without leaking its message.
+ */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (err instanceof DependencyUnavailableError) return new AppError("unavailable", `${err.dependency} is unavailable; retry later`);
   return new AppError("internal", "internal error");
 }

@@ -1,8 +1,12 @@
-/** One event published to a channel of a tenant. */
+/** One event published to one or more channels of a tenant. */
 export interface ChannelMessage {
   tenantId: string;
-  /** `kind:id`, unscoped: the tenant is carried separately. */
-  channel: string;
+  /**
+   * `kind:id` names, unscoped: the tenant is carried separately. A connection in
+   * several of them receives the event once (e.g. `message:new` to every
+   * participant's `user:` channel).
+   */
+  channels: readonly string[];
   event: string;
   data: unknown;
   /** Connection not to deliver to (the sender's own device). */

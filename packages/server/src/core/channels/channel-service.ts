@@ -80,7 +80,7 @@ export class ChannelService {
   private announceJoined(connection: Connection, channel: string): Promise<void> {
     return this.deps.broker.publish({
       tenantId: connection.caller.tenantId,
-      channel,
+      channels: [channel],
       event: "room:userJoined",
       data: { room: channel, ...member(connection.caller) },
       exceptConnectionId: connection.id,
@@ -88,7 +88,7 @@ export class ChannelService {
   }
 
   private announceLeft(tenantId: string, channel: string, who: Participant): Promise<void> {
-    return this.deps.broker.publish({ tenantId, channel, event: "room:userLeft", data: { room: channel, ...who } });
+    return this.deps.broker.publish({ tenantId, channels: [channel], event: "room:userLeft", data: { room: channel, ...who } });
   }
 }
 

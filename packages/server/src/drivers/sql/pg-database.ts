@@ -1,5 +1,21 @@
 import pg from "pg";
+import { DependencyUnavailableError } from "../../ports/errors.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
+
+/** SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown, crash). */
+const OUTAGE_SQLSTATE = /^(08|57P)/;
+const OUTAGE_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"]);
+
+/** True when the error means Postgres could not be reached or dropped the connection. */
+function isOutage(err: unknown): boolean {
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && (OUTAGE_SQLSTATE.test(code) || OUTAGE_ERRNO.has(code))) return true;
+  return typeof message === "string" && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|pool after calling end/i.test(message);
+}
+
+function translate(err: unknown): unknown {
+  return isOutage(err) ? new DependencyUnavailableError("database", { cause: err }) : err;
+}
 
 export interface PgDatabaseOptions {
   url: string;
@@ -44,16 +60,22 @@ export class PgDatabase implements SqlDatabase {
   }
 
   async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
-    const result = await this.pool.query(text, params as unknown[]);
-    return { rows: result.rows as T[] };
+    try {
+      const result = await this.pool.query(text, params as unknown[]);
+      return { rows: result.rows as T[] };
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
   async exec(script: string): Promise<void> {
-    await this.pool.query(script);
+    await this.query(script);
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch((err) => {
+      throw translate(err);
+    });
     try {
       await client.query("begin");
       const result = await fn({
@@ -69,14 +91,14 @@ export class PgDatabase implements SqlDatabase {
       return result;
     } catch (err) {
       await client.query("rollback").catch(() => {});
-      throw err;
+      throw translate(err);
     } finally {
       client.release();
     }
   }
 
   async ping(): Promise<void> {
-    await this.pool.query("select 1");
+    await this.query("select 1");
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
+import { DependencyUnavailableError } from "../../ports/errors.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
 
 /**
@@ -20,15 +21,23 @@ export class PgliteDatabase implements SqlDatabase {
   }
 
   async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
+    this.assertOpen();
     const result = await this.db.query<T>(text, params);
     return { rows: result.rows };
   }
 
+  /** A closed embedded database (stopping) is an outage, not a bug. */
+  private assertOpen(): void {
+    if (this.db.closed) throw new DependencyUnavailableError("database");
+  }
+
   async exec(script: string): Promise<void> {
+    this.assertOpen();
     await this.db.exec(script);
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.assertOpen();
     return this.db.transaction((tx) =>
       fn({
         async query<R>(text: string, params?: unknown[]) {
@@ -43,7 +52,7 @@ export class PgliteDatabase implements SqlDatabase {
   }
 
   async ping(): Promise<void> {
-    await this.db.query("select 1");
+    await this.query("select 1");
   }
 
   async close(): Promise<void> {

@@ -118,16 +118,15 @@ export class SocketIoTransport {
     );
   }
 
-  /** Delivers one broker message to this node's sockets in the channel's room. */
+  /** Delivers one broker message to this node's sockets in the channels' rooms, once per socket. */
   private deliver(message: ChannelMessage): void {
-    const room = roomKey(message.tenantId, message.channel);
-    const members = this.io.of("/").adapter.rooms.get(room);
-    if (!members || members.size === 0) return;
-    let target = this.io.local.to(room);
+    const rooms = this.io.of("/").adapter.rooms;
+    const keys = message.channels.map((channel) => roomKey(message.tenantId, channel)).filter((key) => rooms.has(key));
+    if (keys.length === 0) return;
+    let target = this.io.local.to(keys);
     if (message.exceptConnectionId) target = target.except(message.exceptConnectionId);
     target.emit(message.event, message.data);
-    const recipients = members.size - (message.exceptConnectionId && members.has(message.exceptConnectionId) ? 1 : 0);
-    this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, recipients);
+    this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, recipientCount(rooms, keys, message.exceptConnectionId));
   }
 
   /** Tells every local client the server is stopping and when to come back. */
@@ -145,4 +144,16 @@ export class SocketIoTransport {
     this.io.engine.close();
     await this.io.of("/").adapter.close();
   }
+}
+
+/** Sockets an emission to `keys` reaches: the union of the rooms, less the excluded socket. */
+function recipientCount(rooms: Map<string, Set<string>>, keys: string[], except: string | undefined): number {
+  if (keys.length === 1) {
+    const members = rooms.get(keys[0]!)!;
+    return members.size - (except && members.has(except) ? 1 : 0);
+  }
+  const union = new Set<string>();
+  for (const key of keys) for (const id of rooms.get(key)!) union.add(id);
+  if (except) union.delete(except);
+  return union.size;
 }
