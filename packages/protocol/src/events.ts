@@ -1,5 +1,20 @@
 import type { Ack, ConnectErrorData } from "./errors.js";
 import type { Participant, RoomJoinPayload, RoomMembershipEvent } from "./schemas/rooms.js";
+import type {
+  Conversation,
+  ConversationCreatePayload,
+  ConversationListPayload,
+  ConversationSummary,
+  Message,
+  MessageDeletedEvent,
+  MessageEditPayload,
+  MessageHistoryPayload,
+  MessageSendPayload,
+  ParticipantsChangePayload,
+  ReceiptEvent,
+  ReceiptPayload,
+  TypingEvent,
+} from "./schemas/chat.js";
 
 export type { ConnectErrorData };
 
@@ -28,6 +43,20 @@ export interface ClientToServerEvents {
   "room:join": (payload: RoomJoinPayload, ack?: AckFn<{ room: string }>) => void;
   "room:leave": (payload: RoomJoinPayload, ack?: AckFn<{ room: string }>) => void;
   "room:participants": (payload: RoomJoinPayload, ack?: AckFn<{ participants: Participant[] }>) => void;
+  "conversation:create": (payload: ConversationCreatePayload, ack?: AckFn<{ conversation: Conversation }>) => void;
+  "conversation:list": (payload: ConversationListPayload, ack?: AckFn<{ conversations: ConversationSummary[] }>) => void;
+  "conversation:get": (payload: { conversationId: string }, ack?: AckFn<{ conversation: ConversationSummary }>) => void;
+  "conversation:addParticipants": (payload: ParticipantsChangePayload, ack?: AckFn<{ conversation: Conversation }>) => void;
+  "conversation:removeParticipants": (payload: ParticipantsChangePayload, ack?: AckFn<{ conversation: Conversation }>) => void;
+  "conversation:leave": (payload: { conversationId: string }, ack?: AckFn<{ conversationId: string }>) => void;
+  "message:send": (payload: MessageSendPayload, ack?: AckFn<{ message: Message }>) => void;
+  "message:history": (payload: MessageHistoryPayload, ack?: AckFn<{ messages: Message[]; hasMore: boolean }>) => void;
+  "message:edit": (payload: MessageEditPayload, ack?: AckFn<{ message: Message }>) => void;
+  "message:delete": (payload: { messageId: string }, ack?: AckFn<{ messageId: string }>) => void;
+  "message:delivered": (payload: ReceiptPayload, ack?: AckFn<Record<string, never>>) => void;
+  "message:read": (payload: ReceiptPayload, ack?: AckFn<{ unreadCount: number }>) => void;
+  "typing:start": (payload: { conversationId: string }, ack?: AckFn<Record<string, never>>) => void;
+  "typing:stop": (payload: { conversationId: string }, ack?: AckFn<Record<string, never>>) => void;
 }
 
 /** Events the server pushes to clients. App events published to channels arrive under their own names. */
@@ -36,6 +65,16 @@ export interface ServerToClientEvents {
   "server:shutdown": (event: ServerShutdownEvent) => void;
   "room:userJoined": (event: RoomMembershipEvent) => void;
   "room:userLeft": (event: RoomMembershipEvent) => void;
+  "conversation:new": (event: { conversation: Conversation }) => void;
+  "conversation:updated": (event: { conversation: Conversation }) => void;
+  "conversation:removed": (event: { conversationId: string }) => void;
+  "message:new": (event: { message: Message }) => void;
+  "message:updated": (event: { message: Message }) => void;
+  "message:deleted": (event: MessageDeletedEvent) => void;
+  "message:delivered": (event: ReceiptEvent) => void;
+  "message:read": (event: ReceiptEvent) => void;
+  "typing:start": (event: TypingEvent) => void;
+  "typing:stop": (event: TypingEvent) => void;
 }
 
 export type RequestName = keyof ClientToServerEvents;

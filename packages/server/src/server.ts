@@ -9,12 +9,15 @@ import { loadOrCreateDevSecret, signUserToken, type TokenClaims } from "./auth/d
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { ChannelAuthorizer } from "./core/channels/channel-authorizer.js";
 import { ChannelService } from "./core/channels/channel-service.js";
+import { ChatService } from "./core/chat/chat-service.js";
+import { TypingService } from "./core/chat/typing-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
+import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import type { Broker } from "./ports/broker.js";
@@ -23,6 +26,7 @@ import { createHttpApp } from "./transports/http/http-app.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
 import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
+import { chatRequests } from "./transports/requests/chat-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
 
@@ -57,7 +61,22 @@ export interface SwitchboardServer {
 }
 
 /** Event names the server emits itself (metrics count other names as `app`). */
-const SERVER_EVENTS = new Set(["connected", "server:shutdown", "room:userJoined", "room:userLeft"]);
+const SERVER_EVENTS = new Set([
+  "connected",
+  "server:shutdown",
+  "room:userJoined",
+  "room:userLeft",
+  "conversation:new",
+  "conversation:updated",
+  "conversation:removed",
+  "message:new",
+  "message:updated",
+  "message:deleted",
+  "message:delivered",
+  "message:read",
+  "typing:start",
+  "typing:stop",
+]);
 
 /**
  * The composition root: picks drivers from the configuration, wires core
@@ -104,7 +123,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const broker: Broker = new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
   const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker });
-  const dispatcher = new RequestDispatcher({ ...roomRequests(channels) }, metrics, logger);
+  const chat = new ChatService(new SqlChatStore(database), broker, authorizer);
+  const typing = new TypingService(chat, config.typingTimeoutMs);
+  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing) }, metrics, logger);
 
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
@@ -113,7 +134,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     recoveryWindowMs: config.recoveryWindowMs,
     origins,
     verifier,
-    channels,
+    listeners: [channels, typing],
     broker,
     dispatcher,
     metrics,
@@ -145,6 +166,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     // Give the announcement a moment to reach the wire before the transports close.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
+    typing.close();
     await http.close();
     await broker.close();
     await database.query("update nodes set last_seen_at = now() where node_id = $1", [config.nodeId]).catch(() => {});

@@ -27,6 +27,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "CHANNEL_AUTH_TIMEOUT_MS", help: "timeout of the channel authorization webhook", default: "3000" },
   { env: "MAX_PAYLOAD_BYTES", help: "largest WebSocket frame / HTTP body accepted", default: "131072" },
   { env: "RECOVERY_WINDOW_MS", help: "Socket.IO connection state recovery window (0 = off)", default: "120000" },
+  { env: "TYPING_TIMEOUT_MS", help: "silence after which the server sends typing:stop itself", default: "6000" },
   { env: "SHUTDOWN_RECONNECT_MS", help: "reconnectInMs announced in server:shutdown", default: "2000" },
   { env: "SHUTDOWN_TIMEOUT_MS", help: "longest a graceful stop may take before the process exits anyway", default: "10000" },
   { env: "NODE_ID", help: "name of this node in logs, metrics and the audit log", default: "hostname-pid" },
@@ -66,6 +67,7 @@ const envSchema = z.object({
   CHANNEL_AUTH_TIMEOUT_MS: int(100, 60_000).default(3000),
   MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(131_072),
   RECOVERY_WINDOW_MS: int(0, 24 * 3600_000).default(120_000),
+  TYPING_TIMEOUT_MS: int(100, 600_000).default(6000),
   SHUTDOWN_RECONNECT_MS: int(0, 600_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
@@ -93,6 +95,7 @@ export interface Config {
   channelAuth: { url?: string; secret?: string; timeoutMs: number };
   maxPayloadBytes: number;
   recoveryWindowMs: number;
+  typingTimeoutMs: number;
   shutdown: { reconnectInMs: number; timeoutMs: number };
 }
 
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     channelAuth: { url: e.CHANNEL_AUTH_URL, secret: e.CHANNEL_AUTH_SECRET, timeoutMs: e.CHANNEL_AUTH_TIMEOUT_MS },
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     recoveryWindowMs: e.RECOVERY_WINDOW_MS,
+    typingTimeoutMs: e.TYPING_TIMEOUT_MS,
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };
 }

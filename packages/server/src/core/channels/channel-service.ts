@@ -3,6 +3,7 @@ import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
 import type { ChannelMembers } from "../../ports/channel-members.js";
 import type { Connection } from "../connection.js";
+import type { ConnectionListener } from "../connection-listener.js";
 import { AppError } from "../errors.js";
 import { ChannelAuthorizer } from "./channel-authorizer.js";
 
@@ -17,8 +18,16 @@ export interface ChannelServiceDeps {
  * `room:userJoined` on a user's first connection in a channel and
  * `room:userLeft` when their last one leaves, so a second device is not news.
  */
-export class ChannelService {
+export class ChannelService implements ConnectionListener {
   constructor(private readonly deps: ChannelServiceDeps) {}
+
+  connected(connection: Connection, restored: readonly string[]): Promise<void> {
+    return this.connect(connection, restored);
+  }
+
+  disconnected(connection: Connection): Promise<void> {
+    return this.disconnect(connection);
+  }
 
   /**
    * Registers a new connection in its automatic channels (no announcements:

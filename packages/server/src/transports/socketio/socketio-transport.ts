@@ -3,7 +3,7 @@ import type { ServerShutdownEvent } from "@switchboard/protocol";
 import { Server, type Socket } from "socket.io";
 import type { Logger } from "pino";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
-import type { ChannelService } from "../../core/channels/channel-service.js";
+import type { ConnectionListener } from "../../core/connection-listener.js";
 import type { Broker, ChannelMessage } from "../../ports/broker.js";
 import type { Metrics } from "../../metrics.js";
 import type { OriginPolicy } from "../origin-policy.js";
@@ -18,7 +18,8 @@ export interface SocketIoTransportOptions {
   recoveryWindowMs: number;
   origins: OriginPolicy;
   verifier: TokenVerifier;
-  channels: ChannelService;
+  /** Told of every connection's start and end, in order (channels first). */
+  listeners: readonly ConnectionListener[];
   broker: Broker;
   dispatcher: RequestDispatcher;
   metrics: Metrics;
@@ -74,13 +75,16 @@ export class SocketIoTransport {
   private onConnection(socket: Socket): void {
     const { caller } = socket.data as SocketData;
     const connection = new SocketConnection(socket, caller);
-    const { channels, dispatcher, metrics, logger } = this.options;
+    const { listeners, dispatcher, metrics, logger } = this.options;
     const userKey = `${caller.tenantId}/${caller.userId}`;
     this.activeUsers.set(userKey, (this.activeUsers.get(userKey) ?? 0) + 1);
     metrics.connections.inc({ protocol: "socketio" });
 
     // Requests may arrive before the automatic channels are set up; they wait for it.
-    const ready = channels.connect(connection, socket.recovered ? [...connection.channels()] : []);
+    const restored = socket.recovered ? [...connection.channels()] : [];
+    const ready = (async () => {
+      for (const listener of listeners) await listener.connected?.(connection, restored);
+    })();
 
     socket.onAny(async (event: string, ...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
@@ -97,7 +101,9 @@ export class SocketIoTransport {
       else this.activeUsers.delete(userKey);
       logger.debug({ userId: caller.userId, tenantId: caller.tenantId, reason }, "socket disconnected");
       await ready.catch(() => {});
-      await channels.disconnect(connection).catch((err) => logger.error({ err }, "channel cleanup failed"));
+      for (const listener of listeners) {
+        await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
+      }
     });
 
     ready.then(

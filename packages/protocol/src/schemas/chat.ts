@@ -1,0 +1,129 @@
+import { z } from "zod";
+import { userIdSchema } from "../identifiers.js";
+
+/** Longest body after trimming (PROTOCOL.md section 4). */
+export const MESSAGE_BODY_MAX = 8000;
+/** Most participants a group conversation may have, the creator included. */
+export const GROUP_MAX_PARTICIPANTS = 256;
+/** Largest `limit` of `message:history`. */
+export const HISTORY_LIMIT_MAX = 200;
+
+export const conversationIdSchema = z.uuid({ message: "must be a conversation id (UUID)" });
+export const messageIdSchema = z.uuid({ message: "must be a message id (UUID)" });
+const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Bodies are text, stored exactly as sent; the limits apply to the trimmed text
+ * (so whitespace-only bodies are refused). The raw length is capped too, so
+ * padding cannot smuggle in a huge payload.
+ */
+export const messageBodySchema = z
+  .string()
+  .max(MESSAGE_BODY_MAX * 2, `must be at most ${MESSAGE_BODY_MAX} characters`)
+  .refine((body) => body.trim().length >= 1, "must not be empty")
+  .refine((body) => body.trim().length <= MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
+
+export const conversationCreateSchema = z.object({
+  type: z.enum(["direct", "group"]),
+  participantIds: z.array(userIdSchema).min(1).max(GROUP_MAX_PARTICIPANTS),
+  title: z.string().trim().min(1).max(200).optional(),
+});
+
+export const conversationListSchema = z.object({
+  limit: z.number().int().min(1).max(100).optional(),
+  /** `lastActivityAt` of the last conversation of the previous page. */
+  before: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const conversationGetSchema = z.object({ conversationId: conversationIdSchema });
+
+export const participantsChangeSchema = z.object({
+  conversationId: conversationIdSchema,
+  userIds: z.array(userIdSchema).min(1).max(GROUP_MAX_PARTICIPANTS),
+});
+
+export const messageSendSchema = z.object({
+  conversationId: conversationIdSchema,
+  body: messageBodySchema,
+  clientMessageId: z.string().min(1).max(128).optional(),
+  replyTo: messageIdSchema.optional(),
+});
+
+export const messageHistorySchema = z.object({
+  conversationId: conversationIdSchema,
+  beforeSeq: seqSchema.optional(),
+  afterSeq: seqSchema.optional(),
+  limit: z.number().int().min(1).max(HISTORY_LIMIT_MAX).optional(),
+});
+
+export const messageEditSchema = z.object({ messageId: messageIdSchema, body: messageBodySchema });
+export const messageDeleteSchema = z.object({ messageId: messageIdSchema });
+export const receiptSchema = z.object({ conversationId: conversationIdSchema, upToSeq: seqSchema });
+export const typingSchema = z.object({ conversationId: conversationIdSchema });
+
+export type ConversationCreatePayload = z.infer<typeof conversationCreateSchema>;
+export type ConversationListPayload = z.infer<typeof conversationListSchema>;
+export type ParticipantsChangePayload = z.infer<typeof participantsChangeSchema>;
+export type MessageSendPayload = z.infer<typeof messageSendSchema>;
+export type MessageHistoryPayload = z.infer<typeof messageHistorySchema>;
+export type MessageEditPayload = z.infer<typeof messageEditSchema>;
+export type ReceiptPayload = z.infer<typeof receiptSchema>;
+
+/** A stored chat message. Deleted messages keep their place (`seq`) with an empty body. */
+export interface Message {
+  id: string;
+  conversationId: string;
+  seq: number;
+  senderId: string;
+  senderName: string;
+  body: string;
+  clientMessageId?: string;
+  replyTo?: string;
+  createdAt: string;
+  editedAt?: string;
+  deletedAt?: string;
+}
+
+export interface ConversationParticipant {
+  userId: string;
+  role: "admin" | "member";
+  joinedAt: string;
+}
+
+export interface Conversation {
+  id: string;
+  type: "direct" | "group";
+  title?: string;
+  createdBy: string;
+  createdAt: string;
+  /** Highest `seq` so far (0 before the first message). */
+  lastSeq: number;
+  /** Time of the last message, or of creation: the order of `conversation:list`. */
+  lastActivityAt: string;
+  participants: ConversationParticipant[];
+}
+
+/** A conversation as listed for one user. */
+export interface ConversationSummary extends Conversation {
+  lastMessage: Message | null;
+  unreadCount: number;
+}
+
+export interface ReceiptEvent {
+  conversationId: string;
+  userId: string;
+  upToSeq: number;
+  at: string;
+}
+
+export interface TypingEvent {
+  conversationId: string;
+  userId: string;
+  name: string;
+}
+
+export interface MessageDeletedEvent {
+  conversationId: string;
+  messageId: string;
+  seq: number;
+}
