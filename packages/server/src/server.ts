@@ -23,6 +23,7 @@ import { Metrics } from "./metrics.js";
 import type { Broker } from "./ports/broker.js";
 import type { SqlDatabase } from "./ports/sql-database.js";
 import { createHttpApp } from "./transports/http/http-app.js";
+import { registerChatRoutes } from "./transports/http/chat-routes.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
 import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
@@ -158,6 +159,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     },
     metrics,
   );
+
+  registerChatRoutes(http, chat, verifier);
 
   let port = config.port;
   const stop = async (): Promise<void> => {

@@ -1,0 +1,68 @@
+import {
+  conversationCreateSchema,
+  conversationGetSchema,
+  conversationListSchema,
+  messageHistorySchema,
+  messageSendSchema,
+  receiptSchema,
+} from "@switchboard/protocol";
+import type { FastifyInstance } from "fastify";
+import type { TokenVerifier } from "../../auth/token-verifier.js";
+import type { ChatService } from "../../core/chat/chat-service.js";
+import { numberParam, parseInput } from "./parse.js";
+import { callerOf, userAuth } from "./user-auth.js";
+
+type IdParams = { Params: { id: string } };
+
+/**
+ * Chat over REST (PROTOCOL.md section 8, routes marked "user"): the same
+ * ChatService as the Socket.IO requests, so behaviour and errors are identical.
+ * Messages sent here reach all of the sender's devices (there is no sending
+ * connection to skip).
+ */
+export function registerChatRoutes(app: FastifyInstance, chat: ChatService, verifier: TokenVerifier): void {
+  app.register(async (scope) => {
+    scope.addHook("preHandler", userAuth(verifier));
+
+    scope.post("/v1/conversations", async (request, reply) => {
+      const result = await chat.createConversation(callerOf(request), parseInput(conversationCreateSchema, request.body));
+      return reply.code(201).send(result);
+    });
+
+    scope.get<{ Querystring: Record<string, string> }>("/v1/conversations", async (request) => {
+      const { limit, before } = request.query;
+      return chat.listConversations(callerOf(request), parseInput(conversationListSchema, { limit: numberParam(limit), before }));
+    });
+
+    scope.get<IdParams>("/v1/conversations/:id", async (request) => {
+      const { conversationId } = parseInput(conversationGetSchema, { conversationId: request.params.id });
+      return chat.getConversation(callerOf(request), conversationId);
+    });
+
+    scope.delete<IdParams>("/v1/conversations/:id", async (request) => {
+      const { conversationId } = parseInput(conversationGetSchema, { conversationId: request.params.id });
+      return chat.leave(callerOf(request), conversationId);
+    });
+
+    scope.post<IdParams>("/v1/conversations/:id/messages", async (request, reply) => {
+      const payload = parseInput(messageSendSchema, { ...(request.body as object), conversationId: request.params.id });
+      return reply.code(201).send(await chat.send(callerOf(request), payload));
+    });
+
+    scope.get<IdParams & { Querystring: Record<string, string> }>("/v1/conversations/:id/messages", async (request) => {
+      const { beforeSeq, afterSeq, limit } = request.query;
+      const payload = parseInput(messageHistorySchema, {
+        conversationId: request.params.id,
+        beforeSeq: numberParam(beforeSeq),
+        afterSeq: numberParam(afterSeq),
+        limit: numberParam(limit),
+      });
+      return chat.history(callerOf(request), payload);
+    });
+
+    scope.post<IdParams>("/v1/conversations/:id/read", async (request) => {
+      const payload = parseInput(receiptSchema, { ...(request.body as object), conversationId: request.params.id });
+      return chat.markRead(callerOf(request), payload);
+    });
+  });
+}

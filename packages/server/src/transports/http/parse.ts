@@ -1,0 +1,21 @@
+import type { z } from "zod";
+import { AppError } from "../../core/errors.js";
+
+/**
+ * Parses an HTTP body or query with a protocol schema; failures are the same
+ * `bad_request` (with field details) a Socket.IO client gets.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+    throw new AppError("bad_request", "invalid request", details);
+  }
+  return parsed.data;
+}
+
+/** Query-string numbers arrive as text; a non-number stays invalid so the schema rejects it. */
+export function numberParam(value: unknown): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  return typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
+}
