@@ -1,6 +1,10 @@
 /** Runs one statement with `$1..$n` parameters. */
 export interface SqlExecutor {
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /**
+   * `options.prepare` names a hot statement so drivers that can keep it prepared
+   * per connection do (Postgres: parsed and planned once, not on every call).
+   */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[], options?: { prepare?: string }): Promise<{ rows: T[] }>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }

@@ -59,9 +59,11 @@ export class PgDatabase implements SqlDatabase {
     return new PgDatabase(pool);
   }
 
-  async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
+  async query<T>(text: string, params?: unknown[], options?: { prepare?: string }): Promise<{ rows: T[] }> {
     try {
-      const result = await this.pool.query(text, params as unknown[]);
+      const result = options?.prepare
+        ? await this.pool.query({ name: options.prepare, text, values: params as unknown[] })
+        : await this.pool.query(text, params as unknown[]);
       return { rows: result.rows as T[] };
     } catch (err) {
       throw translate(err);

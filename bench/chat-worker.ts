@@ -1,0 +1,132 @@
+/**
+ * One load-generator process of the chat benchmark. It holds every connection of
+ * the conversations it owns, so a message's sender and receivers share this
+ * process's clock and latency needs no cross-process time sync.
+ */
+import { SignJWT } from "jose";
+import { SioClient } from "./lib/sio-client.js";
+
+interface Setup {
+  url: string;
+  secret: string;
+  conversations: number[];
+  usersPerConversation: number;
+}
+
+interface Conv {
+  id: string;
+  clients: SioClient[];
+}
+
+const convs: Conv[] = [];
+let deliveries = 0;
+let deliveryLatencies: number[] = [];
+let recording = false;
+
+function send(message: unknown): void {
+  process.send!(message);
+}
+
+async function token(secret: string, sub: string): Promise<string> {
+  return new SignJWT({ sub, tenant: "bench", name: sub })
+    .setProtectedHeader({ alg: "HS256" })
+    .setExpirationTime("2h")
+    .sign(new TextEncoder().encode(secret));
+}
+
+async function setup({ url, secret, conversations, usersPerConversation }: Setup): Promise<void> {
+  for (const c of conversations) {
+    const users = Array.from({ length: usersPerConversation }, (_, k) => `u${c * usersPerConversation + k}`);
+    const clients = await Promise.all(
+      users.map(async (sub) => {
+        const client = new SioClient(url, await token(secret, sub));
+        await client.connected;
+        client.on("message:new", ({ message }) => {
+          deliveries++;
+          if (recording) deliveryLatencies.push(performance.now() - Number(message.body.slice(2)));
+        });
+        return client;
+      }),
+    );
+    const ack = await clients[0]!.request("conversation:create", { type: "group", participantIds: users.slice(1), title: `bench ${c}` });
+    if (!ack.ok) throw new Error(`create failed: ${JSON.stringify(ack)}`);
+    convs.push({ id: ack.data.conversation.id, clients });
+  }
+}
+
+async function throughput(durationMs: number, window: number): Promise<void> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const deliveriesBefore = deliveries;
+  let acked = 0;
+  let failed = 0;
+  const deadline = start + durationMs;
+  await Promise.all(
+    convs.flatMap((conv) =>
+      Array.from({ length: window }, async () => {
+        while (performance.now() < deadline) {
+          const ack = await conv.clients[0]!.request("message:send", { conversationId: conv.id, body: `t=${performance.now()}` });
+          if (ack.ok) acked++;
+          else failed++;
+        }
+      }),
+    ),
+  );
+  const elapsedMs = performance.now() - start;
+  await new Promise((resolve) => setTimeout(resolve, 500)); // let the last deliveries land
+  const used = process.cpuUsage(cpu);
+  send({ type: "throughput", acked, failed, deliveries: deliveries - deliveriesBefore, elapsedMs, cpuSeconds: (used.user + used.system) / 1e6 });
+}
+
+async function latency(ratePerConversation: number, durationMs: number): Promise<void> {
+  const cpu = process.cpuUsage();
+  deliveryLatencies = [];
+  const ackLatencies: number[] = [];
+  let failed = 0;
+  recording = true;
+  const interval = 1000 / ratePerConversation;
+  const timers: NodeJS.Timeout[] = [];
+  const pending: Promise<void>[] = [];
+  convs.forEach((conv, i) => {
+    // Stagger the conversations so the load is spread over each interval.
+    const offset = (interval * i) / convs.length;
+    timers.push(
+      setTimeout(() => {
+        timers.push(
+          setInterval(() => {
+            const t0 = performance.now();
+            pending.push(
+              conv.clients[0]!.request("message:send", { conversationId: conv.id, body: `t=${t0}` }).then((ack) => {
+                if (ack.ok) ackLatencies.push(performance.now() - t0);
+                else failed++;
+              }),
+            );
+          }, interval),
+        );
+      }, offset),
+    );
+  });
+  await new Promise((resolve) => setTimeout(resolve, durationMs));
+  for (const t of timers) clearInterval(t);
+  await Promise.all(pending);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  recording = false;
+  const used = process.cpuUsage(cpu);
+  send({ type: "latency", sent: ackLatencies.length + failed, failed, ackLatencies, deliveryLatencies, cpuSeconds: (used.user + used.system) / 1e6 });
+}
+
+process.on("message", async (msg: any) => {
+  try {
+    if (msg.type === "setup") {
+      await setup(msg);
+      send({ type: "ready" });
+    } else if (msg.type === "throughput") await throughput(msg.durationMs, msg.window);
+    else if (msg.type === "latency") await latency(msg.ratePerConversation, msg.durationMs);
+    else if (msg.type === "exit") {
+      for (const conv of convs) for (const c of conv.clients) c.close();
+      process.exit(0);
+    }
+  } catch (err) {
+    send({ type: "error", message: (err as Error).stack ?? String(err) });
+  }
+});

@@ -1,0 +1,160 @@
+/**
+ * Persisted chat benchmark (issue 3): stored+delivered messages per second and
+ * send-to-receive latency with 1,000 connected clients in 100 conversations, on
+ * PGlite and on Postgres. Usage:
+ *
+ *   npm run bench:chat -- [--db pglite|postgres|both] [--quick]
+ *
+ * Postgres comes from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test);
+ * each run uses a fresh schema, dropped afterwards. Results go to
+ * bench/results/chat-<timestamp>.json and a Markdown table on stdout.
+ */
+import { fork, execSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { startSwitchboard } from "./lib/server-process.js";
+import { Samples, processCpuSeconds } from "./lib/stats.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const dbArg = args.includes("--db") ? args[args.indexOf("--db") + 1] : "both";
+const databases = dbArg === "both" ? ["pglite", "postgres"] : [dbArg!];
+const CONVERSATIONS = 100;
+const USERS_PER_CONVERSATION = 10;
+const WORKERS = 2;
+const THROUGHPUT_MS = quick ? 5_000 : 15_000;
+const LATENCY_MS = quick ? 5_000 : 15_000;
+const LATENCY_RATE = 1000; // messages per second, all conversations together
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 4); // outstanding sends per conversation in the throughput phase
+const SECRET = randomBytes(24).toString("base64url");
+const PG_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+type Worker = ReturnType<typeof fork>;
+
+function ask<T>(worker: Worker, message: object, expect: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: any) => {
+      if (reply.type === "error") reject(new Error(reply.message));
+      else if (reply.type === expect) {
+        worker.off("message", onMessage);
+        resolve(reply as T);
+      }
+    };
+    worker.on("message", onMessage);
+    worker.send(message);
+  });
+}
+
+async function runOne(db: string) {
+  let schema: string | undefined;
+  let dataDir: string | undefined;
+  const env: Record<string, string> = { JWT_SECRET: SECRET };
+  if (db === "postgres") {
+    schema = `bench_${Date.now()}`;
+    Object.assign(env, { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: process.env.BENCH_POOL ?? "20" });
+  } else {
+    dataDir = await mkdtemp(join(tmpdir(), "switchboard-bench-"));
+    env.DATA_DIR = dataDir;
+  }
+  const server = await startSwitchboard(env);
+  const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./chat-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  try {
+    await Promise.all(
+      workers.map((worker, w) =>
+        ask(worker, {
+          type: "setup",
+          url: server.url,
+          secret: SECRET,
+          usersPerConversation: USERS_PER_CONVERSATION,
+          conversations: Array.from({ length: CONVERSATIONS }, (_, c) => c).filter((c) => c % WORKERS === w),
+        }, "ready"),
+      ),
+    );
+
+    let serverCpu = await processCpuSeconds(server.pid);
+    const tp = await Promise.all(workers.map((w) => ask<any>(w, { type: "throughput", durationMs: THROUGHPUT_MS, window: WINDOW }, "throughput")));
+    const tpServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
+    const elapsed = Math.max(...tp.map((r) => r.elapsedMs)) / 1000;
+    const stored = tp.reduce((n, r) => n + r.acked, 0);
+    const throughput = {
+      storedPerSecond: Math.round(stored / elapsed),
+      deliveredPerSecond: Math.round(tp.reduce((n, r) => n + r.deliveries, 0) / elapsed),
+      failed: tp.reduce((n, r) => n + r.failed, 0),
+      serverCpuPercent: Math.round((tpServerCpu / elapsed) * 100),
+      clientCpuPercent: Math.round((tp.reduce((n, r) => n + r.cpuSeconds, 0) / elapsed) * 100),
+    };
+
+    serverCpu = await processCpuSeconds(server.pid);
+    const lat = await Promise.all(
+      workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: LATENCY_RATE / CONVERSATIONS, durationMs: LATENCY_MS }, "latency")),
+    );
+    const latServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
+    const delivery = new Samples();
+    const ack = new Samples();
+    for (const r of lat) {
+      delivery.addAll(r.deliveryLatencies);
+      ack.addAll(r.ackLatencies);
+    }
+    const latency = {
+      rate: LATENCY_RATE,
+      sent: lat.reduce((n, r) => n + r.sent, 0),
+      failed: lat.reduce((n, r) => n + r.failed, 0),
+      sendToReceiveMs: delivery.summary(),
+      sendToAckMs: ack.summary(),
+      serverCpuPercent: Math.round((latServerCpu / (LATENCY_MS / 1000)) * 100),
+      clientCpuPercent: Math.round((lat.reduce((n, r) => n + r.cpuSeconds, 0) / (LATENCY_MS / 1000)) * 100),
+    };
+    return { db, throughput, latency };
+  } finally {
+    if (process.env.BENCH_DEBUG) {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      console.error(text.split("\n").filter((l) => /request_duration_seconds_(sum|count)\{[^}]*message:send/.test(l) || /eventloop_lag_(mean|p99)/.test(l)).join("\n"));
+    }
+    for (const w of workers) w.send({ type: "exit" });
+    await server.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (schema) {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`drop schema if exists "${schema}" cascade`);
+      await client.end();
+    }
+  }
+}
+
+const results = [];
+for (const db of databases) {
+  console.error(`[bench:chat] ${db}: ${CONVERSATIONS} conversations x ${USERS_PER_CONVERSATION} clients`);
+  results.push(await runOne(db));
+}
+
+const commit = execSync("git rev-parse --short HEAD").toString().trim();
+const run = {
+  benchmark: "chat",
+  date: new Date().toISOString(),
+  commit,
+  command: `npm run bench:chat -- ${args.join(" ")}`.trim(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  setup: { conversations: CONVERSATIONS, clientsPerConversation: USERS_PER_CONVERSATION, connections: CONVERSATIONS * USERS_PER_CONVERSATION, workers: WORKERS, window: WINDOW, throughputMs: THROUGHPUT_MS, latencyMs: LATENCY_MS },
+  results,
+};
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+await mkdir(dir, { recursive: true });
+const file = join(dir, `chat-${run.date.replace(/[:.]/g, "-")}.json`);
+await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
+
+console.log(`\nchat benchmark, commit ${commit}, ${run.date}, ${run.machine.cpus} CPUs (${run.machine.cpuModel}), written to ${file}\n`);
+console.log("| database | stored msg/s | delivered msg/s | server CPU | client CPU | rate | send->receive p50 / p99 / p99.9 ms | send->ack p50 / p99 ms |");
+console.log("|---|---|---|---|---|---|---|---|");
+for (const r of results) {
+  const d = r.latency.sendToReceiveMs;
+  const a = r.latency.sendToAckMs;
+  console.log(
+    `| ${r.db} | ${r.throughput.storedPerSecond} | ${r.throughput.deliveredPerSecond} | ${r.throughput.serverCpuPercent}% | ${r.throughput.clientCpuPercent}% | ${r.latency.rate}/s | ${d.p50} / ${d.p99} / ${d.p999} | ${a.p50} / ${a.p99} |`,
+  );
+}
+process.exit(0);

@@ -1,0 +1,64 @@
+import { WebSocket } from "ws";
+
+/**
+ * A minimal Socket.IO v5 / Engine.IO v4 client over a raw WebSocket, for load
+ * generation: thousands of these fit in one process where the full
+ * socket.io-client would make the load generator the bottleneck. It speaks just
+ * what the benchmarks need: connect with auth, emit with ack, receive events,
+ * answer pings.
+ */
+export class SioClient {
+  private readonly ws: WebSocket;
+  private nextAckId = 0;
+  private readonly acks = new Map<number, (data: unknown) => void>();
+  private readonly handlers = new Map<string, (data: any) => void>();
+  readonly connected: Promise<void>;
+
+  constructor(url: string, token: string) {
+    this.ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+    this.connected = new Promise((resolve, reject) => {
+      this.ws.once("error", reject);
+      this.ws.on("message", (raw) => {
+        const text = raw.toString();
+        const type = text[0];
+        if (type === "0") this.ws.send(`40${JSON.stringify({ token })}`);
+        else if (type === "2") this.ws.send("3");
+        else if (type === "4") this.onPacket(text.slice(1), resolve, reject);
+      });
+    });
+  }
+
+  private onPacket(packet: string, resolve: () => void, reject: (err: Error) => void): void {
+    const kind = packet[0];
+    if (kind === "0") return resolve();
+    if (kind === "4") return reject(new Error(`connect_error ${packet.slice(1)}`));
+    let i = 1;
+    while (i < packet.length && packet.charCodeAt(i) >= 48 && packet.charCodeAt(i) <= 57) i++;
+    const id = i > 1 ? Number(packet.slice(1, i)) : undefined;
+    const args = JSON.parse(packet.slice(i)) as unknown[];
+    if (kind === "3" && id !== undefined) {
+      const ack = this.acks.get(id);
+      this.acks.delete(id);
+      ack?.(args[0]);
+    } else if (kind === "2") {
+      this.handlers.get(args[0] as string)?.(args[1]);
+    }
+  }
+
+  on(event: string, handler: (data: any) => void): void {
+    this.handlers.set(event, handler);
+  }
+
+  /** Emits a request and resolves with its ack. */
+  request<T = any>(event: string, payload: unknown): Promise<T> {
+    const id = this.nextAckId++;
+    return new Promise((resolve) => {
+      this.acks.set(id, resolve as (data: unknown) => void);
+      this.ws.send(`42${id}${JSON.stringify([event, payload])}`);
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
