@@ -15,6 +15,7 @@ import type {
   ReceiptPayload,
   TypingEvent,
 } from "./schemas/chat.js";
+import type { Call, CallEndReason, CallInitiatePayload, CallQualityIssueEvent, CallQualityPayload, CallRejectPayload, CallSignalEvent, CallSignalPayload } from "./schemas/calls.js";
 
 export type { ConnectErrorData };
 
@@ -57,6 +58,12 @@ export interface ClientToServerEvents {
   "message:read": (payload: ReceiptPayload, ack?: AckFn<{ unreadCount: number }>) => void;
   "typing:start": (payload: { conversationId: string }, ack?: AckFn<Record<string, never>>) => void;
   "typing:stop": (payload: { conversationId: string }, ack?: AckFn<Record<string, never>>) => void;
+  "call:initiate": (payload: CallInitiatePayload, ack?: AckFn<{ call: Call }>) => void;
+  "call:accept": (payload: { callId: string }, ack?: AckFn<{ call: Call }>) => void;
+  "call:reject": (payload: CallRejectPayload, ack?: AckFn<Record<string, never>>) => void;
+  "call:end": (payload: { callId: string }, ack?: AckFn<Record<string, never>>) => void;
+  "call:signal": (payload: CallSignalPayload, ack?: AckFn<Record<string, never>>) => void;
+  "call:quality": (payload: CallQualityPayload, ack?: AckFn<Record<string, never>>) => void;
 }
 
 /** Events the server pushes to clients. App events published to channels arrive under their own names. */
@@ -75,6 +82,13 @@ export interface ServerToClientEvents {
   "message:read": (event: ReceiptEvent) => void;
   "typing:start": (event: TypingEvent) => void;
   "typing:stop": (event: TypingEvent) => void;
+  "call:incoming": (event: { call: Call }) => void;
+  "call:accepted": (event: { callId: string; userId: string }) => void;
+  "call:rejected": (event: { callId: string; userId: string; reason: string }) => void;
+  "call:ended": (event: { callId: string; reason: CallEndReason; durationMs: number }) => void;
+  "call:missed": (event: { callId: string; call: Call }) => void;
+  "call:signal": (event: CallSignalEvent) => void;
+  "call:qualityIssue": (event: CallQualityIssueEvent) => void;
 }
 
 export type RequestName = keyof ClientToServerEvents;

@@ -3,3 +3,4 @@ export * from "./identifiers.js";
 export * from "./events.js";
 export * from "./schemas/rooms.js";
 export * from "./schemas/chat.js";
+export * from "./schemas/calls.js";

@@ -9,7 +9,9 @@ import { loadOrCreateDevSecret, signUserToken, type TokenClaims } from "./auth/d
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { ChannelAuthorizer } from "./core/channels/channel-authorizer.js";
 import { ChannelService } from "./core/channels/channel-service.js";
+import { CallService } from "./core/calls/call-service.js";
 import { ChatService } from "./core/chat/chat-service.js";
+import { ConnectionRegistry } from "./core/connection-registry.js";
 import { TypingService } from "./core/chat/typing-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
@@ -17,16 +19,19 @@ import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
+import { SqlCallStore } from "./drivers/sql/sql-call-store.js";
 import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import type { Broker } from "./ports/broker.js";
 import type { SqlDatabase } from "./ports/sql-database.js";
 import { createHttpApp } from "./transports/http/http-app.js";
+import { registerCallRoutes } from "./transports/http/call-routes.js";
 import { registerChatRoutes } from "./transports/http/chat-routes.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
 import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
+import { callRequests } from "./transports/requests/call-requests.js";
 import { chatRequests } from "./transports/requests/chat-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
@@ -77,6 +82,13 @@ const SERVER_EVENTS = new Set([
   "message:read",
   "typing:start",
   "typing:stop",
+  "call:incoming",
+  "call:accepted",
+  "call:rejected",
+  "call:ended",
+  "call:missed",
+  "call:signal",
+  "call:qualityIssue",
 ]);
 
 /**
@@ -124,9 +136,16 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const broker: Broker = new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
   const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker });
-  const chat = new ChatService(new SqlChatStore(database), broker, authorizer);
+  const registry = new ConnectionRegistry();
+  const chatStore = new SqlChatStore(database);
+  const chat = new ChatService(chatStore, broker, authorizer);
   const typing = new TypingService(chat, config.typingTimeoutMs);
-  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing) }, metrics, logger);
+  const calls = new CallService(new SqlCallStore(database), broker, registry, {
+    ...config.calls,
+    isConversationParticipant: (tenantId, conversationId, userId) => chatStore.isParticipant(tenantId, conversationId, userId),
+    logger,
+  });
+  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls) }, metrics, logger);
 
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
@@ -135,7 +154,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     recoveryWindowMs: config.recoveryWindowMs,
     origins,
     verifier,
-    listeners: [channels, typing],
+    // The registry first: the others ask it whether a user is still connected.
+    listeners: [registry, channels, typing, calls],
     broker,
     dispatcher,
     metrics,
@@ -150,7 +170,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     {
       nodeId: config.nodeId,
       connections: () => socketio.connectionCount,
-      activeUsers: () => socketio.activeUserCount,
+      activeUsers: () => registry.activeUserCount,
       isStopping: () => stopping,
       readinessChecks: () => ({
         database: () => database.ping(),
@@ -161,6 +181,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   );
 
   registerChatRoutes(http, chat, verifier);
+  registerCallRoutes(http, calls, verifier);
 
   let port = config.port;
   const stop = async (): Promise<void> => {
@@ -170,6 +191,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
     typing.close();
+    calls.close();
     await http.close();
     await broker.close();
     await database.query("update nodes set last_seen_at = now() where node_id = $1", [config.nodeId]).catch(() => {});

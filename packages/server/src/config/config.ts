@@ -28,6 +28,12 @@ export const SETTINGS: readonly Setting[] = [
   { env: "MAX_PAYLOAD_BYTES", help: "largest WebSocket frame / HTTP body accepted", default: "131072" },
   { env: "RECOVERY_WINDOW_MS", help: "Socket.IO connection state recovery window (0 = off)", default: "120000" },
   { env: "TYPING_TIMEOUT_MS", help: "silence after which the server sends typing:stop itself", default: "6000" },
+  { env: "CALL_RING_TIMEOUT_MS", help: "unanswered call timeout", default: "30000" },
+  { env: "CALL_GRACE_MS", help: "how long a call participant may be disconnected before the call ends", default: "15000" },
+  { env: "CALL_SWEEP_INTERVAL_MS", help: "how often each node ends calls whose ringing timer was lost", default: "5000" },
+  { env: "CALL_QUALITY_RTT_MS", help: "round-trip time above which call:qualityIssue is raised", default: "400" },
+  { env: "CALL_QUALITY_JITTER_MS", help: "jitter above which call:qualityIssue is raised", default: "50" },
+  { env: "CALL_QUALITY_LOSS_PCT", help: "packet loss above which call:qualityIssue is raised", default: "5" },
   { env: "SHUTDOWN_RECONNECT_MS", help: "reconnectInMs announced in server:shutdown", default: "2000" },
   { env: "SHUTDOWN_TIMEOUT_MS", help: "longest a graceful stop may take before the process exits anyway", default: "10000" },
   { env: "NODE_ID", help: "name of this node in logs, metrics and the audit log", default: "hostname-pid" },
@@ -68,6 +74,12 @@ const envSchema = z.object({
   MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(131_072),
   RECOVERY_WINDOW_MS: int(0, 24 * 3600_000).default(120_000),
   TYPING_TIMEOUT_MS: int(100, 600_000).default(6000),
+  CALL_RING_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  CALL_GRACE_MS: int(0, 600_000).default(15_000),
+  CALL_SWEEP_INTERVAL_MS: int(100, 600_000).default(5000),
+  CALL_QUALITY_RTT_MS: z.coerce.number().min(0).default(400),
+  CALL_QUALITY_JITTER_MS: z.coerce.number().min(0).default(50),
+  CALL_QUALITY_LOSS_PCT: z.coerce.number().min(0).max(100).default(5),
   SHUTDOWN_RECONNECT_MS: int(0, 600_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
@@ -96,6 +108,12 @@ export interface Config {
   maxPayloadBytes: number;
   recoveryWindowMs: number;
   typingTimeoutMs: number;
+  calls: {
+    ringTimeoutMs: number;
+    graceMs: number;
+    sweepIntervalMs: number;
+    thresholds: { rttMs: number; jitterMs: number; packetLossPct: number };
+  };
   shutdown: { reconnectInMs: number; timeoutMs: number };
 }
 
@@ -150,6 +168,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
+    calls: {
+      ringTimeoutMs: e.CALL_RING_TIMEOUT_MS,
+      graceMs: e.CALL_GRACE_MS,
+      sweepIntervalMs: e.CALL_SWEEP_INTERVAL_MS,
+      thresholds: { rttMs: e.CALL_QUALITY_RTT_MS, jitterMs: e.CALL_QUALITY_JITTER_MS, packetLossPct: e.CALL_QUALITY_LOSS_PCT },
+    },
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };
 }

@@ -37,7 +37,6 @@ export interface SocketIoTransportOptions {
 export class SocketIoTransport {
   readonly io: Server;
   private readonly unsubscribeBroker: () => void;
-  private readonly activeUsers = new Map<string, number>();
 
   constructor(
     httpServer: HttpServer,
@@ -67,17 +66,10 @@ export class SocketIoTransport {
     return this.io.engine.clientsCount;
   }
 
-  /** Distinct users (per tenant) with at least one socket on this node. */
-  get activeUserCount(): number {
-    return this.activeUsers.size;
-  }
-
   private onConnection(socket: Socket): void {
     const { caller } = socket.data as SocketData;
     const connection = new SocketConnection(socket, caller);
     const { listeners, dispatcher, metrics, logger } = this.options;
-    const userKey = `${caller.tenantId}/${caller.userId}`;
-    this.activeUsers.set(userKey, (this.activeUsers.get(userKey) ?? 0) + 1);
     metrics.connections.inc({ protocol: "socketio" });
 
     // Requests may arrive before the automatic channels are set up; they wait for it.
@@ -96,9 +88,6 @@ export class SocketIoTransport {
 
     socket.on("disconnect", async (reason) => {
       metrics.connections.dec({ protocol: "socketio" });
-      const left = (this.activeUsers.get(userKey) ?? 1) - 1;
-      if (left > 0) this.activeUsers.set(userKey, left);
-      else this.activeUsers.delete(userKey);
       logger.debug({ userId: caller.userId, tenantId: caller.tenantId, reason }, "socket disconnected");
       await ready.catch(() => {});
       for (const listener of listeners) {

@@ -1,0 +1,234 @@
+import { randomUUID } from "node:crypto";
+import type {
+  Call,
+  CallEndReason,
+  CallInitiatePayload,
+  CallQualityIssueEvent,
+  CallQualityPayload,
+  CallRecord,
+  CallRejectPayload,
+  CallSignalPayload,
+} from "@switchboard/protocol";
+import type { Logger } from "pino";
+import type { Caller } from "../../auth/caller.js";
+import type { Broker } from "../../ports/broker.js";
+import type { CallStore, CallWithParticipants } from "../../ports/call-store.js";
+import type { Connection } from "../connection.js";
+import type { ConnectionListener } from "../connection-listener.js";
+import type { ConnectionRegistry } from "../connection-registry.js";
+import { AppError } from "../errors.js";
+import { CallTimers } from "./call-timers.js";
+
+/** Told when users enter and leave active calls (presence shows them `in_call`). */
+export interface InCallTracker {
+  entered(tenantId: string, userId: string): Promise<void>;
+  left(tenantId: string, userId: string): Promise<void>;
+}
+
+export interface CallServiceOptions {
+  ringTimeoutMs: number;
+  graceMs: number;
+  /** How often every node looks for calls whose ringing timer was lost (e.g. with a crashed node). */
+  sweepIntervalMs: number;
+  thresholds: { rttMs: number; jitterMs: number; packetLossPct: number };
+  /** Whether a user belongs to a conversation (calls tied to one must be among its participants). */
+  isConversationParticipant(tenantId: string, conversationId: string, userId: string): Promise<boolean>;
+  inCall?: InCallTracker;
+  logger: Logger;
+}
+
+type Origin = { connectionId?: string };
+
+/**
+ * WebRTC call signaling (PROTOCOL.md section 7) with the state machine enforced
+ * server-side: ringing -> active -> ended. State lives in the CallStore, every
+ * transition is a conditional update, and timers only prompt a re-check, so a
+ * second node or a late timer can never double an outcome.
+ */
+export class CallService implements ConnectionListener {
+  private readonly timers = new CallTimers();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: CallStore,
+    private readonly broker: Broker,
+    private readonly registry: ConnectionRegistry,
+    private readonly options: CallServiceOptions,
+  ) {
+    this.sweeper = setInterval(() => void this.sweep().catch((err) => options.logger.warn({ err }, "call sweep failed")), options.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  async initiate(caller: Caller, payload: CallInitiatePayload, origin: Origin = {}): Promise<{ call: Call }> {
+    const calleeIds = [...new Set(payload.calleeIds)].filter((id) => id !== caller.userId);
+    if (calleeIds.length === 0) throw new AppError("bad_request", "a call needs at least one callee other than the caller");
+    if (payload.conversationId) {
+      for (const userId of [caller.userId, ...calleeIds]) {
+        if (!(await this.options.isConversationParticipant(caller.tenantId, payload.conversationId, userId))) {
+          throw new AppError("forbidden", "caller and callees must be participants of the conversation");
+        }
+      }
+    }
+    if ((await this.store.busyUsers(caller.tenantId, [caller.userId])).length > 0) throw new AppError("conflict", "already in a call");
+    const now = new Date();
+    const created = await this.store.create({
+      id: randomUUID(),
+      tenantId: caller.tenantId,
+      conversationId: payload.conversationId,
+      callerId: caller.userId,
+      media: payload.media,
+      now,
+      ringDeadline: new Date(now.getTime() + this.options.ringTimeoutMs),
+      calleeIds,
+    });
+    const { call, participants } = created;
+    const ringing = participants.filter((p) => p.status === "ringing").map((p) => p.userId);
+    const busy = participants.filter((p) => p.status === "busy").map((p) => p.userId);
+    await this.publish(caller.tenantId, ringing, "call:incoming", { call });
+    for (const userId of busy) await this.publish(caller.tenantId, [caller.userId], "call:rejected", { callId: call.id, userId, reason: "busy" });
+    if (ringing.length === 0) {
+      const ended = await this.finish(caller.tenantId, call.id, "busy");
+      return { call: ended ?? call };
+    }
+    this.timers.set(`ring:${call.id}`, this.options.ringTimeoutMs, () => void this.ringTimeout(caller.tenantId, call.id));
+    return { call };
+  }
+
+  async accept(caller: Caller, callId: string, origin: Origin = {}): Promise<{ call: Call }> {
+    const current = await this.participantView(caller, callId);
+    if (current.call.state === "ended") throw new AppError("conflict", "the call has ended");
+    if ((await this.store.busyUsers(caller.tenantId, [caller.userId])).length > 0) throw new AppError("conflict", "already in another call");
+    if (!(await this.store.accept(caller.tenantId, callId, caller.userId, new Date()))) {
+      throw new AppError("conflict", "the call is not ringing for this user (accepted elsewhere, rejected, missed or ended)");
+    }
+    const { call, participants } = (await this.store.get(caller.tenantId, callId))!;
+    if (current.call.state === "ringing") await this.options.inCall?.entered(caller.tenantId, call.callerId);
+    await this.options.inCall?.entered(caller.tenantId, caller.userId);
+    // Everyone, the accepting user's other devices included: they stop ringing.
+    await this.publish(caller.tenantId, participants.map((p) => p.userId), "call:accepted", { callId, userId: caller.userId }, origin);
+    return { call };
+  }
+
+  async reject(caller: Caller, payload: CallRejectPayload, origin: Origin = {}): Promise<Record<string, never>> {
+    const current = await this.participantView(caller, payload.callId);
+    if (current.call.state === "ended") throw new AppError("conflict", "the call has ended");
+    if (caller.userId === current.call.callerId) throw new AppError("bad_request", "the caller ends a call with call:end");
+    if (!(await this.store.transition(caller.tenantId, payload.callId, caller.userId, ["ringing"], "rejected"))) {
+      throw new AppError("conflict", "the call is not ringing for this user");
+    }
+    const reason = payload.reason ?? "rejected";
+    const { participants } = (await this.store.get(caller.tenantId, payload.callId))!;
+    await this.publish(caller.tenantId, participants.map((p) => p.userId), "call:rejected", { callId: payload.callId, userId: caller.userId, reason }, origin);
+    const stillThere = participants.some((p) => p.role === "callee" && (p.status === "ringing" || p.status === "joined"));
+    if (!stillThere) await this.finish(caller.tenantId, payload.callId, "rejected");
+    return {};
+  }
+
+  async end(caller: Caller, callId: string): Promise<Record<string, never>> {
+    const current = await this.participantView(caller, callId);
+    if (current.call.state === "ended") return {};
+    const me = current.participants.find((p) => p.userId === caller.userId)!;
+    if (me.status !== "joined") throw new AppError("bad_request", "only a participant in the call ends it; a ringing callee uses call:reject");
+    const reason: CallEndReason = current.call.state === "ringing" && caller.userId === current.call.callerId ? "cancelled" : "ended";
+    await this.finish(caller.tenantId, callId, reason);
+    return {};
+  }
+
+  async signal(caller: Caller, payload: CallSignalPayload): Promise<Record<string, never>> {
+    const { call, participants } = await this.participantView(caller, payload.callId);
+    if (call.state === "ended") throw new AppError("conflict", "the call has ended");
+    const from = participants.find((p) => p.userId === caller.userId)!;
+    const to = participants.find((p) => p.userId === payload.to);
+    if (from.status !== "joined") throw new AppError("forbidden", "only a participant in the call may signal");
+    if (!to || (to.status !== "joined" && to.status !== "ringing") || to.userId === caller.userId) {
+      throw new AppError("forbidden", "`to` must be another participant of the call");
+    }
+    await this.publish(caller.tenantId, [to.userId], "call:signal", { callId: call.id, from: caller.userId, signal: payload.signal });
+    return {};
+  }
+
+  async quality(caller: Caller, payload: CallQualityPayload): Promise<Record<string, never>> {
+    const { call, participants } = await this.participantView(caller, payload.callId);
+    if (call.state !== "active") throw new AppError("conflict", "quality samples belong to an active call");
+    await this.store.addQualitySample(caller.tenantId, call.id, caller.userId, payload, new Date());
+    const limits = this.options.thresholds;
+    const issues: CallQualityIssueEvent[] = [];
+    if (payload.rttMs > limits.rttMs) issues.push({ callId: call.id, userId: caller.userId, metric: "rttMs", value: payload.rttMs });
+    if (payload.jitterMs > limits.jitterMs) issues.push({ callId: call.id, userId: caller.userId, metric: "jitterMs", value: payload.jitterMs });
+    if (payload.packetLossPct > limits.packetLossPct) issues.push({ callId: call.id, userId: caller.userId, metric: "packetLossPct", value: payload.packetLossPct });
+    const inCall = participants.filter((p) => p.status === "joined").map((p) => p.userId);
+    for (const issue of issues) await this.publish(caller.tenantId, inCall, "call:qualityIssue", issue);
+    return {};
+  }
+
+  history(caller: Caller, query: { limit?: number; before?: string }): Promise<CallRecord[]> {
+    return this.store.history(caller.tenantId, caller.userId, { limit: query.limit ?? 30, before: query.before });
+  }
+
+  /** A returning device cancels the disconnect grace of its user's calls. */
+  async connected({ caller }: Connection): Promise<void> {
+    this.timers.clearPrefix(`grace:${caller.tenantId}/${caller.userId}/`);
+  }
+
+  /** The user's last device on this node left: their calls end unless they are back within the grace period. */
+  async disconnected({ caller }: Connection): Promise<void> {
+    if (this.registry.isConnected(caller.tenantId, caller.userId)) return;
+    for (const callId of await this.store.openCallsOf(caller.tenantId, caller.userId)) {
+      this.timers.set(`grace:${caller.tenantId}/${caller.userId}/${callId}`, this.options.graceMs, () => {
+        if (this.registry.isConnected(caller.tenantId, caller.userId)) return;
+        void this.finish(caller.tenantId, callId, "disconnected").catch((err) => this.options.logger.warn({ err }, "ending a call failed"));
+      });
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.timers.close();
+  }
+
+  /** Ends the call once (whoever wins the stored transition publishes), telling everyone and the missed callees. */
+  private async finish(tenantId: string, callId: string, reason: CallEndReason): Promise<Call | null> {
+    const ended = await this.store.end(tenantId, callId, reason, new Date());
+    if (!ended) return null;
+    this.timers.clear(`ring:${callId}`);
+    const everyone = ended.participants.map((p) => p.userId);
+    await this.publish(tenantId, everyone, "call:ended", { callId, reason, durationMs: ended.durationMs });
+    await this.publish(tenantId, ended.missed, "call:missed", { callId, call: ended.call });
+    if (ended.call.startedAt) for (const userId of ended.joined) await this.options.inCall?.left(tenantId, userId);
+    return ended.call;
+  }
+
+  /** Ring deadline: an unanswered call times out; callees still ringing on an answered call missed it. */
+  private async ringTimeout(tenantId: string, callId: string): Promise<void> {
+    try {
+      const current = await this.store.get(tenantId, callId);
+      if (!current || current.call.state === "ended") return;
+      if (current.call.state === "ringing") {
+        await this.finish(tenantId, callId, "timeout");
+        return;
+      }
+      const missed = await this.store.expireRinging(tenantId, callId);
+      const { call } = (await this.store.get(tenantId, callId))!;
+      await this.publish(tenantId, missed, "call:missed", { callId, call });
+    } catch (err) {
+      this.options.logger.warn({ err, callId }, "call ring timeout failed");
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    for (const { tenantId, callId } of await this.store.overdue(new Date(), 100)) await this.ringTimeout(tenantId, callId);
+  }
+
+  /** The call as seen by one of its participants; `not_found` / `forbidden` otherwise. */
+  private async participantView(caller: Caller, callId: string): Promise<CallWithParticipants> {
+    const found = await this.store.get(caller.tenantId, callId);
+    if (!found) throw new AppError("not_found", "no such call");
+    if (!found.participants.some((p) => p.userId === caller.userId)) throw new AppError("forbidden", "not a participant of this call");
+    return found;
+  }
+
+  private publish(tenantId: string, userIds: readonly string[], event: string, data: unknown, origin: Origin = {}): Promise<void> {
+    if (userIds.length === 0) return Promise.resolve();
+    return this.broker.publish({ tenantId, channels: userIds.map((id) => `user:${id}`), event, data, exceptConnectionId: origin.connectionId });
+  }
+}

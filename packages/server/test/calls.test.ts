@@ -1,0 +1,191 @@
+import { describe, expect, it } from "vitest";
+import { collect, nextEvent, sleep, startServer } from "./support/server-harness.js";
+import { createGroup, fails, ok } from "./support/chat-helpers.js";
+
+const fast = { CALL_RING_TIMEOUT_MS: "600", CALL_GRACE_MS: "400" };
+
+describe("call signaling", () => {
+  it("caller and callee exchange offer, answer and ICE; the callee's second device stops ringing on accept", async () => {
+    const { connect } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob1 = await connect({ sub: "bob", tenant: "acme" });
+    const bob2 = await connect({ sub: "bob", tenant: "acme" });
+    const ring1 = nextEvent<any>(bob1.socket, "call:incoming");
+    const ring2 = nextEvent<any>(bob2.socket, "call:incoming");
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "video" });
+    expect(call).toMatchObject({ callerId: "alice", calleeIds: ["bob"], media: "video", state: "ringing" });
+    expect((await ring1).call.id).toBe(call.id);
+    expect((await ring2).call.id).toBe(call.id);
+
+    const acceptedAtAlice = nextEvent<any>(alice.socket, "call:accepted");
+    const stopRinging = nextEvent<any>(bob2.socket, "call:accepted");
+    const accepted = await ok(bob1.socket, "call:accept", { callId: call.id });
+    expect(accepted.call.state).toBe("active");
+    expect(await acceptedAtAlice).toEqual({ callId: call.id, userId: "bob" });
+    expect(await stopRinging).toEqual({ callId: call.id, userId: "bob" });
+    expect(await fails(bob2.socket, "call:accept", { callId: call.id })).toBe("conflict");
+
+    const offer = nextEvent<any>(bob1.socket, "call:signal");
+    await ok(alice.socket, "call:signal", { callId: call.id, to: "bob", signal: { type: "offer", sdp: "v=0 offer" } });
+    expect(await offer).toEqual({ callId: call.id, from: "alice", signal: { type: "offer", sdp: "v=0 offer" } });
+    const answer = nextEvent<any>(alice.socket, "call:signal");
+    await ok(bob1.socket, "call:signal", { callId: call.id, to: "alice", signal: { type: "answer", sdp: "v=0 answer" } });
+    expect((await answer).signal.type).toBe("answer");
+    const ice = nextEvent<any>(bob1.socket, "call:signal");
+    const candidate = { candidate: "candidate:1 1 udp 2122260223 10.0.0.1 54400 typ host", sdpMid: "0", sdpMLineIndex: 0 };
+    await ok(alice.socket, "call:signal", { callId: call.id, to: "bob", signal: { type: "ice", candidate } });
+    expect((await ice).signal.candidate).toEqual(candidate);
+
+    const ended = nextEvent<any>(bob1.socket, "call:ended");
+    await ok(alice.socket, "call:end", { callId: call.id });
+    const end = await ended;
+    expect(end).toMatchObject({ callId: call.id, reason: "ended" });
+    expect(end.durationMs).toBeGreaterThanOrEqual(0);
+    expect(await fails(bob1.socket, "call:accept", { callId: call.id })).toBe("conflict");
+  });
+
+  it("a rejected call is reported to the caller and ends", async () => {
+    const { connect } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const incoming = nextEvent<any>(bob.socket, "call:incoming");
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    await incoming;
+    const rejected = nextEvent<any>(alice.socket, "call:rejected");
+    const ended = nextEvent<any>(alice.socket, "call:ended");
+    await ok(bob.socket, "call:reject", { callId: call.id, reason: "with a patient" });
+    expect(await rejected).toEqual({ callId: call.id, userId: "bob", reason: "with a patient" });
+    expect(await ended).toEqual({ callId: call.id, reason: "rejected", durationMs: 0 });
+  });
+
+  it("an unanswered call times out: callees get call:missed, the caller call:ended with reason timeout", async () => {
+    const { connect } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    const missed = nextEvent<any>(bob.socket, "call:missed", 3000);
+    const ended = nextEvent<any>(alice.socket, "call:ended", 3000);
+    expect((await missed).callId).toBe(call.id);
+    expect(await ended).toEqual({ callId: call.id, reason: "timeout", durationMs: 0 });
+  });
+
+  it("a callee already in a call answers busy automatically", async () => {
+    const { connect } = await startServer({ env: fast });
+    const carol = await connect({ sub: "carol", tenant: "acme" });
+    const dave = await connect({ sub: "dave", tenant: "acme" });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const first = await ok(carol.socket, "call:initiate", { calleeIds: ["dave"], media: "audio" });
+    await ok(dave.socket, "call:accept", { callId: first.call.id });
+    const ringing = collect(carol.socket, "call:incoming");
+    const busy = nextEvent<any>(alice.socket, "call:rejected");
+    const ended = nextEvent<any>(alice.socket, "call:ended");
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["carol"], media: "audio" });
+    expect(await busy).toEqual({ callId: call.id, userId: "carol", reason: "busy" });
+    expect((await ended).reason).toBe("busy");
+    expect(call.state).toBe("ended");
+    await sleep(100);
+    expect(ringing).toEqual([]);
+    expect(await fails(carol.socket, "call:initiate", { calleeIds: ["alice"], media: "audio" })).toBe("conflict");
+  });
+
+  it("only participants signal, only to participants; refused signals are not forwarded", async () => {
+    const { connect } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const mallory = await connect({ sub: "mallory", tenant: "acme" });
+    const other = await connect({ sub: "alice", tenant: "globex" });
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    await ok(bob.socket, "call:accept", { callId: call.id });
+    const atBob = collect(bob.socket, "call:signal");
+    const atMallory = collect(mallory.socket, "call:signal");
+    expect(await fails(mallory.socket, "call:signal", { callId: call.id, to: "bob", signal: { type: "offer", sdp: "x" } })).toBe("forbidden");
+    expect(await fails(alice.socket, "call:signal", { callId: call.id, to: "mallory", signal: { type: "offer", sdp: "x" } })).toBe("forbidden");
+    expect(await fails(other.socket, "call:signal", { callId: call.id, to: "bob", signal: { type: "offer", sdp: "x" } })).toBe("not_found");
+    expect(await fails(alice.socket, "call:signal", { callId: call.id, to: "bob", signal: { type: "bogus" } })).toBe("bad_request");
+    expect(await fails(mallory.socket, "call:end", { callId: call.id })).toBe("forbidden");
+    await sleep(100);
+    expect(atBob).toEqual([]);
+    expect(atMallory).toEqual([]);
+  });
+
+  it("a participant disconnected beyond the grace period ends the call; a quick reconnect keeps it", async () => {
+    const { connect } = await startServer({ env: { ...fast, CALL_GRACE_MS: "500", CALL_RING_TIMEOUT_MS: "10000" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    await ok(bob.socket, "call:accept", { callId: call.id });
+
+    const endings = collect<any>(alice.socket, "call:ended");
+    bob.socket.disconnect();
+    await sleep(150);
+    const back = await connect({ sub: "bob", tenant: "acme" });
+    await sleep(700);
+    expect(endings).toEqual([]);
+    await ok(back.socket, "call:signal", { callId: call.id, to: "alice", signal: { type: "ice", candidate: "c" } });
+
+    const ended = nextEvent<any>(alice.socket, "call:ended", 3000);
+    back.socket.disconnect();
+    expect(await ended).toMatchObject({ callId: call.id, reason: "disconnected" });
+  });
+
+  it("quality samples past the thresholds raise call:qualityIssue to participants and feed the stored summary", async () => {
+    const { connect, url, token } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "video" });
+    await ok(bob.socket, "call:accept", { callId: call.id });
+    const issues = collect<any>(alice.socket, "call:qualityIssue");
+    await ok(bob.socket, "call:quality", { callId: call.id, rttMs: 120, jitterMs: 10, packetLossPct: 0.5, bitrateKbps: 900 });
+    await ok(bob.socket, "call:quality", { callId: call.id, rttMs: 650, jitterMs: 12, packetLossPct: 9, bitrateKbps: 300 });
+    await sleep(150);
+    expect(issues).toEqual([
+      { callId: call.id, userId: "bob", metric: "rttMs", value: 650 },
+      { callId: call.id, userId: "bob", metric: "packetLossPct", value: 9 },
+    ]);
+    expect(await fails(bob.socket, "call:quality", { callId: call.id, rttMs: -1, jitterMs: 0, packetLossPct: 0, bitrateKbps: 0 })).toBe("bad_request");
+    await ok(alice.socket, "call:end", { callId: call.id });
+
+    const res = await fetch(`${url}/v1/calls`, { headers: { authorization: `Bearer ${await token({ sub: "bob", tenant: "acme" })}` } });
+    const { calls } = (await res.json()) as any;
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ id: call.id, state: "ended", endReason: "ended", callerId: "alice" });
+    expect(calls[0].durationMs).toBeGreaterThanOrEqual(0);
+    expect(calls[0].participants).toEqual([
+      { userId: "alice", role: "caller", status: "left" },
+      { userId: "bob", role: "callee", status: "left" },
+    ]);
+    expect(calls[0].quality).toEqual({
+      samples: 2,
+      rttMs: { avg: 385, max: 650 },
+      jitterMs: { avg: 11, max: 12 },
+      packetLossPct: { avg: 4.75, max: 9 },
+      bitrateKbps: { avg: 600, min: 300 },
+    });
+  });
+
+  it("a call tied to a conversation needs everyone to be a participant of it", async () => {
+    const { connect } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    expect((await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio", conversationId: id })).call.conversationId).toBe(id);
+    const alice2 = await connect({ sub: "erin", tenant: "acme" });
+    expect(await fails(alice2.socket, "call:initiate", { calleeIds: ["bob"], media: "audio", conversationId: id })).toBe("forbidden");
+  });
+
+  it("a call whose ringing timer was lost (its node died) is timed out by the sweeper of any node", async () => {
+    const { connect, server } = await startServer({ env: { CALL_SWEEP_INTERVAL_MS: "200" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const id = "11111111-1111-4111-8111-111111111111";
+    // As a crashed node would leave it: a ringing call past its deadline, no timer anywhere.
+    await server.database.query(
+      "insert into calls (id, tenant_id, caller_id, media, state, created_at, ring_deadline) values ($1, 'acme', 'alice', 'audio', 'ringing', now(), now() - interval '1 second')",
+      [id],
+    );
+    await server.database.query("insert into call_participants values ($1, 'acme', 'alice', 'caller', 'joined'), ($1, 'acme', 'bob', 'callee', 'ringing')", [id]);
+    const missed = nextEvent<any>(bob.socket, "call:missed", 3000);
+    const ended = nextEvent<any>(alice.socket, "call:ended", 3000);
+    expect((await missed).callId).toBe(id);
+    expect(await ended).toEqual({ callId: id, reason: "timeout", durationMs: 0 });
+  });
+});
