@@ -4,3 +4,4 @@ export * from "./events.js";
 export * from "./schemas/rooms.js";
 export * from "./schemas/chat.js";
 export * from "./schemas/calls.js";
+export * from "./schemas/events.js";

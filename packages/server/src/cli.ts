@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { triggerSql } from "./cli/sql-trigger.js";
 import { ConfigError, helpText, loadConfig } from "./config/config.js";
 import { createServer, type SwitchboardServer } from "./server.js";
 
@@ -12,6 +14,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText());
     return 0;
   }
+  if (command === "sql") return sqlCommand(rest);
   if (command !== "start") {
     process.stderr.write(`switchboard: unknown command "${command}"\n\n${helpText()}`);
     return 2;
@@ -33,6 +36,49 @@ async function main(argv: string[]): Promise<number> {
   await printBanner(server, port);
   installSignalHandlers(server);
   return -1;
+}
+
+/** `switchboard sql trigger --table t --event e --channel <sql> (--tenant id | --tenant-expr <sql>)`: prints the SQL. */
+function sqlCommand(args: string[]): number {
+  const [sub, ...flags] = args;
+  if (sub !== "trigger") {
+    process.stderr.write('switchboard sql: the only subcommand is "trigger"\n');
+    return 2;
+  }
+  try {
+    const { values } = parseArgs({
+      args: flags,
+      options: {
+        table: { type: "string" },
+        event: { type: "string" },
+        channel: { type: "string" },
+        tenant: { type: "string" },
+        "tenant-expr": { type: "string" },
+        "notify-channel": { type: "string" },
+        "id-column": { type: "string" },
+        on: { type: "string" },
+      },
+    });
+    if (!values.table || !values.event || !values.channel) throw new Error("--table, --event and --channel are required");
+    const on = (values.on ?? "insert").split(",").map((o) => o.trim());
+    if (!on.every((o) => o === "insert" || o === "update")) throw new Error("--on takes insert, update or insert,update");
+    process.stdout.write(
+      triggerSql({
+        table: values.table,
+        event: values.event,
+        channel: values.channel,
+        tenant: values.tenant,
+        tenantExpr: values["tenant-expr"],
+        notifyChannel: values["notify-channel"],
+        idColumn: values["id-column"],
+        on: on as ("insert" | "update")[],
+      }),
+    );
+    return 0;
+  } catch (err) {
+    process.stderr.write(`switchboard sql trigger: ${(err as Error).message}\n`);
+    return 2;
+  }
 }
 
 async function printBanner(server: SwitchboardServer, port: number): Promise<void> {

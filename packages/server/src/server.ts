@@ -12,6 +12,7 @@ import { ChannelService } from "./core/channels/channel-service.js";
 import { CallService } from "./core/calls/call-service.js";
 import { ChatService } from "./core/chat/chat-service.js";
 import { ConnectionRegistry } from "./core/connection-registry.js";
+import { EventsService } from "./core/events/events-service.js";
 import { TypingService } from "./core/chat/typing-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
@@ -35,6 +36,9 @@ import { callRequests } from "./transports/requests/call-requests.js";
 import { chatRequests } from "./transports/requests/chat-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
+import { PgNotifyBridge } from "./transports/pg-notify/pg-notify-bridge.js";
+import { UpgradeRouter } from "./transports/upgrade-router.js";
+import { WsTransport } from "./transports/ws/ws-transport.js";
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -62,6 +66,16 @@ export interface SwitchboardServer {
   readonly url: string;
   /** Signs an HS256 user token with the configured or generated secret (development and tests). */
   signToken(claims: TokenClaims, expiresIn?: string | number): Promise<string>;
+  /**
+   * Publishes an app event to channels of a tenant, as `POST /v1/events` does
+   * (server SDK, library mode).
+   *
+   * @example
+   * await server.publish("acme", { channel: "tenant:acme", event: "appointment:created", data: { id: 7 } });
+   */
+  publish(tenantId: string, event: { channel?: string; channels?: string[]; event: string; data?: unknown }): Promise<{ channels: string[]; event: string }>;
+  /** The Postgres LISTEN/NOTIFY bridge, when `EVENTS_DATABASE_URL` is set. */
+  readonly eventsBridge?: PgNotifyBridge;
   /** Graceful stop: announce, stop accepting, close connections, close the database. Idempotent. */
   stop(): Promise<void>;
 }
@@ -145,8 +159,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     isConversationParticipant: (tenantId, conversationId, userId) => chatStore.isParticipant(tenantId, conversationId, userId),
     logger,
   });
+  const events = new EventsService(broker);
   const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls) }, metrics, logger);
 
+  // The registry first: the others ask it whether a user is still connected.
+  const listeners = [registry, channels, typing, calls];
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
   const socketio = new SocketIoTransport(http.server, {
@@ -154,8 +171,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     recoveryWindowMs: config.recoveryWindowMs,
     origins,
     verifier,
-    // The registry first: the others ask it whether a user is still connected.
-    listeners: [registry, channels, typing, calls],
+    listeners,
     broker,
     dispatcher,
     metrics,
@@ -163,13 +179,32 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     knownEvents: SERVER_EVENTS,
   });
 
+  const ws = new WsTransport({
+    router: new UpgradeRouter(http.server, origins),
+    verifier,
+    listeners,
+    channels,
+    broker,
+    dispatcher,
+    metrics,
+    logger,
+    maxPayloadBytes: config.maxPayloadBytes,
+    heartbeatMs: 30_000,
+    knownEvents: SERVER_EVENTS,
+  });
+
+  const eventsBridge = config.events.databaseUrl
+    ? new PgNotifyBridge({ url: config.events.databaseUrl, channels: config.events.channels, events, logger })
+    : undefined;
+  await eventsBridge?.start();
+
   let stopping = false;
   let stopped: Promise<void> | undefined;
   registerHealthRoutes(
     http,
     {
       nodeId: config.nodeId,
-      connections: () => socketio.connectionCount,
+      connections: () => socketio.connectionCount + ws.connectionCount,
       activeUsers: () => registry.activeUserCount,
       isStopping: () => stopping,
       readinessChecks: () => ({
@@ -180,6 +215,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
   );
 
+  http.get("/realtime/health", async () => ({
+    status: stopping ? "stopping" : "ok",
+    service: "switchboard",
+    active_users: registry.activeUserCount,
+    timestamp: new Date().toISOString(),
+  }));
   registerChatRoutes(http, chat, verifier);
   registerCallRoutes(http, calls, verifier);
 
@@ -187,12 +228,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const stop = async (): Promise<void> => {
     stopping = true;
     socketio.announceShutdown({ reconnectInMs: config.shutdown.reconnectInMs });
+    ws.announceShutdown(config.shutdown.reconnectInMs);
     // Give the announcement a moment to reach the wire before the transports close.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
+    await ws.close();
     typing.close();
     calls.close();
     await http.close();
+    await eventsBridge?.close();
     await broker.close();
     await database.query("update nodes set last_seen_at = now() where node_id = $1", [config.nodeId]).catch(() => {});
     await database.close();
@@ -207,6 +251,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     http,
     database,
     devSecret,
+    eventsBridge,
+    publish: (tenantId, event) => events.publish(tenantId, event),
     get url() {
       return `http://127.0.0.1:${port}`;
     },

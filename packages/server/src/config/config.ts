@@ -36,6 +36,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: "CALL_QUALITY_LOSS_PCT", help: "packet loss above which call:qualityIssue is raised", default: "5" },
   { env: "SHUTDOWN_RECONNECT_MS", help: "reconnectInMs announced in server:shutdown", default: "2000" },
   { env: "SHUTDOWN_TIMEOUT_MS", help: "longest a graceful stop may take before the process exits anyway", default: "10000" },
+  { env: "EVENTS_DATABASE_URL", help: "the app's Postgres to LISTEN on for domain events (see `switchboard sql trigger`)" },
+  { env: "EVENTS_CHANNELS", help: "comma-separated LISTEN channel names", default: "switchboard_events" },
   { env: "NODE_ID", help: "name of this node in logs, metrics and the audit log", default: "hostname-pid" },
   { env: "LOG_LEVEL", help: "pino level: fatal, error, warn, info, debug, trace, silent", default: "info" },
 ];
@@ -82,6 +84,8 @@ const envSchema = z.object({
   CALL_QUALITY_LOSS_PCT: z.coerce.number().min(0).max(100).default(5),
   SHUTDOWN_RECONNECT_MS: int(0, 600_000).default(2000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  EVENTS_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL").optional(),
+  EVENTS_CHANNELS: z.string().default("switchboard_events"),
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -115,6 +119,8 @@ export interface Config {
     thresholds: { rttMs: number; jitterMs: number; packetLossPct: number };
   };
   shutdown: { reconnectInMs: number; timeoutMs: number };
+  /** The Postgres LISTEN/NOTIFY bridge; off without a URL. */
+  events: { databaseUrl?: string; channels: string[] };
 }
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad value. */
@@ -147,6 +153,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CORS_ORIGINS: "${origin}" must be an origin like https://app.example.com (no path)`);
   }
+  const eventChannels = list(e.EVENTS_CHANNELS);
+  for (const name of eventChannels) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) problems.push(`EVENTS_CHANNELS: "${name}" must be a SQL identifier`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -175,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       thresholds: { rttMs: e.CALL_QUALITY_RTT_MS, jitterMs: e.CALL_QUALITY_JITTER_MS, packetLossPct: e.CALL_QUALITY_LOSS_PCT },
     },
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    events: { databaseUrl: e.EVENTS_DATABASE_URL, channels: eventChannels },
   };
 }
 
@@ -187,6 +198,9 @@ export function helpText(): string {
     "",
     "Usage:",
     "  switchboard [start]     start the server (configured by the environment below)",
+    "  switchboard sql trigger --table <t> --event <e> --channel <sql> (--tenant <id> | --tenant-expr <sql>)",
+    "                          [--notify-channel switchboard_events] [--on insert,update] [--id-column id]",
+    "                          print SQL that publishes <e> when rows are added to <t> (Postgres bridge)",
     "  switchboard --help      show this help",
     "",
     "Environment:",

@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { channelSchema } from "../identifiers.js";
+
+/** Largest `data` of a published event, as JSON text. */
+export const EVENT_DATA_MAX_BYTES = 64 * 1024;
+/** Most channels one publish may address. */
+export const EVENT_MAX_CHANNELS = 100;
+
+/**
+ * Names Switchboard emits itself, or Socket.IO reserves: an app event under one
+ * of them could impersonate the server (a fake `message:new`) or break clients.
+ */
+export const RESERVED_EVENT_PREFIXES = ["message:", "conversation:", "typing:", "call:", "presence:", "notification:", "room:", "server:", "crisis:", "pusher:", "pusher_internal:"];
+export const RESERVED_EVENT_NAMES = ["connect", "connect_error", "connected", "disconnect", "disconnecting", "newListener", "removeListener", "error", "ping", "pong"];
+
+export const eventNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1-100 characters of A-Z a-z 0-9 _ . : -")
+  .refine((name) => !RESERVED_EVENT_NAMES.includes(name) && !RESERVED_EVENT_PREFIXES.some((p) => name.startsWith(p)), "is reserved by Switchboard");
+
+/** `POST /v1/events`, the server SDK's `publish`, and the Postgres bridge. */
+export const publishSchema = z
+  .object({
+    channel: channelSchema.optional(),
+    channels: z.array(channelSchema).min(1).max(EVENT_MAX_CHANNELS).optional(),
+    event: eventNameSchema,
+    data: z.unknown().optional(),
+  })
+  .refine((p) => (p.channel === undefined) !== (p.channels === undefined), { message: "give either channel or channels", path: ["channels"] });
+
+export type PublishPayload = z.infer<typeof publishSchema>;
+
+/** An app event as the plain WebSocket protocol delivers it. */
+export interface ChannelEventFrame {
+  type: string;
+  channel: string;
+  data: unknown;
+  timestamp: string;
+}

@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { Caller } from "../../auth/caller.js";
+import { TokenError, type TokenVerifier } from "../../auth/token-verifier.js";
+import type { ChannelService } from "../../core/channels/channel-service.js";
+import type { ConnectionListener } from "../../core/connection-listener.js";
+import { toAppError } from "../../core/errors.js";
+import type { Metrics } from "../../metrics.js";
+import type { Broker, ChannelMessage } from "../../ports/broker.js";
+import type { RequestDispatcher } from "../requests/request-dispatcher.js";
+import { reject, type UpgradeRouter } from "../upgrade-router.js";
+import { WsConnection } from "./ws-connection.js";
+import { clientFrameSchema, type ClientFrame } from "./ws-frames.js";
+
+export interface WsTransportOptions {
+  router: UpgradeRouter;
+  verifier: TokenVerifier;
+  listeners: readonly ConnectionListener[];
+  channels: ChannelService;
+  broker: Broker;
+  dispatcher: RequestDispatcher;
+  metrics: Metrics;
+  logger: Logger;
+  maxPayloadBytes: number;
+  heartbeatMs: number;
+  knownEvents: ReadonlySet<string>;
+}
+
+export const WS_PATH = "/realtime/ws";
+
+/**
+ * Plain WebSocket with JSON frames (PROTOCOL.md section 9) for clients that
+ * cannot use Socket.IO: `GET /realtime/ws?token=<JWT>`. Same channels, same
+ * authorization, same requests as Socket.IO; channel events arrive as
+ * `{ type: event, channel, data, timestamp }`.
+ */
+export class WsTransport {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<WsConnection>();
+  /** tenant/channel -> local subscribers */
+  private readonly byChannel = new Map<string, Set<WsConnection>>();
+  private readonly unsubscribeBroker: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly index = {
+    add: (connection: WsConnection, channel: string) => {
+      const key = `${connection.caller.tenantId}/${channel}`;
+      let set = this.byChannel.get(key);
+      if (!set) this.byChannel.set(key, (set = new Set()));
+      set.add(connection);
+    },
+    remove: (connection: WsConnection, channel: string) => {
+      const key = `${connection.caller.tenantId}/${channel}`;
+      const set = this.byChannel.get(key);
+      set?.delete(connection);
+      if (set?.size === 0) this.byChannel.delete(key);
+    },
+  };
+
+  constructor(private readonly options: WsTransportOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+    options.router.add(WS_PATH, (request, socket, head) => void this.upgrade(request, socket, head));
+    this.unsubscribeBroker = options.broker.subscribe((message) => this.deliver(message));
+    this.heartbeat = setInterval(() => this.checkAlive(), options.heartbeatMs);
+    this.heartbeat.unref();
+    options.metrics.connections.set({ protocol: "ws" }, 0);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Authenticates before the upgrade: an unauthenticated client never gets a socket. */
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    let caller: Caller;
+    try {
+      caller = await this.options.verifier.verify(tokenOf(request));
+    } catch (err) {
+      const reason = err instanceof TokenError ? err.code : "token_invalid";
+      return reject(socket, 401, reason);
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(ws, caller));
+  }
+
+  private async open(ws: WebSocket, caller: Caller): Promise<void> {
+    const connection = new WsConnection(`ws-${randomUUID()}`, caller, ws, this.index);
+    const { listeners, logger, metrics } = this.options;
+    this.connections.add(connection);
+    metrics.connections.inc({ protocol: "ws" });
+    const ready = (async () => {
+      for (const listener of listeners) await listener.connected?.(connection, []);
+    })();
+    ws.on("pong", () => (connection.alive = true));
+    ws.on("message", (raw, isBinary) => void ready.then(() => this.onFrame(connection, raw, isBinary)));
+    ws.on("error", (err) => logger.debug({ err: err.message }, "ws client error"));
+    ws.on("close", async () => {
+      this.connections.delete(connection);
+      metrics.connections.dec({ protocol: "ws" });
+      for (const channel of [...connection.channels()]) connection.unsubscribe(channel);
+      await ready.catch(() => {});
+      for (const listener of listeners) {
+        await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
+      }
+    });
+    try {
+      await ready;
+    } catch (err) {
+      logger.error({ err }, "ws connection setup failed");
+      return ws.close(1011, "setup failed");
+    }
+    connection.send({ type: "connected", connectionId: connection.id, userId: caller.userId, tenantId: caller.tenantId, serverTime: new Date().toISOString() });
+  }
+
+  private async onFrame(connection: WsConnection, raw: RawData, isBinary: boolean): Promise<void> {
+    let frame: ClientFrame;
+    try {
+      if (isBinary) throw new Error("binary frames are not supported");
+      const parsed = clientFrameSchema.safeParse(JSON.parse(raw.toString()));
+      if (!parsed.success) {
+        const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+        return connection.send({ type: "error", code: "bad_request", message: "invalid frame", details });
+      }
+      frame = parsed.data;
+    } catch (err) {
+      return connection.send({ type: "error", code: "bad_request", message: (err as Error).message.startsWith("binary") ? "binary frames are not supported" : "frames must be JSON" });
+    }
+    const { channels, dispatcher } = this.options;
+    const id = frame.id === undefined ? {} : { id: frame.id };
+    try {
+      switch (frame.type) {
+        case "ping":
+          return connection.send({ type: "pong", ...id, timestamp: new Date().toISOString() });
+        case "subscribe":
+          await channels.join(connection, frame.channel);
+          return connection.send({ type: "subscribed", ...id, channel: frame.channel });
+        case "unsubscribe":
+          await channels.leave(connection, frame.channel);
+          return connection.send({ type: "unsubscribed", ...id, channel: frame.channel });
+        case "request": {
+          const ack = await dispatcher.dispatch(connection, frame.event, frame.payload);
+          return connection.send({ type: "response", ...id, ...ack });
+        }
+      }
+    } catch (err) {
+      connection.send({ type: "error", ...id, ...toAppError(err).toBody() });
+    }
+  }
+
+  /** Delivers a broker message once to each local subscriber of any of its channels. */
+  private deliver(message: ChannelMessage): void {
+    const timestamp = new Date().toISOString();
+    const sent = new Set<WsConnection>();
+    for (const channel of message.channels) {
+      for (const connection of this.byChannel.get(`${message.tenantId}/${channel}`) ?? []) {
+        if (sent.has(connection) || connection.id === message.exceptConnectionId) continue;
+        sent.add(connection);
+        connection.send({ type: message.event, channel, data: message.data, timestamp });
+      }
+    }
+    if (sent.size > 0) this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, sent.size);
+  }
+
+  private checkAlive(): void {
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        connection.socket.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.socket.ping();
+    }
+  }
+
+  announceShutdown(reconnectInMs: number): void {
+    for (const connection of this.connections) connection.send({ type: "server:shutdown", reconnectInMs });
+  }
+
+  /** Closes every client with 1012 (service restart): clients should reconnect. */
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.unsubscribeBroker();
+    for (const connection of this.connections) connection.socket.close(1012, "server restarting");
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+function tokenOf(request: IncomingMessage): string | undefined {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  const fromQuery = url.searchParams.get("token");
+  if (fromQuery) return fromQuery;
+  const header = request.headers.authorization;
+  return typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+}

@@ -1,0 +1,117 @@
+import { WebSocket } from "ws";
+import { describe, expect, it } from "vitest";
+import { nextEvent, sleep, startServer } from "./support/server-harness.js";
+import { WsTestClient } from "./support/ws-client.js";
+import { ok } from "./support/chat-helpers.js";
+
+describe("plain WebSocket endpoint", () => {
+  it("connects with ?token=, answers ping with pong, and keeps going after bad frames", async () => {
+    const { url, token } = await startServer();
+    const client = await WsTestClient.open(url, await token({ sub: "alice", tenant: "acme" }));
+    client.send({ type: "ping", id: 1 });
+    expect(await client.next((f) => f.type === "pong")).toMatchObject({ type: "pong", id: 1 });
+    client.send("{not json");
+    expect(await client.next((f) => f.type === "error")).toMatchObject({ code: "bad_request", message: "frames must be JSON" });
+    client.send({ type: "explode" });
+    expect((await client.next((f) => f.type === "error")).code).toBe("bad_request");
+    client.send({ type: "subscribe", channel: "Not A Channel" });
+    expect((await client.next((f) => f.type === "error")).details[0].path).toBe("channel");
+    client.socket.send(Buffer.from([1, 2, 3]), { binary: true });
+    expect((await client.next((f) => f.type === "error")).message).toBe("binary frames are not supported");
+    client.send({ type: "ping" });
+    expect((await client.next((f) => f.type === "pong")).id).toBeUndefined();
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("refuses the upgrade without a valid token, and unknown WebSocket paths", async () => {
+    const { url, token } = await startServer();
+    const status = (path: string) =>
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(`${url.replace(/^http/, "ws")}${path}`);
+        socket.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+        socket.on("open", () => resolve(101));
+        socket.on("error", () => {});
+      });
+    expect(await status("/realtime/ws")).toBe(401);
+    expect(await status("/realtime/ws?token=garbage")).toBe(401);
+    expect(await status(`/elsewhere?token=${await token({ sub: "a" })}`)).toBe(404);
+  });
+
+  it("subscribes under the same authorization rules and receives channel events as { type, channel, data, timestamp }", async () => {
+    const { url, token, server, connect } = await startServer();
+    const ws = await WsTestClient.open(url, await token({ sub: "alice", tenant: "acme" }));
+    ws.send({ type: "subscribe", id: "s1", channel: "topic:clinic" });
+    expect(await ws.next((f) => f.type === "subscribed")).toEqual({ type: "subscribed", id: "s1", channel: "topic:clinic" });
+    ws.send({ type: "subscribe", id: "s2", channel: "user:bob" });
+    expect(await ws.next((f) => f.id === "s2")).toMatchObject({ type: "error", code: "forbidden" });
+
+    const sio = await connect({ sub: "bob", tenant: "acme" });
+    await ok(sio.socket, "room:join", { room: "topic:clinic" });
+    const atSio = nextEvent<any>(sio.socket, "appointment:created");
+    await server.publish("acme", { channel: "topic:clinic", event: "appointment:created", data: { id: 7, at: "09:00" } });
+    const frame = await ws.next((f) => f.type === "appointment:created");
+    expect(frame).toMatchObject({ type: "appointment:created", channel: "topic:clinic", data: { id: 7, at: "09:00" } });
+    expect(Date.parse(frame.timestamp)).toBeGreaterThan(0);
+    expect(await atSio).toEqual({ id: 7, at: "09:00" });
+
+    // Another tenant's same-named channel gets nothing.
+    const other = await WsTestClient.open(url, await token({ sub: "gina", tenant: "globex" }));
+    other.send({ type: "subscribe", channel: "topic:clinic" });
+    await other.next((f) => f.type === "subscribed");
+    await server.publish("acme", { channel: "topic:clinic", event: "appointment:created", data: {} });
+    await ws.next((f) => f.type === "appointment:created");
+    await sleep(100);
+    expect(other.frames.filter((f) => f.type === "appointment:created")).toEqual([]);
+
+    ws.send({ type: "unsubscribe", channel: "topic:clinic" });
+    await ws.next((f) => f.type === "unsubscribed");
+    await server.publish("acme", { channel: "topic:clinic", event: "appointment:created", data: {} });
+    await sleep(100);
+    expect(ws.frames.filter((f) => f.type === "appointment:created")).toEqual([]);
+  });
+
+  it("runs any request and gets personal events: a WS client chats with a Socket.IO client", async () => {
+    const { url, token, connect } = await startServer();
+    const ws = await WsTestClient.open(url, await token({ sub: "alice", tenant: "acme" }));
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    ws.send({ type: "request", id: 1, event: "conversation:create", payload: { type: "direct", participantIds: ["bob"] } });
+    const created = await ws.next((f) => f.type === "response" && f.id === 1);
+    expect(created.ok).toBe(true);
+    const atBob = nextEvent<any>(bob.socket, "message:new");
+    ws.send({ type: "request", id: 2, event: "message:send", payload: { conversationId: created.data.conversation.id, body: "from ws" } });
+    expect((await ws.next((f) => f.id === 2)).data.message.seq).toBe(1);
+    expect((await atBob).message.body).toBe("from ws");
+    const reply = ws.next((f) => f.type === "message:new");
+    await ok(bob.socket, "message:send", { conversationId: created.data.conversation.id, body: "from socket.io" });
+    expect(await reply).toMatchObject({ channel: "user:alice", data: { message: { body: "from socket.io", seq: 2 } } });
+    ws.send({ type: "request", id: 3, event: "no:such", payload: {} });
+    expect(await ws.next((f) => f.id === 3)).toMatchObject({ type: "response", ok: false, error: { code: "bad_request" } });
+  });
+
+  it("/realtime/health reports the service and active users", async () => {
+    const { url, token } = await startServer();
+    await WsTestClient.open(url, await token({ sub: "alice", tenant: "acme" }));
+    const body = (await (await fetch(`${url}/realtime/health`)).json()) as any;
+    expect(body).toMatchObject({ status: "ok", service: "switchboard", active_users: 1 });
+    expect(Date.parse(body.timestamp)).toBeGreaterThan(0);
+  });
+});
+
+describe("publishing from backend code (library mode)", () => {
+  it("refuses reserved or malformed event names, bad channels and oversized data, and delivers nothing", async () => {
+    const { server, connect } = await startServer();
+    const { socket } = await connect({ sub: "alice", tenant: "acme" });
+    const seen: string[] = [];
+    socket.onAny((event) => seen.push(event));
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (err) => err.code as string);
+    expect(await code(server.publish("acme", { channel: "user:alice", event: "message:new", data: {} }))).toBe("bad_request");
+    expect(await code(server.publish("acme", { channel: "user:alice", event: "connect", data: {} }))).toBe("bad_request");
+    expect(await code(server.publish("acme", { channel: "user:alice", event: "has space", data: {} }))).toBe("bad_request");
+    expect(await code(server.publish("acme", { channel: "nope", event: "x", data: {} }))).toBe("bad_request");
+    expect(await code(server.publish("acme", { event: "x", data: {} }))).toBe("bad_request");
+    expect(await code(server.publish("acme", { channel: "user:alice", event: "big", data: "x".repeat(70_000) }))).toBe("payload_too_large");
+    expect(await code(server.publish("acme", { channels: ["user:alice", "user:alice"], event: "assessment_started", data: { id: 1 } }))).toBe("ok");
+    await sleep(100);
+    expect(seen).toEqual(["assessment_started"]);
+  });
+});
