@@ -9,6 +9,7 @@ export { signUserToken, type TokenClaims } from "./auth/dev-credentials.js";
 export type { Caller } from "./auth/caller.js";
 export type { SwitchboardHooks, AuthorizeChannelPayload } from "./core/hooks.js";
 export { AppError } from "./core/errors.js";
+export { verifyWebhook, signWebhook } from "./core/webhooks/webhook-signature.js";
 export type { Broker, ChannelMessage } from "./ports/broker.js";
 export type { ChannelMembers, ChannelMember } from "./ports/channel-members.js";
 export type { SqlDatabase, SqlExecutor } from "./ports/sql-database.js";

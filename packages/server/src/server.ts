@@ -12,7 +12,9 @@ import { ChannelService } from "./core/channels/channel-service.js";
 import { CallService } from "./core/calls/call-service.js";
 import { ChatService } from "./core/chat/chat-service.js";
 import { ConnectionRegistry } from "./core/connection-registry.js";
+import { DomainEvents } from "./core/domain-events.js";
 import { EventsService } from "./core/events/events-service.js";
+import { WebhookService } from "./core/webhooks/webhook-service.js";
 import { TypingService } from "./core/chat/typing-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
@@ -22,6 +24,7 @@ import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
 import { SqlCallStore } from "./drivers/sql/sql-call-store.js";
 import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
+import { SqlWebhookOutbox } from "./drivers/sql/sql-webhook-outbox.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import type { Broker } from "./ports/broker.js";
@@ -74,6 +77,8 @@ export interface SwitchboardServer {
    * await server.publish("acme", { channel: "tenant:acme", event: "appointment:created", data: { id: 7 } });
    */
   publish(tenantId: string, event: { channel?: string; channels?: string[]; event: string; data?: unknown }): Promise<{ channels: string[]; event: string }>;
+  /** Outgoing webhooks and their delivery log. */
+  readonly webhooks: WebhookService;
   /** The Postgres LISTEN/NOTIFY bridge, when `EVENTS_DATABASE_URL` is set. */
   readonly eventsBridge?: PgNotifyBridge;
   /** Graceful stop: announce, stop accepting, close connections, close the database. Idempotent. */
@@ -151,12 +156,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const authorizer = new ChannelAuthorizer(hooks);
   const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker });
   const registry = new ConnectionRegistry();
+  const domainEvents = new DomainEvents((err, event) => logger.error({ err, event: event.type }, "domain event listener failed"));
+  const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
-  const chat = new ChatService(chatStore, broker, authorizer);
+  const chat = new ChatService(chatStore, broker, authorizer, domainEvents);
   const typing = new TypingService(chat, config.typingTimeoutMs);
   const calls = new CallService(new SqlCallStore(database), broker, registry, {
     ...config.calls,
     isConversationParticipant: (tenantId, conversationId, userId) => chatStore.isParticipant(tenantId, conversationId, userId),
+    domainEvents,
     logger,
   });
   const events = new EventsService(broker);
@@ -237,6 +245,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     calls.close();
     await http.close();
     await eventsBridge?.close();
+    await webhooks.close();
     await broker.close();
     await database.query("update nodes set last_seen_at = now() where node_id = $1", [config.nodeId]).catch(() => {});
     await database.close();
@@ -252,6 +261,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     database,
     devSecret,
     eventsBridge,
+    webhooks,
     publish: (tenantId, event) => events.publish(tenantId, event),
     get url() {
       return `http://127.0.0.1:${port}`;

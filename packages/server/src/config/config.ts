@@ -38,6 +38,12 @@ export const SETTINGS: readonly Setting[] = [
   { env: "SHUTDOWN_TIMEOUT_MS", help: "longest a graceful stop may take before the process exits anyway", default: "10000" },
   { env: "EVENTS_DATABASE_URL", help: "the app's Postgres to LISTEN on for domain events (see `switchboard sql trigger`)" },
   { env: "EVENTS_CHANNELS", help: "comma-separated LISTEN channel names", default: "switchboard_events" },
+  { env: "WEBHOOK_URL", help: "receiver of outgoing webhooks (user.online, user.offline, message.created, call.missed, crisis.alert)" },
+  { env: "WEBHOOK_TENANT_URLS", help: "per-tenant receivers overriding WEBHOOK_URL: comma-separated tenant=url" },
+  { env: "WEBHOOK_SECRET", help: "HMAC-SHA256 key of the X-Switchboard-Signature header (16+ characters)" },
+  { env: "WEBHOOK_MAX_ATTEMPTS", help: "delivery attempts before a webhook is marked failed", default: "8" },
+  { env: "WEBHOOK_RETRY_BASE_MS", help: "first retry delay; doubles per attempt (max 1 h)", default: "1000" },
+  { env: "WEBHOOK_TIMEOUT_MS", help: "how long a receiver may take to answer", default: "10000" },
   { env: "NODE_ID", help: "name of this node in logs, metrics and the audit log", default: "hostname-pid" },
   { env: "LOG_LEVEL", help: "pino level: fatal, error, warn, info, debug, trace, silent", default: "info" },
 ];
@@ -86,6 +92,12 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   EVENTS_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL").optional(),
   EVENTS_CHANNELS: z.string().default("switchboard_events"),
+  WEBHOOK_URL: optionalUrl,
+  WEBHOOK_TENANT_URLS: z.string().optional(),
+  WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(8),
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(1000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -119,6 +131,14 @@ export interface Config {
     thresholds: { rttMs: number; jitterMs: number; packetLossPct: number };
   };
   shutdown: { reconnectInMs: number; timeoutMs: number };
+  webhook: {
+    url?: string;
+    tenantUrls: Record<string, string>;
+    secret?: string;
+    maxAttempts: number;
+    retryBaseMs: number;
+    timeoutMs: number;
+  };
   /** The Postgres LISTEN/NOTIFY bridge; off without a URL. */
   events: { databaseUrl?: string; channels: string[] };
 }
@@ -157,6 +177,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const name of eventChannels) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) problems.push(`EVENTS_CHANNELS: "${name}" must be a SQL identifier`);
   }
+  const tenantUrls: Record<string, string> = {};
+  for (const entry of list(e.WEBHOOK_TENANT_URLS)) {
+    const at = entry.indexOf("=");
+    const tenant = entry.slice(0, at);
+    const url = entry.slice(at + 1);
+    if (at < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant) || !z.url().safeParse(url).success) problems.push(`WEBHOOK_TENANT_URLS: "${entry}" must be tenant=https://...`);
+    else tenantUrls[tenant] = url;
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -186,6 +214,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     events: { databaseUrl: e.EVENTS_DATABASE_URL, channels: eventChannels },
+    webhook: {
+      url: e.WEBHOOK_URL,
+      tenantUrls,
+      secret: e.WEBHOOK_SECRET,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
   };
 }
 

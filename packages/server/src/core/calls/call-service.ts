@@ -16,6 +16,7 @@ import type { CallStore, CallWithParticipants } from "../../ports/call-store.js"
 import type { Connection } from "../connection.js";
 import type { ConnectionListener } from "../connection-listener.js";
 import type { ConnectionRegistry } from "../connection-registry.js";
+import type { DomainEvents } from "../domain-events.js";
 import { AppError } from "../errors.js";
 import { CallTimers } from "./call-timers.js";
 
@@ -34,6 +35,7 @@ export interface CallServiceOptions {
   /** Whether a user belongs to a conversation (calls tied to one must be among its participants). */
   isConversationParticipant(tenantId: string, conversationId: string, userId: string): Promise<boolean>;
   inCall?: InCallTracker;
+  domainEvents?: DomainEvents;
   logger: Logger;
 }
 
@@ -193,7 +195,7 @@ export class CallService implements ConnectionListener {
     this.timers.clear(`ring:${callId}`);
     const everyone = ended.participants.map((p) => p.userId);
     await this.publish(tenantId, everyone, "call:ended", { callId, reason, durationMs: ended.durationMs });
-    await this.publish(tenantId, ended.missed, "call:missed", { callId, call: ended.call });
+    await this.announceMissed(tenantId, ended.call, ended.missed);
     if (ended.call.startedAt) for (const userId of ended.joined) await this.options.inCall?.left(tenantId, userId);
     return ended.call;
   }
@@ -209,10 +211,16 @@ export class CallService implements ConnectionListener {
       }
       const missed = await this.store.expireRinging(tenantId, callId);
       const { call } = (await this.store.get(tenantId, callId))!;
-      await this.publish(tenantId, missed, "call:missed", { callId, call });
+      await this.announceMissed(tenantId, call, missed);
     } catch (err) {
       this.options.logger.warn({ err, callId }, "call ring timeout failed");
     }
+  }
+
+  private async announceMissed(tenantId: string, call: Call, userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.publish(tenantId, userIds, "call:missed", { callId: call.id, call });
+    await this.options.domainEvents?.emit({ type: "call.missed", tenantId, call, userIds });
   }
 
   private async sweep(): Promise<void> {

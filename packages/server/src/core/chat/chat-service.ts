@@ -16,6 +16,7 @@ import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
 import type { ChatStore } from "../../ports/chat-store.js";
 import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
+import type { DomainEvents } from "../domain-events.js";
 import { AppError } from "../errors.js";
 
 /** Where a request came from: its connection is not sent its own event back. */
@@ -39,6 +40,7 @@ export class ChatService {
     private readonly store: ChatStore,
     private readonly broker: Broker,
     authorizer: ChannelAuthorizer,
+    private readonly domainEvents?: DomainEvents,
   ) {
     authorizer.registerRule("conversation", (caller, id) =>
       conversationIdSchema.safeParse(id).success ? this.store.isParticipant(caller.tenantId, id, caller.userId) : false,
@@ -133,6 +135,7 @@ export class ChatService {
     switch (result.kind) {
       case "stored":
         await this.publish(caller.tenantId, result.participantIds, "message:new", { message: result.message }, origin);
+        await this.domainEvents?.emit({ type: "message.created", tenantId: caller.tenantId, message: result.message, participantIds: result.participantIds });
         return { message: result.message };
       case "duplicate":
         if (result.message.conversationId !== payload.conversationId || result.message.body !== payload.body) {

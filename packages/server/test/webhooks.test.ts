@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { verifyWebhook } from "@switchboard/server";
+import { sleep, startServer } from "./support/server-harness.js";
+import { createGroup, ok } from "./support/chat-helpers.js";
+import { startReceiver } from "./support/http-receiver.js";
+
+const SECRET = "webhook-secret-0123456789";
+
+describe("outgoing webhooks", () => {
+  it("message.created arrives signed at the receiver and the signature verifies", async () => {
+    const receiver = await startReceiver();
+    const { connect } = await startServer({ env: { WEBHOOK_URL: `${receiver.url}/hooks`, WEBHOOK_SECRET: SECRET } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    const { message } = await ok(alice.socket, "message:send", { conversationId: id, body: "hello" });
+    const [hit] = await receiver.waitFor(1);
+    expect(hit!.path).toBe("/hooks");
+    expect(hit!.headers["x-switchboard-event"]).toBe("message.created");
+    expect(verifyWebhook(SECRET, hit!.body, hit!.headers["x-switchboard-signature"] as string)).toBe(true);
+    expect(verifyWebhook(SECRET, `${hit!.body} `, hit!.headers["x-switchboard-signature"] as string)).toBe(false);
+    expect(verifyWebhook("another-secret-0123456789", hit!.body, hit!.headers["x-switchboard-signature"] as string)).toBe(false);
+    const payload = JSON.parse(hit!.body);
+    expect(payload).toMatchObject({ type: "message.created", tenantId: "acme", data: { message, participantIds: ["alice", "bob"] } });
+    expect(payload.id).toBe(hit!.headers["x-switchboard-delivery"]);
+  });
+
+  it("a delivery answered 500 is retried with backoff until it succeeds, and the log shows the attempts", async () => {
+    const receiver = await startReceiver((_req, i) => (i < 2 ? 500 : 204));
+    const { connect, server } = await startServer({ env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: "50" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    await ok(alice.socket, "message:send", { conversationId: id, body: "retry me" });
+    const hits = await receiver.waitFor(3);
+    expect(new Set(hits.map((h) => h.headers["x-switchboard-delivery"])).size).toBe(1);
+    expect(hits.map((h) => h.headers["x-switchboard-attempt"])).toEqual(["1", "2", "3"]);
+    await sleep(100);
+    const [entry] = await server.webhooks.log("acme");
+    expect(entry).toMatchObject({ event: "message.created", status: "delivered", attempts: 3, lastStatus: 204, lastError: null });
+  });
+
+  it("a receiver that keeps failing is given up after the configured attempts", async () => {
+    const receiver = await startReceiver(() => 503);
+    const { connect, server } = await startServer({ env: { WEBHOOK_URL: receiver.url, WEBHOOK_MAX_ATTEMPTS: "2", WEBHOOK_RETRY_BASE_MS: "30" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    await ok(alice.socket, "message:send", { conversationId: id, body: "doomed" });
+    await receiver.waitFor(2);
+    await sleep(300);
+    expect(receiver.received).toHaveLength(2);
+    const [entry] = await server.webhooks.log("acme");
+    expect(entry).toMatchObject({ status: "failed", attempts: 2, lastStatus: 503, lastError: "receiver answered 503" });
+  });
+
+  it("call.missed is sent for an unanswered call, to the tenant's own receiver", async () => {
+    const acme = await startReceiver();
+    const fallback = await startReceiver();
+    const { connect } = await startServer({
+      env: { WEBHOOK_URL: fallback.url, WEBHOOK_TENANT_URLS: `acme=${acme.url}/acme`, CALL_RING_TIMEOUT_MS: "300" },
+    });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    await connect({ sub: "bob", tenant: "acme" });
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    const [hit] = await acme.waitFor(1);
+    expect(JSON.parse(hit!.body)).toMatchObject({ type: "call.missed", tenantId: "acme", data: { userIds: ["bob"], call: { id: call.id, endReason: "timeout" } } });
+    expect(fallback.received).toEqual([]);
+  });
+
+  it("nothing is stored or sent when no receiver is configured", async () => {
+    const { connect, server } = await startServer();
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    await ok(alice.socket, "message:send", { conversationId: id, body: "quiet" });
+    expect(await server.webhooks.log("acme")).toEqual([]);
+  });
+});
