@@ -4,6 +4,7 @@ import type { JWTVerifyGetKey } from "jose";
 import type { Logger } from "pino";
 import { Redis } from "ioredis";
 import type { Config } from "./config/config.js";
+import type { Caller } from "./auth/caller.js";
 import { loadConfig } from "./config/config.js";
 import { loadOrCreateDevSecret, signUserToken, type TokenClaims } from "./auth/dev-credentials.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
@@ -14,12 +15,16 @@ import { ChatService } from "./core/chat/chat-service.js";
 import { ConnectionRegistry } from "./core/connection-registry.js";
 import { DomainEvents } from "./core/domain-events.js";
 import { EventsService } from "./core/events/events-service.js";
+import { ConnectionPolicies } from "./core/limits/connection-policies.js";
+import { DEFAULT_RATE_LIMITS } from "./core/limits/request-families.js";
+import { RequestGuard } from "./core/limits/request-guard.js";
 import { WebhookService } from "./core/webhooks/webhook-service.js";
 import { TypingService } from "./core/chat/typing-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
+import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
 import { SqlCallStore } from "./drivers/sql/sql-call-store.js";
@@ -154,8 +159,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   }
   const broker: Broker = new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
-  const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker });
+  const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker, maxRoomsPerConnection: config.limits.maxRoomsPerConnection });
   const registry = new ConnectionRegistry();
+  const rateLimiter = new MemoryRateLimiter({ ...DEFAULT_RATE_LIMITS, ...config.limits.rateLimits });
+  const guard = new RequestGuard(rateLimiter, { abuseThreshold: config.limits.abuseThreshold, abuseWindowMs: 60_000 });
+  const policies = new ConnectionPolicies(registry, guard, {
+    maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
+    maxBufferedBytes: config.limits.maxBufferedBytes,
+    idleTimeoutMs: config.limits.idleTimeoutMs,
+    checkIntervalMs: 1000,
+    logger,
+  });
+  const admits = (caller: Caller) => policies.admits(caller);
+  const admitsAddress = async (address: string) => (await rateLimiter.consume("connect", address)).allowed;
   const domainEvents = new DomainEvents((err, event) => logger.error({ err, event: event.type }, "domain event listener failed"));
   const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
@@ -168,10 +184,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     logger,
   });
   const events = new EventsService(broker);
-  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls) }, metrics, logger);
+  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls) }, metrics, logger, { guard, policies });
 
   // The registry first: the others ask it whether a user is still connected.
-  const listeners = [registry, channels, typing, calls];
+  const listeners = [registry, policies, channels, typing, calls];
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
   const socketio = new SocketIoTransport(http.server, {
@@ -184,6 +200,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     dispatcher,
     metrics,
     logger,
+    admits,
+    admitsAddress,
     knownEvents: SERVER_EVENTS,
   });
 
@@ -198,6 +216,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     logger,
     maxPayloadBytes: config.maxPayloadBytes,
     heartbeatMs: 30_000,
+    admits,
+    admitsAddress,
     knownEvents: SERVER_EVENTS,
   });
 
@@ -243,6 +263,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     await ws.close();
     typing.close();
     calls.close();
+    policies.close();
     await http.close();
     await eventsBridge?.close();
     await webhooks.close();

@@ -151,7 +151,7 @@ describe("messages", () => {
   });
 
   it("a client that disconnects and misses 50 messages gets exactly those 50 with afterSeq", async () => {
-    const { connect } = await startServer();
+    const { connect } = await startServer({ env: { RATE_LIMITS: "message=100/10" } });
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const bob = await connect({ sub: "bob", tenant: "acme" });
     const id = await createGroup(alice.socket, ["bob"]);

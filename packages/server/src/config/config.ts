@@ -44,6 +44,12 @@ export const SETTINGS: readonly Setting[] = [
   { env: "WEBHOOK_MAX_ATTEMPTS", help: "delivery attempts before a webhook is marked failed", default: "8" },
   { env: "WEBHOOK_RETRY_BASE_MS", help: "first retry delay; doubles per attempt (max 1 h)", default: "1000" },
   { env: "WEBHOOK_TIMEOUT_MS", help: "how long a receiver may take to answer", default: "10000" },
+  { env: "RATE_LIMITS", help: "per-user request limits overriding the defaults: family=points/seconds,... (families: message, typing, receipt, read, room, conversation, call, signal, quality, other; connect is per IP)" },
+  { env: "ABUSE_THRESHOLD", help: "rate-limited requests within a minute after which a connection is closed", default: "30" },
+  { env: "MAX_CONNECTIONS_PER_USER", help: "open connections one user may hold on a node", default: "20" },
+  { env: "MAX_ROOMS_PER_CONNECTION", help: "rooms one connection may join besides its automatic ones", default: "100" },
+  { env: "MAX_BUFFERED_BYTES", help: "unwritten bytes after which a slow client is disconnected", default: "8388608" },
+  { env: "SESSION_IDLE_TIMEOUT_MS", help: "automatic logoff after this long without a request (0 = off)", default: "0" },
   { env: "NODE_ID", help: "name of this node in logs, metrics and the audit log", default: "hostname-pid" },
   { env: "LOG_LEVEL", help: "pino level: fatal, error, warn, info, debug, trace, silent", default: "info" },
 ];
@@ -98,6 +104,12 @@ const envSchema = z.object({
   WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(8),
   WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(1000),
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  RATE_LIMITS: z.string().optional(),
+  ABUSE_THRESHOLD: int(1, 100_000).default(30),
+  MAX_CONNECTIONS_PER_USER: int(1, 100_000).default(20),
+  MAX_ROOMS_PER_CONNECTION: int(1, 100_000).default(100),
+  MAX_BUFFERED_BYTES: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
+  SESSION_IDLE_TIMEOUT_MS: int(0, 7 * 24 * 3600_000).default(0),
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -138,6 +150,15 @@ export interface Config {
     maxAttempts: number;
     retryBaseMs: number;
     timeoutMs: number;
+  };
+  limits: {
+    /** Overrides of the per-family defaults, parsed from RATE_LIMITS. */
+    rateLimits: Record<string, { points: number; durationMs: number }>;
+    abuseThreshold: number;
+    maxConnectionsPerUser: number;
+    maxRoomsPerConnection: number;
+    maxBufferedBytes: number;
+    idleTimeoutMs: number;
   };
   /** The Postgres LISTEN/NOTIFY bridge; off without a URL. */
   events: { databaseUrl?: string; channels: string[] };
@@ -185,6 +206,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (at < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant) || !z.url().safeParse(url).success) problems.push(`WEBHOOK_TENANT_URLS: "${entry}" must be tenant=https://...`);
     else tenantUrls[tenant] = url;
   }
+  const rateLimits: Record<string, { points: number; durationMs: number }> = {};
+  for (const entry of list(e.RATE_LIMITS)) {
+    const match = /^([a-z]+)=(\d+)\/(\d+(?:\.\d+)?)$/.exec(entry);
+    if (!match || Number(match[2]) < 1 || Number(match[3]) <= 0) problems.push(`RATE_LIMITS: "${entry}" must be family=points/seconds, e.g. message=30/10`);
+    else rateLimits[match[1]!] = { points: Number(match[2]), durationMs: Number(match[3]) * 1000 };
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -214,6 +241,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     events: { databaseUrl: e.EVENTS_DATABASE_URL, channels: eventChannels },
+    limits: {
+      rateLimits,
+      abuseThreshold: e.ABUSE_THRESHOLD,
+      maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
+      maxRoomsPerConnection: e.MAX_ROOMS_PER_CONNECTION,
+      maxBufferedBytes: e.MAX_BUFFERED_BYTES,
+      idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS,
+    },
     webhook: {
       url: e.WEBHOOK_URL,
       tenantUrls,

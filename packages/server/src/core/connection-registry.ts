@@ -30,6 +30,11 @@ export class ConnectionRegistry implements ConnectionListener {
     return this.byUser.has(userKey(tenantId, userId));
   }
 
+  /** This user's open connections on this node. */
+  connectionCount(tenantId: string, userId: string): number {
+    return this.byUser.get(userKey(tenantId, userId))?.size ?? 0;
+  }
+
   /** Distinct users with at least one connection on this node. */
   get activeUserCount(): number {
     return this.byUser.size;

@@ -13,4 +13,10 @@ export interface Connection {
   unsubscribe(channel: string): void;
   /** Channels this connection is subscribed to (without automatic ones the transport manages). */
   channels(): Iterable<string>;
+  /** Sends one event to this connection only (e.g. `token_expired`). */
+  notify(event: string, data: unknown): void;
+  /** Closes the connection from the server side; the client is not expected to reconnect by itself. */
+  close(reason: string): void;
+  /** Bytes queued for this client and not yet written to its socket (slow-consumer detection). */
+  bufferedBytes(): number;
 }

@@ -32,7 +32,8 @@ export class UpgradeRouter {
 
 /** Answers an upgrade request with a plain HTTP error and closes the socket. */
 export function reject(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ error: { code: status === 401 ? "unauthorized" : status === 403 ? "forbidden" : status === 404 ? "not_found" : "bad_request", message } });
-  const reason = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" }[status] ?? "Error";
+  const code = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited" }[status] ?? "bad_request";
+  const body = JSON.stringify({ error: { code, message } });
+  const reason = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests" }[status] ?? "Error";
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -11,6 +11,8 @@ export interface ChannelServiceDeps {
   authorizer: ChannelAuthorizer;
   members: ChannelMembers;
   broker: Broker;
+  /** Channels one connection may join besides its automatic ones. */
+  maxRoomsPerConnection: number;
 }
 
 /**
@@ -52,6 +54,11 @@ export class ChannelService implements ConnectionListener {
 
   async join(connection: Connection, channel: string): Promise<{ room: string }> {
     const { caller } = connection;
+    const automatic = ChannelAuthorizer.automaticChannels(caller);
+    const joined = [...connection.channels()].filter((c) => !automatic.includes(c));
+    if (!joined.includes(channel) && joined.length >= this.deps.maxRoomsPerConnection) {
+      throw new AppError("forbidden", `a connection may join at most ${this.deps.maxRoomsPerConnection} rooms`);
+    }
     await this.deps.authorizer.authorize(caller, channel);
     connection.subscribe(channel);
     const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, member(caller));

@@ -15,13 +15,19 @@ export interface SocketData {
  * Socket.IO recovers a session (`skipMiddlewares: false`): a recovered session
  * keeps its rooms only if the fresh token names the same user and tenant.
  */
-export function authMiddleware(verifier: TokenVerifier, logger: Logger) {
+export function authMiddleware(verifier: TokenVerifier, logger: Logger, admits: (caller: Caller) => boolean = () => true) {
   return async (socket: Socket, next: (err?: ExtendedError) => void): Promise<void> => {
     try {
       const caller = await verifier.verify(handshakeToken(socket.handshake));
       const previous = (socket.data as Partial<SocketData>).caller;
       if (socket.recovered && previous && (previous.userId !== caller.userId || previous.tenantId !== caller.tenantId)) {
         throw new TokenError("token_invalid", "token does not match the recovered session");
+      }
+      if (!admits(caller)) {
+        // Not a token problem: refused as rate_limited so clients back off instead of asking for a new token.
+        const refusal = new Error("rate_limited") as ExtendedError & { data: { code: string } };
+        refusal.data = { code: "too_many_connections" };
+        return next(refusal);
       }
       (socket.data as SocketData).caller = caller;
       next();

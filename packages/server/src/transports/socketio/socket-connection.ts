@@ -22,6 +22,30 @@ export class SocketConnection implements Connection {
     this.socket.leave(roomKey(this.caller.tenantId, channel));
   }
 
+  notify(event: string, data: unknown): void {
+    this.socket.emit(event, data);
+  }
+
+  close(reason: string): void {
+    this.socket.data.closeReason = reason;
+    const transport = this.socket.conn.transport as unknown as { socket?: { terminate?: () => void } };
+    this.socket.disconnect(true);
+    // As for plain WebSockets: do not wait 30 s for a close handshake a stuck client cannot answer.
+    setTimeout(() => transport.socket?.terminate?.(), 1000).unref();
+  }
+
+  /**
+   * Engine.IO queues packets in `writeBuffer` while the transport cannot write
+   * (polling between requests), and the WebSocket queues bytes the kernel has not
+   * taken (`bufferedAmount`). Both grow without bound for a client that stops
+   * reading.
+   */
+  bufferedBytes(): number {
+    const conn = this.socket.conn as unknown as { writeBuffer?: { data?: unknown }[]; transport?: { socket?: { bufferedAmount?: number } } };
+    const queued = (conn.writeBuffer ?? []).reduce((n, packet) => n + (typeof packet.data === "string" ? packet.data.length : 64), 0);
+    return queued + (conn.transport?.socket?.bufferedAmount ?? 0);
+  }
+
   *channels(): Iterable<string> {
     for (const room of this.socket.rooms) {
       const channel = channelOfRoom(this.caller.tenantId, room);

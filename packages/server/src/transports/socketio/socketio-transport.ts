@@ -2,6 +2,7 @@ import type { Server as HttpServer } from "node:http";
 import type { ServerShutdownEvent } from "@switchboard/protocol";
 import { Server, type Socket } from "socket.io";
 import type { Logger } from "pino";
+import type { Caller } from "../../auth/caller.js";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { ConnectionListener } from "../../core/connection-listener.js";
 import type { Broker, ChannelMessage } from "../../ports/broker.js";
@@ -24,6 +25,10 @@ export interface SocketIoTransportOptions {
   dispatcher: RequestDispatcher;
   metrics: Metrics;
   logger: Logger;
+  /** Whether this caller may open another connection (per-user limit). */
+  admits: (caller: Caller) => boolean;
+  /** Whether this client address may open another connection now (per-IP handshake rate). */
+  admitsAddress: (address: string) => Promise<boolean>;
   /** Event names the server itself emits; others are app events and counted as `app`. */
   knownEvents: ReadonlySet<string>;
 }
@@ -49,14 +54,19 @@ export class SocketIoTransport {
       destroyUpgrade: false,
       cors: { origin: (origin, cb) => cb(null, origins.isAllowed(origin)), credentials: true },
       allowRequest: (req, cb) => {
-        const allowed = origins.isAllowed(req.headers.origin);
-        cb(allowed ? null : "origin not allowed", allowed);
+        if (!origins.isAllowed(req.headers.origin)) return cb("origin not allowed", false);
+        // Only new Engine.IO sessions count against the handshake rate, not every polling request.
+        if (new URL(req.url ?? "/", "http://x").searchParams.has("sid")) return cb(null, true);
+        options.admitsAddress(req.socket.remoteAddress ?? "unknown").then(
+          (admitted) => cb(admitted ? null : "too many connection attempts", admitted),
+          () => cb(null, true),
+        );
       },
       ...(options.recoveryWindowMs > 0 && {
         connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
       }),
     });
-    this.io.use(authMiddleware(options.verifier, options.logger));
+    this.io.use(authMiddleware(options.verifier, options.logger, options.admits));
     this.io.on("connection", (socket) => this.onConnection(socket));
     this.unsubscribeBroker = options.broker.subscribe((message) => this.deliver(message));
   }

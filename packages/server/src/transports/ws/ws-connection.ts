@@ -34,6 +34,24 @@ export class WsConnection implements Connection {
     return this.subscribed.has(channel);
   }
 
+  notify(event: string, data: unknown): void {
+    this.send({ type: event, data, timestamp: new Date().toISOString() });
+  }
+
+  /**
+   * 1008 (policy violation): limits, expiry, idleness. A client that does not
+   * answer the close handshake within a second (a slow consumer cannot even
+   * read the close frame) is cut off, so its buffers are freed at once.
+   */
+  close(reason: string): void {
+    this.socket.close(1008, reason.slice(0, 120));
+    setTimeout(() => this.socket.terminate(), 1000).unref();
+  }
+
+  bufferedBytes(): number {
+    return this.socket.bufferedAmount;
+  }
+
   /** Sends a frame unless the socket is closing. */
   send(frame: object): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(frame));

@@ -26,6 +26,8 @@ export interface WsTransportOptions {
   logger: Logger;
   maxPayloadBytes: number;
   heartbeatMs: number;
+  admits: (caller: Caller) => boolean;
+  admitsAddress: (address: string) => Promise<boolean>;
   knownEvents: ReadonlySet<string>;
 }
 
@@ -74,6 +76,7 @@ export class WsTransport {
 
   /** Authenticates before the upgrade: an unauthenticated client never gets a socket. */
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!(await this.options.admitsAddress(request.socket.remoteAddress ?? "unknown"))) return reject(socket, 429, "too many connection attempts");
     let caller: Caller;
     try {
       caller = await this.options.verifier.verify(tokenOf(request));
@@ -81,6 +84,7 @@ export class WsTransport {
       const reason = err instanceof TokenError ? err.code : "token_invalid";
       return reject(socket, 401, reason);
     }
+    if (!this.options.admits(caller)) return reject(socket, 429, "too_many_connections");
     this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(ws, caller));
   }
 

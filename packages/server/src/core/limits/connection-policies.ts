@@ -1,0 +1,103 @@
+import type { Logger } from "pino";
+import type { Caller } from "../../auth/caller.js";
+import type { Connection } from "../connection.js";
+import type { ConnectionListener } from "../connection-listener.js";
+import type { ConnectionRegistry } from "../connection-registry.js";
+import type { RequestGuard } from "./request-guard.js";
+
+export interface ConnectionPoliciesOptions {
+  maxConnectionsPerUser: number;
+  /** A client with more than this queued and unwritten is disconnected. */
+  maxBufferedBytes: number;
+  /** Automatic logoff after this long without a request; 0 = never. */
+  idleTimeoutMs: number;
+  /** How often buffers and idleness are checked. */
+  checkIntervalMs: number;
+  logger: Logger;
+}
+
+/** setTimeout's ceiling (about 24.8 days); later expiries are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface Tracked {
+  connection: Connection;
+  lastActivity: number;
+  expiry?: NodeJS.Timeout;
+}
+
+/**
+ * Rules every live connection obeys, whatever its protocol: the token's `exp`
+ * is enforced on open connections (`token_expired` event, then closed), idle
+ * sessions are logged off, slow consumers whose unwritten buffer passes a bound
+ * are disconnected instead of growing memory, and a user may hold only so many
+ * connections.
+ */
+export class ConnectionPolicies implements ConnectionListener {
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    private readonly guard: RequestGuard,
+    private readonly options: ConnectionPoliciesOptions,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), options.checkIntervalMs);
+    this.sweeper.unref();
+  }
+
+  /** Whether a new connection of this caller is admitted (checked at the handshake). */
+  admits(caller: Caller): boolean {
+    return this.registry.connectionCount(caller.tenantId, caller.userId) < this.options.maxConnectionsPerUser;
+  }
+
+  async connected(connection: Connection): Promise<void> {
+    const entry: Tracked = { connection, lastActivity: Date.now() };
+    this.tracked.set(connection.id, entry);
+    this.armExpiry(entry);
+  }
+
+  async disconnected(connection: Connection): Promise<void> {
+    const entry = this.tracked.get(connection.id);
+    if (entry?.expiry) clearTimeout(entry.expiry);
+    this.tracked.delete(connection.id);
+    this.guard.forget(connection.id);
+  }
+
+  /** A request arrived: the session is not idle. */
+  touch(connection: Connection): void {
+    const entry = this.tracked.get(connection.id);
+    if (entry) entry.lastActivity = Date.now();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    for (const entry of this.tracked.values()) if (entry.expiry) clearTimeout(entry.expiry);
+    this.tracked.clear();
+  }
+
+  private armExpiry(entry: Tracked): void {
+    const { exp } = entry.connection.caller;
+    if (exp === undefined) return;
+    const ms = exp * 1000 - Date.now();
+    entry.expiry = setTimeout(() => {
+      if (exp * 1000 > Date.now()) return this.armExpiry(entry);
+      entry.connection.notify("token_expired", { code: "token_expired", exp });
+      entry.connection.close("token expired");
+    }, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    entry.expiry.unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const { connection, lastActivity } of this.tracked.values()) {
+      const buffered = connection.bufferedBytes();
+      if (buffered > this.options.maxBufferedBytes) {
+        this.options.logger.warn({ userId: connection.caller.userId, buffered }, "slow consumer disconnected");
+        connection.close("slow consumer");
+      } else if (this.options.idleTimeoutMs > 0 && now - lastActivity > this.options.idleTimeoutMs) {
+        connection.notify("session:idle", { idleMs: now - lastActivity });
+        connection.close("idle session");
+      }
+    }
+  }
+}
