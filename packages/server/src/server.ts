@@ -15,6 +15,7 @@ import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
+import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
 import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
@@ -30,6 +31,7 @@ import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
 import { chatRequests } from "./transports/requests/chat-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
+import { attachPusher } from "./transports/pusher/index.js";
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -143,13 +145,27 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     knownEvents: SERVER_EVENTS,
   });
 
+  const pusher = attachPusher({
+    config,
+    http,
+    channels,
+    authorizer,
+    occupancy: new MemoryChannelOccupancy(),
+    broker,
+    verifier,
+    origins,
+    metrics,
+    logger,
+    knownEvents: SERVER_EVENTS,
+  });
+
   let stopping = false;
   let stopped: Promise<void> | undefined;
   registerHealthRoutes(
     http,
     {
       nodeId: config.nodeId,
-      connections: () => socketio.connectionCount,
+      connections: () => socketio.connectionCount + pusher.transport.connectionCount,
       activeUsers: () => socketio.activeUserCount,
       isStopping: () => stopping,
       readinessChecks: () => ({
@@ -169,6 +185,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     // Give the announcement a moment to reach the wire before the transports close.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
+    await pusher.close();
     typing.close();
     await http.close();
     await broker.close();
