@@ -78,7 +78,7 @@ describe("Pusher signatures", () => {
   const app = { key: "k", secret: "s3cret-s3cret" };
 
   it("channel auth matches the official library's authorizeChannel, with and without channel_data", () => {
-    const lib = new PusherServer({ appId: "1", key: app.key, secret: app.secret });
+    const lib = new PusherServer({ appId: "1", key: app.key, secret: app.secret, host: "127.0.0.1" });
     expect(channelAuth(app, "1.2", "private-a.b")).toBe(lib.authorizeChannel("1.2", "private-a.b").auth);
     const signed = lib.authorizeChannel("1.2", "presence-a.b", { user_id: "u", user_info: { name: "U" } });
     expect(verifyChannelAuth(app, "1.2", "presence-a.b", signed.auth, signed.channel_data)).toBe(true);
@@ -87,7 +87,7 @@ describe("Pusher signatures", () => {
   });
 
   it("user auth matches the official library's authenticateUser", () => {
-    const lib = new PusherServer({ appId: "1", key: app.key, secret: app.secret });
+    const lib = new PusherServer({ appId: "1", key: app.key, secret: app.secret, host: "127.0.0.1" });
     const signed = lib.authenticateUser("1.2", { id: "bob" });
     expect(verifyUserAuth(app, "1.2", signed.user_data, signed.auth)).toBe(true);
     expect(verifyUserAuth(app, "1.2", signed.user_data.replace("bob", "eve"), signed.auth)).toBe(false);

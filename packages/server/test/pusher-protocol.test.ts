@@ -42,7 +42,7 @@ describe("Pusher connection (protocol 7)", () => {
     await silent.next("pusher:ping", 2500);
     await answering.next("pusher:ping", 2500);
     answering.send({ event: "pusher:pong", data: {} });
-    const closed = await within(3000, "close", (done) => void silent.closed.then(done));
+    const closed = await within<{ code: number }>(3000, "close", (done) => void silent.closed.then(done));
     expect(closed.code).toBe(4201);
     expect(answering.ws.readyState).toBe(answering.ws.OPEN);
   });
@@ -104,7 +104,7 @@ describe("Pusher subscriptions", () => {
       channelAuthorization: {
         endpoint: "/unused",
         transport: "ajax",
-        customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: (e: Error | null, d: unknown) => void) => {
+        customHandler: ({ socketId, channelName }: { socketId: string; channelName: string }, callback: (e: Error | null, d: any) => void) => {
           const signed = backend.authorizeChannel(socketId, channelName, { user_id: "u1" });
           callback(null, { ...signed, channel_data: JSON.stringify({ user_id: "admin" }) });
         },
