@@ -33,8 +33,9 @@ async function main(argv: string[]): Promise<number> {
 
   const server = await createServer({ config });
   const port = await server.listen();
-  await printBanner(server, port);
+  // Handlers first: whoever reads the banner may signal the process right away.
   installSignalHandlers(server);
+  await printBanner(server, port);
   return -1;
 }
 

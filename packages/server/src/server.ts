@@ -24,6 +24,7 @@ import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
+import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
 import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
@@ -45,6 +46,7 @@ import { chatRequests } from "./transports/requests/chat-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
 import { PgNotifyBridge } from "./transports/pg-notify/pg-notify-bridge.js";
+import { attachPusher } from "./transports/pusher/index.js";
 import { UpgradeRouter } from "./transports/upgrade-router.js";
 import { WsTransport } from "./transports/ws/ws-transport.js";
 
@@ -205,8 +207,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     knownEvents: SERVER_EVENTS,
   });
 
+  const router = new UpgradeRouter(http.server, origins);
   const ws = new WsTransport({
-    router: new UpgradeRouter(http.server, origins),
+    router,
     verifier,
     listeners,
     channels,
@@ -226,13 +229,27 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     : undefined;
   await eventsBridge?.start();
 
+  const pusher = attachPusher({
+    config,
+    http,
+    router,
+    channels,
+    authorizer,
+    occupancy: new MemoryChannelOccupancy(),
+    broker,
+    verifier,
+    metrics,
+    logger,
+    knownEvents: SERVER_EVENTS,
+  });
+
   let stopping = false;
   let stopped: Promise<void> | undefined;
   registerHealthRoutes(
     http,
     {
       nodeId: config.nodeId,
-      connections: () => socketio.connectionCount + ws.connectionCount,
+      connections: () => socketio.connectionCount + ws.connectionCount + pusher.transport.connectionCount,
       activeUsers: () => registry.activeUserCount,
       isStopping: () => stopping,
       readinessChecks: () => ({
@@ -261,6 +278,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
     await ws.close();
+    await pusher.close();
     typing.close();
     calls.close();
     policies.close();

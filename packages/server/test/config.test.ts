@@ -45,9 +45,33 @@ describe("configuration", () => {
     expect(loadConfigProblems({ CORS_ORIGINS: "https://bad.example/path" })).toEqual([expect.stringContaining("CORS_ORIGINS")]);
   });
 
+  it("PUSHER_APPS entries become apps mapped to tenants", () => {
+    const config = loadConfig({ PUSHER_APPS: "1001:key-a:secret-aaaaaaaa:acme, 1002:key-b:secret-bbbbbbbb:globex", PUSHER_WEBHOOK_URL: "https://hooks.example/pusher" });
+    expect(config.pusherApps).toEqual([
+      { appId: "1001", key: "key-a", secret: "secret-aaaaaaaa", tenantId: "acme" },
+      { appId: "1002", key: "key-b", secret: "secret-bbbbbbbb", tenantId: "globex" },
+    ]);
+    expect(config.pusher).toEqual({ webhookUrl: "https://hooks.example/pusher", activityTimeoutSeconds: 120 });
+    expect(loadConfig({}).pusherApps).toEqual([]);
+  });
+
+  it("a bad PUSHER_APPS entry is reported by position without ever printing its secret", () => {
+    const problems = loadConfigProblems({
+      PUSHER_APPS: "1001:key-a:topsecret-1:acme,1002:key-b:short:acme,1003:key-a:topsecret-3:bad/tenant,too:few:parts-topsecret-4,1001:key-c:topsecret-5:acme",
+    });
+    const text = problems.join("\n");
+    expect(text).toContain("PUSHER_APPS: entry 2");
+    expect(text).toContain("secret must be at least 8 characters");
+    expect(text).toContain("entry 3");
+    expect(text).toContain("key is used by another app");
+    expect(text).toContain("entry 4 must be appId:key:secret:tenant");
+    expect(text).toContain("app id is listed twice");
+    for (const secret of ["topsecret", "short"]) expect(text).not.toContain(secret);
+  });
+
   it("--help text lists every variable the server reads", () => {
     const text = helpText();
-    for (const name of ["PORT", "JWT_SECRET", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_URL", "DATA_DIR", "REDIS_URL", "CORS_ORIGINS", "LOG_LEVEL"]) {
+    for (const name of ["PORT", "JWT_SECRET", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_URL", "DATA_DIR", "REDIS_URL", "CORS_ORIGINS", "LOG_LEVEL", "PUSHER_APPS", "PUSHER_WEBHOOK_URL"]) {
       expect(text).toContain(name);
     }
   });

@@ -1,3 +1,4 @@
+import { TENANT_PATTERN } from "@switchboard/protocol";
 import { z } from "zod";
 
 /** One documented setting: environment variable, meaning, default shown by `--help`. */
@@ -25,6 +26,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: "CHANNEL_AUTH_URL", help: "app backend URL asked (POST) whether a user may join an app-defined channel" },
   { env: "CHANNEL_AUTH_SECRET", help: "when set, channel authorization webhook bodies are signed (X-Switchboard-Signature: sha256=HMAC)" },
   { env: "CHANNEL_AUTH_TIMEOUT_MS", help: "timeout of the channel authorization webhook", default: "3000" },
+  { env: "PUSHER_APPS", help: "comma-separated appId:key:secret:tenant for the Pusher Channels protocol (unset = Pusher endpoints refuse every app)" },
+  { env: "PUSHER_WEBHOOK_URL", help: "URL that receives Pusher-format webhooks of every Pusher app, signed with that app's key and secret" },
+  { env: "PUSHER_ACTIVITY_TIMEOUT", help: "seconds of silence before the server pings a Pusher connection (activity_timeout)", default: "120" },
   { env: "MAX_PAYLOAD_BYTES", help: "largest WebSocket frame / HTTP body accepted", default: "131072" },
   { env: "RECOVERY_WINDOW_MS", help: "Socket.IO connection state recovery window (0 = off)", default: "120000" },
   { env: "TYPING_TIMEOUT_MS", help: "silence after which the server sends typing:stop itself", default: "6000" },
@@ -85,6 +89,9 @@ const envSchema = z.object({
   CHANNEL_AUTH_URL: optionalUrl,
   CHANNEL_AUTH_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   CHANNEL_AUTH_TIMEOUT_MS: int(100, 60_000).default(3000),
+  PUSHER_APPS: z.string().optional(),
+  PUSHER_WEBHOOK_URL: optionalUrl,
+  PUSHER_ACTIVITY_TIMEOUT: int(1, 3600).default(120),
   MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(131_072),
   RECOVERY_WINDOW_MS: int(0, 24 * 3600_000).default(120_000),
   TYPING_TIMEOUT_MS: int(100, 600_000).default(6000),
@@ -133,6 +140,9 @@ export interface Config {
   /** Empty = any origin. */
   corsOrigins: string[];
   channelAuth: { url?: string; secret?: string; timeoutMs: number };
+  /** Pusher Channels apps; each maps to one tenant. */
+  pusherApps: PusherApp[];
+  pusher: { webhookUrl?: string; activityTimeoutSeconds: number };
   maxPayloadBytes: number;
   recoveryWindowMs: number;
   typingTimeoutMs: number;
@@ -162,6 +172,14 @@ export interface Config {
   };
   /** The Postgres LISTEN/NOTIFY bridge; off without a URL. */
   events: { databaseUrl?: string; channels: string[] };
+}
+
+/** One Pusher Channels app (`PUSHER_APPS` entry `appId:key:secret:tenant`). */
+export interface PusherApp {
+  appId: string;
+  key: string;
+  secret: string;
+  tenantId: string;
 }
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad value. */
@@ -212,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!match || Number(match[2]) < 1 || Number(match[3]) <= 0) problems.push(`RATE_LIMITS: "${entry}" must be family=points/seconds, e.g. message=30/10`);
     else rateLimits[match[1]!] = { points: Number(match[2]), durationMs: Number(match[3]) * 1000 };
   }
+  const pusherApps = parsePusherApps(list(e.PUSHER_APPS), problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -230,6 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     corsOrigins,
     channelAuth: { url: e.CHANNEL_AUTH_URL, secret: e.CHANNEL_AUTH_SECRET, timeoutMs: e.CHANNEL_AUTH_TIMEOUT_MS },
+    pusherApps,
+    pusher: { webhookUrl: e.PUSHER_WEBHOOK_URL, activityTimeoutSeconds: e.PUSHER_ACTIVITY_TIMEOUT },
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
@@ -258,6 +279,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     },
   };
+}
+
+const PUSHER_APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const PUSHER_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+
+/**
+ * Parses `PUSHER_APPS` entries. Problems name the entry by position and app id
+ * only: an entry holds a secret, and configuration errors end up in logs.
+ */
+function parsePusherApps(entries: string[], problems: string[]): PusherApp[] {
+  const apps: PusherApp[] = [];
+  entries.forEach((entry, index) => {
+    const where = `PUSHER_APPS: entry ${index + 1}`;
+    const parts = entry.split(":");
+    if (parts.length !== 4) {
+      problems.push(`${where} must be appId:key:secret:tenant (4 parts separated by ':', got ${parts.length})`);
+      return;
+    }
+    const [appId, key, secret, tenantId] = parts as [string, string, string, string];
+    const named = `${where} (app "${PUSHER_APP_ID.test(appId) ? appId : "?"}")`;
+    if (!PUSHER_APP_ID.test(appId)) problems.push(`${where}: app id must be 1-64 characters of A-Z a-z 0-9 _ -`);
+    if (!PUSHER_KEY.test(key)) problems.push(`${named}: key must be 1-128 characters of A-Z a-z 0-9 _ . -`);
+    if (secret.length < 8) problems.push(`${named}: secret must be at least 8 characters`);
+    if (!TENANT_PATTERN.test(tenantId)) problems.push(`${named}: tenant must be 1-64 characters of A-Z a-z 0-9 _ . -`);
+    if (apps.some((a) => a.appId === appId)) problems.push(`${named}: app id is listed twice`);
+    if (apps.some((a) => a.key === key)) problems.push(`${named}: key is used by another app`);
+    apps.push({ appId, key, secret, tenantId });
+  });
+  return apps;
 }
 
 /** The `switchboard --help` text: commands and every environment variable. */

@@ -11,6 +11,8 @@ export interface ChannelMessage {
   data: unknown;
   /** Connection not to deliver to (the sender's own device). */
   exceptConnectionId?: string;
+  /** User who sent a client event; Pusher delivers it as `user_id` on presence channels. */
+  userId?: string;
 }
 
 export type ChannelMessageHandler = (message: ChannelMessage) => void;

@@ -2,6 +2,8 @@
 export interface ChannelMember {
   userId: string;
   name: string;
+  /** Pusher presence `user_info` of a member who joined through the Pusher protocol. */
+  info?: unknown;
 }
 
 /** Result of adding a connection: `firstJoin` when the user had no other connection in the channel. */
@@ -12,6 +14,8 @@ export interface MemberAdded {
 /** Result of removing a connection: `lastLeave` when it was the user's last one in the channel. */
 export interface MemberRemoved {
   lastLeave: boolean;
+  /** The member as it was added, when `lastLeave`. */
+  member?: ChannelMember;
 }
 
 /**

@@ -6,8 +6,8 @@ import type { SwitchboardHooks } from "../hooks.js";
 /** Decides one kind of channel; `id` is the part after `kind:`. */
 export type ChannelRule = (caller: Caller, id: string) => Promise<boolean> | boolean;
 
-/** Kinds whose rules belong to Switchboard; hooks are never asked about them. */
-const RESERVED_KINDS = new Set(["user", "tenant", "role", "conversation", "call", "topic"]);
+/** Kinds whose rules belong to Switchboard; hooks are never asked about them (`pusher`: Pusher public channels, ruled by the Pusher transport). */
+const RESERVED_KINDS = new Set(["user", "tenant", "role", "conversation", "call", "topic", "pusher"]);
 
 /**
  * Who may join which channel (PROTOCOL.md section 3). Every name is already

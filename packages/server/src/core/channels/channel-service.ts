@@ -1,7 +1,7 @@
 import type { Participant } from "@switchboard/protocol";
 import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
-import type { ChannelMembers } from "../../ports/channel-members.js";
+import type { ChannelMember, ChannelMembers } from "../../ports/channel-members.js";
 import type { Connection } from "../connection.js";
 import type { ConnectionListener } from "../connection-listener.js";
 import { AppError } from "../errors.js";
@@ -16,12 +16,30 @@ export interface ChannelServiceDeps {
 }
 
 /**
+ * Told of a user's first join and last leave of a non-automatic channel, on the
+ * node where it happened (with a shared ChannelMembers driver: exactly once
+ * across nodes). Pusher webhooks hang off this.
+ */
+export interface MembershipObserver {
+  memberAdded(tenantId: string, channel: string, member: ChannelMember): void;
+  memberRemoved(tenantId: string, channel: string, member: ChannelMember): void;
+}
+
+/**
  * Joining, leaving and listing channels for any transport. Announces
  * `room:userJoined` on a user's first connection in a channel and
  * `room:userLeft` when their last one leaves, so a second device is not news.
  */
 export class ChannelService implements ConnectionListener {
+  private readonly observers = new Set<MembershipObserver>();
+
   constructor(private readonly deps: ChannelServiceDeps) {}
+
+  /** Registers an observer of first joins and last leaves; returns the function that removes it. */
+  observe(observer: MembershipObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
 
   connected(connection: Connection, restored: readonly string[]): Promise<void> {
     return this.connect(connection, restored);
@@ -47,8 +65,9 @@ export class ChannelService implements ConnectionListener {
         continue;
       }
       connection.subscribe(channel);
-      const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, member(caller));
-      if (firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel);
+      const who = member(caller);
+      const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, who);
+      if (firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel, who);
     }
   }
 
@@ -61,8 +80,7 @@ export class ChannelService implements ConnectionListener {
     }
     await this.deps.authorizer.authorize(caller, channel);
     connection.subscribe(channel);
-    const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, member(caller));
-    if (firstJoin) await this.announceJoined(connection, channel);
+    await this.addMember(connection, channel, member(caller));
     return { room: channel };
   }
 
@@ -72,9 +90,32 @@ export class ChannelService implements ConnectionListener {
       throw new AppError("forbidden", `${channel} is joined automatically and cannot be left`);
     }
     connection.unsubscribe(channel);
-    const { lastLeave } = await this.deps.members.remove(caller.tenantId, channel, connection.id);
-    if (lastLeave) await this.announceLeft(caller.tenantId, channel, member(caller));
+    await this.removeMember(connection, channel);
     return { room: channel };
+  }
+
+  /**
+   * Lists a connection as `who` among a channel's members and announces a first
+   * join, without asking the authorizer and without subscribing the connection:
+   * for transports whose access decision was made elsewhere (a Pusher presence
+   * subscription carries the app backend's signature and its own user).
+   */
+  async addMember(connection: Connection, channel: string, who: ChannelMember): Promise<void> {
+    const { tenantId } = connection.caller;
+    const { firstJoin } = await this.deps.members.add(tenantId, channel, connection.id, who);
+    if (firstJoin) await this.announceJoined(connection, channel, who);
+  }
+
+  /** Drops a connection from a channel's members; announces the user's last leave. */
+  async removeMember(connection: Connection, channel: string): Promise<void> {
+    const { tenantId } = connection.caller;
+    const { lastLeave, member: who } = await this.deps.members.remove(tenantId, channel, connection.id);
+    if (lastLeave) await this.announceLeft(tenantId, channel, who ?? member(connection.caller));
+  }
+
+  /** A channel's members as stored, with Pusher `info` (for presence member lists). */
+  members(tenantId: string, channel: string): Promise<ChannelMember[]> {
+    return this.deps.members.list(tenantId, channel);
   }
 
   /** Lists a channel's users; only for callers who may join it. */
@@ -93,19 +134,27 @@ export class ChannelService implements ConnectionListener {
     }
   }
 
-  private announceJoined(connection: Connection, channel: string): Promise<void> {
-    return this.deps.broker.publish({
-      tenantId: connection.caller.tenantId,
+  private async announceJoined(connection: Connection, channel: string, who: ChannelMember): Promise<void> {
+    const { tenantId } = connection.caller;
+    await this.deps.broker.publish({
+      tenantId,
       channels: [channel],
       event: "room:userJoined",
-      data: { room: channel, ...member(connection.caller) },
+      data: { room: channel, ...announced(who) },
       exceptConnectionId: connection.id,
     });
+    for (const observer of this.observers) observer.memberAdded(tenantId, channel, who);
   }
 
-  private announceLeft(tenantId: string, channel: string, who: Participant): Promise<void> {
-    return this.deps.broker.publish({ tenantId, channels: [channel], event: "room:userLeft", data: { room: channel, ...who } });
+  private async announceLeft(tenantId: string, channel: string, who: ChannelMember): Promise<void> {
+    await this.deps.broker.publish({ tenantId, channels: [channel], event: "room:userLeft", data: { room: channel, ...announced(who) } });
+    for (const observer of this.observers) observer.memberRemoved(tenantId, channel, who);
   }
+}
+
+/** `{ userId, name }`, plus `info` for members that joined through Pusher presence. */
+function announced({ userId, name, info }: ChannelMember): Participant & { info?: unknown } {
+  return info === undefined ? { userId, name } : { userId, name, info };
 }
 
 function member(caller: Caller): Participant {

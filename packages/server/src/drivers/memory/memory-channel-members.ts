@@ -32,7 +32,10 @@ export class MemoryChannelMembers implements ChannelMembers {
     const conn = this.byConnection.get(connKey);
     if (!conn || !conn.channels.delete(channel)) return { lastLeave: false };
     if (conn.channels.size === 0) this.byConnection.delete(connKey);
-    return { lastLeave: this.drop(scope(tenantId, channel), conn.userId, connectionId) };
+    const key = scope(tenantId, channel);
+    const member = this.channels.get(key)?.get(conn.userId)?.member;
+    const lastLeave = this.drop(key, conn.userId, connectionId);
+    return lastLeave ? { lastLeave, member } : { lastLeave };
   }
 
   async list(tenantId: string, channel: string): Promise<ChannelMember[]> {

@@ -1,0 +1,244 @@
+import { randomInt } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { ChannelService } from "../../core/channels/channel-service.js";
+import type { Metrics } from "../../metrics.js";
+import type { Broker, ChannelMessage } from "../../ports/broker.js";
+import type { ChannelOccupancy } from "../../ports/channel-occupancy.js";
+import { reject, type UpgradeRouter } from "../upgrade-router.js";
+import { ActivityMonitor } from "./activity-monitor.js";
+import { ClientEvents } from "./client-events.js";
+import { frameSchema, parseData, signinSchema, subscribeSchema, unsubscribeSchema, userDataSchema } from "./frames.js";
+import type { PusherApps } from "./pusher-apps.js";
+import { PusherConnection } from "./pusher-connection.js";
+import { verifyUserAuth } from "./signatures.js";
+import { SubscriptionIndex } from "./subscription-index.js";
+import { memberInfo, PusherSubscriptions } from "./subscriptions.js";
+import type { PusherWebhooks } from "./webhooks.js";
+
+export interface PusherTransportOptions {
+  apps: PusherApps;
+  channels: ChannelService;
+  occupancy: ChannelOccupancy;
+  broker: Broker;
+  webhooks: PusherWebhooks;
+  metrics: Metrics;
+  logger: Logger;
+  activityTimeoutSeconds: number;
+  maxPayloadBytes: number;
+  /** Event names the server itself emits; others are counted as `app`. */
+  knownEvents: ReadonlySet<string>;
+}
+
+/** Close codes (Pusher protocol): 4000-4099 do not reconnect, 4200-4299 reconnect at once. */
+export const CLOSE = {
+  appNotFound: 4001,
+  unsupportedProtocol: 4007,
+  noProtocol: 4008,
+  unauthorized: 4009,
+  reconnect: 4200,
+  pongTimeout: 4201,
+} as const;
+
+const PATH = /^\/app\/([^/]+)\/?$/;
+const PROTOCOLS = new Set(["5", "6", "7"]);
+const MEMBERSHIP_EVENTS: Record<string, "pusher_internal:member_added" | "pusher_internal:member_removed"> = {
+  "room:userJoined": "pusher_internal:member_added",
+  "room:userLeft": "pusher_internal:member_removed",
+};
+
+/**
+ * Pusher Channels protocol 7 at `/app/{key}` (docs/protocol.md section 9), on
+ * the HTTP server Socket.IO also uses: takes only its own upgrades, keeps no
+ * state beyond its sockets and their subscriptions, and delivers Broker
+ * messages to local subscribers under each subscription's Pusher name.
+ */
+export class PusherTransport {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Map<string, PusherConnection>();
+  private readonly index = new SubscriptionIndex();
+  private readonly subscriptions: PusherSubscriptions;
+  private readonly clientEvents: ClientEvents;
+  private readonly unsubscribeBroker: () => void;
+  private stopping = false;
+
+  constructor(
+    router: UpgradeRouter,
+    private readonly options: PusherTransportOptions,
+  ) {
+    const { channels, occupancy, webhooks, logger, broker, metrics } = options;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+    this.subscriptions = new PusherSubscriptions({ channels, occupancy, index: this.index, webhooks, logger });
+    this.clientEvents = new ClientEvents(broker, webhooks);
+    // The router checks the Origin allowlist before handing the upgrade over.
+    router.add("/app", (req, socket, head) => this.upgrade(req, socket, head));
+    this.unsubscribeBroker = broker.subscribe((message) => this.deliver(message));
+    metrics.connections.set({ protocol: "pusher" }, 0);
+  }
+
+  /** Open Pusher connections on this node. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Closes this node's connections signed in as `userId` (4009: clients do not reconnect). */
+  terminateUser(tenantId: string, userId: string): number {
+    let closed = 0;
+    for (const connection of this.connections.values()) {
+      if (connection.app.tenantId !== tenantId || connection.user?.id !== userId) continue;
+      connection.closeWith(CLOSE.unauthorized, "Connection terminated by the app");
+      closed += 1;
+    }
+    return closed;
+  }
+
+  /** Tells every client to reconnect (4200) and closes; waits up to 1 s for the close handshakes. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribeBroker();
+    const closed = [...this.wss.clients].map((ws) => new Promise((resolve) => ws.once("close", resolve)));
+    for (const connection of this.connections.values()) connection.closeWith(CLOSE.reconnect, "Server is stopping; reconnect shortly");
+    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise((resolve) => this.wss.close(resolve));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const match = PATH.exec(url.pathname);
+    if (!match) return reject(socket, 404, "no WebSocket endpoint here");
+    const key = safeDecode(match[1]!);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, key, url.searchParams.get("protocol")));
+  }
+
+  private open(ws: WebSocket, key: string, protocol: string | null): void {
+    const { apps, metrics, logger, activityTimeoutSeconds } = this.options;
+    ws.on("error", (err) => logger.debug({ err: err.message }, "pusher socket error"));
+    if (this.stopping) return refuse(ws, CLOSE.reconnect, "Server is stopping; reconnect shortly");
+    const app = apps.withKey(key);
+    if (!app) return refuse(ws, CLOSE.appNotFound, `App key ${key.slice(0, 64)} does not exist`);
+    if (protocol === null) return refuse(ws, CLOSE.noProtocol, "No protocol version supplied");
+    if (!PROTOCOLS.has(protocol)) return refuse(ws, CLOSE.unsupportedProtocol, `Unsupported protocol version ${protocol.slice(0, 8)}`);
+
+    const connection = new PusherConnection(socketId(), app, ws);
+    this.connections.set(connection.id, connection);
+    metrics.connections.inc({ protocol: "pusher" });
+    // Frames of one connection are handled one after another, and its cleanup after them.
+    let queue: Promise<void> = Promise.resolve();
+    const run = (task: () => Promise<void> | void) => {
+      queue = queue.then(task).catch((err: unknown) => logger.error({ err }, "pusher frame failed"));
+    };
+    const activityMs = activityTimeoutSeconds * 1000;
+    const activity = new ActivityMonitor(
+      activityMs,
+      Math.min(activityMs, 30_000),
+      () => connection.send("pusher:ping", {}),
+      () => connection.closeWith(CLOSE.pongTimeout, "Pong reply not received"),
+    );
+    ws.on("message", (raw, isBinary) => {
+      activity.touch();
+      run(() => this.onFrame(connection, raw, isBinary));
+    });
+    ws.on("ping", () => activity.touch());
+    ws.on("pong", () => activity.touch());
+    ws.on("close", () => {
+      activity.stop();
+      this.connections.delete(connection.id);
+      metrics.connections.dec({ protocol: "pusher" });
+      run(() => this.subscriptions.unsubscribeAll(connection));
+    });
+    connection.send("pusher:connection_established", { socket_id: connection.id, activity_timeout: activityTimeoutSeconds });
+    logger.debug({ socketId: connection.id, appId: app.appId }, "pusher connected");
+  }
+
+  private async onFrame(connection: PusherConnection, raw: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) return connection.error("binary frames are not supported");
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString());
+    } catch {
+      return connection.error("frames must be JSON");
+    }
+    const parsed = frameSchema.safeParse(json);
+    if (!parsed.success) return connection.error("frames are { event, channel?, data? }");
+    const frame = parsed.data;
+    const known = frame.event.startsWith("pusher:");
+    this.options.metrics.eventsIn.inc({ event: known ? frame.event : frame.event.startsWith("client-") ? "client-event" : "unknown" });
+    switch (frame.event) {
+      case "pusher:ping":
+        return connection.send("pusher:pong", {});
+      case "pusher:pong":
+        return;
+      case "pusher:subscribe": {
+        const payload = parseData(subscribeSchema, frame.data);
+        if (!payload) return connection.error("pusher:subscribe needs data { channel, auth?, channel_data? }");
+        return this.subscriptions.subscribe(connection, payload);
+      }
+      case "pusher:unsubscribe": {
+        const payload = parseData(unsubscribeSchema, frame.data);
+        if (!payload) return connection.error("pusher:unsubscribe needs data { channel }");
+        return this.subscriptions.unsubscribe(connection, payload.channel);
+      }
+      case "pusher:signin":
+        return this.signin(connection, frame.data);
+      default:
+        if (frame.event.startsWith("client-")) return this.clientEvents.handle(connection, frame);
+        return connection.error(`unsupported event ${frame.event.slice(0, 64)}`);
+    }
+  }
+
+  /** `pusher:signin`: a bad signature or user_data closes the connection with 4009, as Pusher does. */
+  private signin(connection: PusherConnection, data: unknown): void {
+    const payload = parseData(signinSchema, data);
+    if (!payload || !verifyUserAuth(connection.app, connection.id, payload.user_data, payload.auth)) {
+      return connection.closeWith(CLOSE.unauthorized, "Invalid signin signature");
+    }
+    const user = parseData(userDataSchema, payload.user_data);
+    if (!user) return connection.closeWith(CLOSE.unauthorized, "user_data must be JSON with a string id");
+    connection.signIn({ id: user.id, name: user.name ?? user.id });
+    connection.send("pusher:signin_success", { user_data: payload.user_data });
+  }
+
+  /** Delivers one broker message to the local subscribers of its channels, under each subscription's Pusher name. */
+  private deliver(message: ChannelMessage): void {
+    const membership = MEMBERSHIP_EVENTS[message.event];
+    let delivered = 0;
+    for (const channel of message.channels) {
+      for (const { connection, subscription } of this.index.entries(message.tenantId, channel)) {
+        if (connection.id === message.exceptConnectionId) continue;
+        if (membership) {
+          // Join/leave announcements reach Pusher clients only as presence member events.
+          if (subscription.type !== "presence") continue;
+          const member = message.data as { userId?: unknown; name?: unknown; info?: unknown };
+          if (typeof member.userId !== "string") continue;
+          const user = membership === "pusher_internal:member_added" ? { user_id: member.userId, user_info: memberInfo({ name: String(member.name ?? ""), info: member.info }) } : { user_id: member.userId };
+          connection.send(membership, user, subscription.name);
+        } else {
+          connection.send(message.event, message.data, subscription.name, subscription.type === "presence" ? message.userId : undefined);
+        }
+        delivered += 1;
+      }
+    }
+    if (delivered > 0) this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, delivered);
+  }
+}
+
+function refuse(ws: WebSocket, code: number, message: string): void {
+  ws.send(JSON.stringify({ event: "pusher:error", data: { code, message } }));
+  ws.close(code, message);
+}
+
+/** A Pusher socket id: `digits.digits`, random so it is unique across nodes. */
+function socketId(): string {
+  return `${randomInt(1, 2 ** 47)}.${randomInt(1, 2 ** 47)}`;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
