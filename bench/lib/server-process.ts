@@ -12,7 +12,8 @@ export interface ServerProcess {
 
 /** Starts the built Switchboard CLI (what `npm start` runs) and waits for it to listen. */
 export async function startSwitchboard(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI], {
+  // Through bash only to raise the file limit for many sockets; exec keeps the pid on node.
+  const child = spawn("bash", ["-c", `ulimit -n 65536 2>/dev/null || true; exec '${process.execPath}' '${CLI}'`], {
     env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

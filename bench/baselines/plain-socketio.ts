@@ -1,0 +1,26 @@
+/**
+ * The peer every Switchboard fan-out number is compared with: a Socket.IO
+ * server written the way typical apps write it. Clients join a room by name and
+ * a publisher asks the server to broadcast with `io.to(room).emit` from its
+ * handler. No auth, no validation, no persistence.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server } from "socket.io";
+
+const http = createServer();
+const io = new Server(http, { transports: ["websocket"] });
+io.on("connection", (socket) => {
+  socket.on("join", (room: string, ack?: () => void) => {
+    socket.join(room);
+    ack?.();
+  });
+  socket.on("publish", ({ room, event, data }: { room: string; event: string; data: unknown }, ack?: () => void) => {
+    io.to(room).emit(event, data);
+    ack?.();
+  });
+});
+http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
+  process.stdout.write(`listening on http://127.0.0.1:${(http.address() as AddressInfo).port}\n`);
+});
+process.on("SIGTERM", () => process.exit(0));

@@ -1,0 +1,49 @@
+/**
+ * Load-generator process of the fan-out benchmark: holds a share of the room's
+ * subscribers and records publish-to-receive latency from the sender's
+ * timestamp (epoch milliseconds with sub-millisecond precision, comparable
+ * across processes on one machine).
+ */
+import { SioClient } from "./lib/sio-client.js";
+
+const now = () => performance.timeOrigin + performance.now();
+let clients: SioClient[] = [];
+let received = 0;
+let latencies: number[] = [];
+
+process.on("message", async (msg: any) => {
+  try {
+    if (msg.type === "connect") {
+      const { url, tokens, join } = msg as { url: string; tokens: string[]; join: [string, unknown] };
+      for (let i = 0; i < tokens.length; i += 200) {
+        const batch = await Promise.all(
+          tokens.slice(i, i + 200).map(async (token) => {
+            const client = new SioClient(url, token);
+            await client.connected;
+            client.on("bench:tick", (data: { t: number }) => {
+              received++;
+              latencies.push(now() - data.t);
+            });
+            await client.request(join[0], join[1]);
+            return client;
+          }),
+        );
+        clients.push(...batch);
+      }
+      process.send!({ type: "connected", count: clients.length });
+    } else if (msg.type === "reset") {
+      received = 0;
+      latencies = [];
+      process.send!({ type: "reset" });
+    } else if (msg.type === "report") {
+      const cpu = process.cpuUsage();
+      process.send!({ type: "report", received, latencies, cpuMicros: cpu.user + cpu.system });
+    } else if (msg.type === "exit") {
+      for (const c of clients) c.close();
+      clients = [];
+      process.exit(0);
+    }
+  } catch (err) {
+    process.send!({ type: "error", message: (err as Error).stack ?? String(err) });
+  }
+});

@@ -1,0 +1,165 @@
+/**
+ * Fan-out benchmark (issue 12, scenario 1): one room of N subscribers on each
+ * of three servers started here (Switchboard, plain Socket.IO, raw ws); the
+ * publish rate is stepped up until delivery falls behind. Reports delivered
+ * messages/s and publish-to-receive latency p50/p99/p99.9 per step.
+ *
+ *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
+ */
+import { execSync, fork, type ChildProcess } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SioClient } from "./lib/sio-client.js";
+import { Samples, processCpuSeconds } from "./lib/stats.js";
+import { ROOM, startTarget, type Target } from "./lib/targets.js";
+
+const args = process.argv.slice(2);
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const quick = args.includes("--quick");
+const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").map(Number);
+const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
+const STEP_MS = quick ? 2000 : 4000;
+const RATES = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+/** A step "keeps up" when nearly every expected delivery arrived and p99 stays under a second. */
+const KEEP_UP_RATIO = 0.97;
+const WORKERS = 2;
+const now = () => performance.timeOrigin + performance.now();
+
+function ask<T>(worker: ChildProcess, message: object, expect: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (reply: any) => {
+      if (reply.type === "error") reject(new Error(reply.message));
+      else if (reply.type === expect) {
+        worker.off("message", onMessage);
+        resolve(reply as T);
+      }
+    };
+    worker.on("message", onMessage);
+    worker.send(message);
+  });
+}
+
+/** Publisher for the Socket.IO-speaking peers: a socket of its own asking the server to broadcast. */
+async function socketPublisher(url: string) {
+  const client = new SioClient(url, "");
+  await client.connected;
+  return async (event: string, data: unknown) => void (await client.request("publish", { room: ROOM, event, data }));
+}
+
+async function runStep(target: Target, workers: ChildProcess[], n: number, rate: number) {
+  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
+  const cpuBefore = await processCpuSeconds(target.pid);
+  const clientCpuBefore = (await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")))).reduce((s, r) => s + r.cpuMicros, 0);
+  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
+  const start = now();
+  let sent = 0;
+  const inflight: Promise<void>[] = [];
+  // Ticks of 10 ms, each sending what the rate owes by then: steady even above 100/s.
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = now() - start;
+      if (elapsed >= STEP_MS) {
+        clearInterval(timer);
+        return resolve();
+      }
+      const due = Math.floor((elapsed / 1000) * rate) - sent;
+      for (let i = 0; i < due; i++) {
+        sent++;
+        inflight.push(target.publish("bench:tick", { t: now() }).catch(() => {}));
+      }
+    }, 10);
+  });
+  await Promise.all(inflight);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")));
+  const seconds = STEP_MS / 1000;
+  const received = reports.reduce((s, r) => s + r.received, 0);
+  const latency = new Samples();
+  for (const r of reports) latency.addAll(r.latencies);
+  const summary = latency.summary();
+  const serverCpu = ((await processCpuSeconds(target.pid)) - cpuBefore) / (seconds + 0.5);
+  const clientCpu = (reports.reduce((s, r) => s + r.cpuMicros, 0) - clientCpuBefore) / 1e6 / (seconds + 0.5);
+  const expected = sent * n;
+  return {
+    rate,
+    sent,
+    deliveredPerSecond: Math.round(received / seconds),
+    deliveredRatio: Math.round((received / Math.max(1, expected)) * 1000) / 1000,
+    latencyMs: summary,
+    serverCpuPercent: Math.round(serverCpu * 100),
+    clientCpuPercent: Math.round(clientCpu * 100),
+    keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
+  };
+}
+
+async function runTarget(name: Target["name"], n: number) {
+  const target = await startTarget(name, socketPublisher);
+  const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./fanout-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  try {
+    await Promise.all(
+      workers.map(async (w, i) => {
+        const share = Array.from({ length: n }, (_, k) => k).filter((k) => k % WORKERS === i);
+        const tokens = await Promise.all(share.map((k) => target.token(`sub${k}`)));
+        await ask(w, { type: "connect", url: target.url, tokens, join: target.join }, "connected");
+      }),
+    );
+    const steps = [];
+    for (const rate of RATES) {
+      if (rate * n > 2_000_000) break; // beyond any 2-core box; skip rather than flood
+      const step = await runStep(target, workers, n, rate);
+      steps.push(step);
+      console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}%`);
+      if (!step.keptUp) break;
+    }
+    const sustained = steps.filter((s) => s.keptUp).at(-1);
+    return { target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
+  } finally {
+    for (const w of workers) w.send({ type: "exit" });
+    await target.stop();
+  }
+}
+
+const results = [];
+for (const n of SIZES) {
+  for (const name of TARGETS) {
+    console.error(`[bench:fanout] ${name}, ${n} subscribers`);
+    results.push(await runTarget(name, n));
+  }
+}
+
+const commit = execSync("git rev-parse --short HEAD").toString().trim();
+const run = {
+  benchmark: "fanout",
+  date: new Date().toISOString(),
+  commit,
+  command: `npm run bench:fanout -- ${args.join(" ")}`.trim(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  setup: { workers: WORKERS, stepMs: STEP_MS, rates: RATES, keepUpRatio: KEEP_UP_RATIO },
+  results,
+};
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+await mkdir(dir, { recursive: true });
+const file = join(dir, `fanout-${run.date.replace(/[:.]/g, "-")}.json`);
+await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
+
+console.log(`\nfan-out benchmark, commit ${commit}, ${run.date}, ${run.machine.cpus} CPUs, written to ${file}\n`);
+console.log("| subscribers | server | max sustained publish rate | delivered msg/s | vs plain Socket.IO | p50 / p99 / p99.9 ms at that rate | server CPU | client CPU |");
+console.log("|---|---|---|---|---|---|---|---|");
+for (const r of results) {
+  const peer = results.find((x) => x.subscribers === r.subscribers && x.target === "socketio");
+  const step = r.steps.find((s) => s.rate === r.maxSustainedRate);
+  const ratio = peer && peer.maxSustainedDeliveredPerSecond > 0 ? (r.maxSustainedDeliveredPerSecond / peer.maxSustainedDeliveredPerSecond).toFixed(2) : "-";
+  const l = step?.latencyMs;
+  console.log(
+    `| ${r.subscribers} | ${r.target} | ${r.maxSustainedRate}/s | ${r.maxSustainedDeliveredPerSecond} | ${ratio}x | ${l ? `${l.p50} / ${l.p99} / ${l.p999}` : "-"} | ${step?.serverCpuPercent ?? "-"}% | ${step?.clientCpuPercent ?? "-"}% |`,
+  );
+}
+// Latency at the same rate: the highest rate every server sustained, per size.
+for (const n of SIZES) {
+  const rows = results.filter((r) => r.subscribers === n);
+  const common = Math.min(...rows.map((r) => r.maxSustainedRate));
+  console.log(`\nsubscribers=${n}, all at ${common}/s: ` + rows.map((r) => `${r.target} p99 ${r.steps.find((s) => s.rate === common)?.latencyMs.p99 ?? "-"} ms`).join(", "));
+}
+process.exit(0);

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { SignJWT } from "jose";
+import { startSwitchboard } from "./server-process.js";
+
+/** One server under test, started by the harness, and how load clients talk to it. */
+export interface Target {
+  name: "switchboard" | "socketio" | "raw-ws";
+  url: string;
+  pid: number;
+  /** Handshake auth for a subscriber (Switchboard verifies a JWT; the peers ignore it). */
+  token(sub: string): Promise<string>;
+  /** The join request a subscriber sends: [event, payload]. */
+  join: [string, unknown];
+  /** Publishes one event to the room. */
+  publish(event: string, data: unknown): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const BASELINES = fileURLToPath(new URL("../baselines/", import.meta.url));
+export const SECRET = "bench-secret-0123456789abcdef0123456789";
+const API_KEY = "bench-api-key-0123456789abcdef";
+export const ROOM = "bench";
+
+/** Children may hold more sockets than the default file limit allows. */
+function spawnWithFileLimit(args: string[], env: Record<string, string>): ChildProcess {
+  const command = `ulimit -n 65536 2>/dev/null || true; exec ${args.map((a) => `'${a}'`).join(" ")}`;
+  return spawn("bash", ["-c", command], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+async function waitForListen(child: ChildProcess): Promise<string> {
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    child.stderr!.on("data", (chunk) => (output += chunk));
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/[^\s]+:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!.replace("localhost", "127.0.0.1"));
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`server exited ${code}:\n${output}`)));
+  });
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 12_000))]);
+    child.kill("SIGKILL");
+  };
+}
+
+/** A peer baseline speaking Socket.IO framing: publishes through a socket of its own. */
+async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>): Promise<Target> {
+  const child = spawnWithFileLimit([process.execPath, "--import", "tsx", `${BASELINES}${file}`], {});
+  const url = await waitForListen(child);
+  return { name, url, pid: await childPid(child), token: async () => "", join: ["join", ROOM], publish: await publisher(url), stop: stopper(child) };
+}
+
+/** The node process behind `bash -c exec`: exec keeps the pid. */
+async function childPid(child: ChildProcess): Promise<number> {
+  return child.pid!;
+}
+
+export async function startTarget(name: Target["name"], publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>, env: Record<string, string> = {}): Promise<Target> {
+  if (name === "socketio") return baseline(name, "plain-socketio.ts", publisher);
+  if (name === "raw-ws") return baseline(name, "raw-ws.ts", publisher);
+  const server = await startSwitchboard({
+    JWT_SECRET: SECRET,
+    API_KEYS: `bench:${API_KEY}`,
+    DATA_DIR: ":memory:",
+    RATE_LIMITS: "room=1000000/1,connect=1000000/1,other=1000000/1",
+    MAX_CONNECTIONS_PER_USER: "100000",
+    ...env,
+  });
+  const secret = new TextEncoder().encode(SECRET);
+  return {
+    name,
+    url: server.url,
+    pid: server.pid,
+    token: (sub) => new SignJWT({ sub, tenant: "bench" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(secret),
+    join: ["room:join", { room: `topic:${ROOM}` }],
+    // The app backend's path: POST /v1/events with the tenant's API key (keep-alive).
+    async publish(event, data) {
+      const res = await fetch(`${server.url}/v1/events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ channel: `topic:${ROOM}`, event, data }),
+      });
+      if (!res.ok) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+    },
+    stop: () => server.stop(),
+  };
+}
