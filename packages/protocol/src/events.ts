@@ -15,6 +15,7 @@ import type {
   ReceiptPayload,
   TypingEvent,
 } from "./schemas/chat.js";
+import type { Notification, NotificationListPayload } from "./schemas/notifications.js";
 import type { Call, CallEndReason, CallInitiatePayload, CallQualityIssueEvent, CallQualityPayload, CallRejectPayload, CallSignalEvent, CallSignalPayload } from "./schemas/calls.js";
 
 export type { ConnectErrorData };
@@ -64,6 +65,12 @@ export interface ClientToServerEvents {
   "call:end": (payload: { callId: string }, ack?: AckFn<Record<string, never>>) => void;
   "call:signal": (payload: CallSignalPayload, ack?: AckFn<Record<string, never>>) => void;
   "call:quality": (payload: CallQualityPayload, ack?: AckFn<Record<string, never>>) => void;
+  "notification:list": (payload: NotificationListPayload, ack?: AckFn<{ notifications: Notification[]; hasMore: boolean }>) => void;
+  "notification:read": (payload: { id: string }, ack?: AckFn<{ unreadCount: number }>) => void;
+  "notification:readAll": (payload: Record<string, never>, ack?: AckFn<{ unreadCount: 0 }>) => void;
+  "notification:getUnreadCount": (payload: Record<string, never>, ack?: AckFn<{ count: number }>) => void;
+  "notification:subscribe": (payload: { topics: string[] }, ack?: AckFn<{ topics: string[] }>) => void;
+  "notification:unsubscribe": (payload: { topics: string[] }, ack?: AckFn<{ topics: string[] }>) => void;
 }
 
 /** Events the server pushes to clients. App events published to channels arrive under their own names. */
@@ -89,6 +96,8 @@ export interface ServerToClientEvents {
   "call:missed": (event: { callId: string; call: Call }) => void;
   "call:signal": (event: CallSignalEvent) => void;
   "call:qualityIssue": (event: CallQualityIssueEvent) => void;
+  "notification:new": (event: { notification: Notification }) => void;
+  "notification:unreadCount": (event: { count: number }) => void;
 }
 
 export type RequestName = keyof ClientToServerEvents;

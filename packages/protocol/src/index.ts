@@ -5,3 +5,4 @@ export * from "./schemas/rooms.js";
 export * from "./schemas/chat.js";
 export * from "./schemas/calls.js";
 export * from "./schemas/events.js";
+export * from "./schemas/notifications.js";

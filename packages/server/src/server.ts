@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { JWTVerifyGetKey } from "jose";
 import type { Logger } from "pino";
 import { Redis } from "ioredis";
+import type { NotificationCreatePayload } from "@switchboard/protocol";
 import type { Config } from "./config/config.js";
 import type { Caller } from "./auth/caller.js";
 import { loadConfig } from "./config/config.js";
@@ -15,6 +16,7 @@ import { ChatService } from "./core/chat/chat-service.js";
 import { ConnectionRegistry } from "./core/connection-registry.js";
 import { DomainEvents } from "./core/domain-events.js";
 import { EventsService } from "./core/events/events-service.js";
+import { NotificationService } from "./core/notifications/notification-service.js";
 import { ConnectionPolicies } from "./core/limits/connection-policies.js";
 import { DEFAULT_RATE_LIMITS } from "./core/limits/request-families.js";
 import { RequestGuard } from "./core/limits/request-guard.js";
@@ -22,6 +24,7 @@ import { WebhookService } from "./core/webhooks/webhook-service.js";
 import { TypingService } from "./core/chat/typing-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
+import { WebPushSender } from "./drivers/http/web-push-sender.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
 import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
@@ -30,6 +33,7 @@ import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
 import { SqlCallStore } from "./drivers/sql/sql-call-store.js";
 import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
+import { SqlNotificationStore } from "./drivers/sql/sql-notification-store.js";
 import { SqlWebhookOutbox } from "./drivers/sql/sql-webhook-outbox.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
@@ -39,10 +43,12 @@ import { createHttpApp } from "./transports/http/http-app.js";
 import { registerCallRoutes } from "./transports/http/call-routes.js";
 import { registerChatRoutes } from "./transports/http/chat-routes.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
+import { registerNotificationUserRoutes } from "./transports/http/notification-routes.js";
 import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
 import { callRequests } from "./transports/requests/call-requests.js";
 import { chatRequests } from "./transports/requests/chat-requests.js";
+import { notificationRequests } from "./transports/requests/notification-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
 import { PgNotifyBridge } from "./transports/pg-notify/pg-notify-bridge.js";
@@ -84,6 +90,11 @@ export interface SwitchboardServer {
    * await server.publish("acme", { channel: "tenant:acme", event: "appointment:created", data: { id: 7 } });
    */
   publish(tenantId: string, event: { channel?: string; channels?: string[]; event: string; data?: unknown }): Promise<{ channels: string[]; event: string }>;
+  /**
+   * Creates notifications for users or a topic's subscribers, as `POST /v1/notifications`
+   * does (server SDK, library mode).
+   */
+  notify(tenantId: string, notification: NotificationCreatePayload): Promise<{ created: number; notificationIds: string[] }>;
   /** Outgoing webhooks and their delivery log. */
   readonly webhooks: WebhookService;
   /** The Postgres LISTEN/NOTIFY bridge, when `EVENTS_DATABASE_URL` is set. */
@@ -115,6 +126,8 @@ const SERVER_EVENTS = new Set([
   "call:missed",
   "call:signal",
   "call:qualityIssue",
+  "notification:new",
+  "notification:unreadCount",
 ]);
 
 /**
@@ -186,7 +199,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     logger,
   });
   const events = new EventsService(broker);
-  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls) }, metrics, logger, { guard, policies });
+  const notifications = new NotificationService({
+    store: new SqlNotificationStore(database),
+    broker,
+    registry,
+    push: config.vapid ? new WebPushSender(config.vapid) : undefined,
+    logger,
+  });
+  domainEvents.on((event) => notifications.onDomainEvent(event));
+  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls), ...notificationRequests(notifications) }, metrics, logger, { guard, policies });
 
   // The registry first: the others ask it whether a user is still connected.
   const listeners = [registry, policies, channels, typing, calls];
@@ -268,6 +289,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   }));
   registerChatRoutes(http, chat, verifier);
   registerCallRoutes(http, calls, verifier);
+  registerNotificationUserRoutes(http, notifications, verifier);
 
   let port = config.port;
   const stop = async (): Promise<void> => {
@@ -302,6 +324,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     eventsBridge,
     webhooks,
     publish: (tenantId, event) => events.publish(tenantId, event),
+    notify: (tenantId, notification) => notifications.create(tenantId, notification),
     get url() {
       return `http://127.0.0.1:${port}`;
     },

@@ -54,6 +54,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: "MAX_ROOMS_PER_CONNECTION", help: "rooms one connection may join besides its automatic ones", default: "100" },
   { env: "MAX_BUFFERED_BYTES", help: "unwritten bytes after which a slow client is disconnected", default: "8388608" },
   { env: "SESSION_IDLE_TIMEOUT_MS", help: "automatic logoff after this long without a request (0 = off)", default: "0" },
+  { env: "VAPID_PUBLIC_KEY", help: "Web Push VAPID public key (npx web-push generate-vapid-keys)" },
+  { env: "VAPID_PRIVATE_KEY", help: "Web Push VAPID private key" },
+  { env: "VAPID_SUBJECT", help: "Web Push contact, mailto: or https: URL" },
   { env: "NODE_ID", help: "name of this node in logs, metrics and the audit log", default: "hostname-pid" },
   { env: "LOG_LEVEL", help: "pino level: fatal, error, warn, info, debug, trace, silent", default: "info" },
 ];
@@ -117,6 +120,9 @@ const envSchema = z.object({
   MAX_ROOMS_PER_CONNECTION: int(1, 100_000).default(100),
   MAX_BUFFERED_BYTES: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
   SESSION_IDLE_TIMEOUT_MS: int(0, 7 * 24 * 3600_000).default(0),
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, "must be a base64url P-256 public key").optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, "must be a base64url P-256 private key").optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https?:\/\/)/, "must be a mailto: or https: URL").optional(),
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -170,6 +176,8 @@ export interface Config {
     maxBufferedBytes: number;
     idleTimeoutMs: number;
   };
+  /** Web Push; on when all three are set. */
+  vapid?: { publicKey: string; privateKey: string; subject: string };
   /** The Postgres LISTEN/NOTIFY bridge; off without a URL. */
   events: { databaseUrl?: string; channels: string[] };
 }
@@ -231,6 +239,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     else rateLimits[match[1]!] = { points: Number(match[2]), durationMs: Number(match[3]) * 1000 };
   }
   const pusherApps = parsePusherApps(list(e.PUSHER_APPS), problems);
+  const vapidSet = [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length;
+  if (vapidSet > 0 && vapidSet < 3) problems.push("VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT: set all three for Web Push, or none");
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -262,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     events: { databaseUrl: e.EVENTS_DATABASE_URL, channels: eventChannels },
+    vapid: vapidSet === 3 ? { publicKey: e.VAPID_PUBLIC_KEY!, privateKey: e.VAPID_PRIVATE_KEY!, subject: e.VAPID_SUBJECT! } : undefined,
     limits: {
       rateLimits,
       abuseThreshold: e.ABUSE_THRESHOLD,

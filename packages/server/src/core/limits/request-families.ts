@@ -29,6 +29,12 @@ export const REQUEST_FAMILIES: Record<string, string> = {
   "call:end": "call",
   "call:signal": "signal",
   "call:quality": "quality",
+  "notification:list": "read",
+  "notification:getUnreadCount": "read",
+  "notification:read": "receipt",
+  "notification:readAll": "receipt",
+  "notification:subscribe": "room",
+  "notification:unsubscribe": "room",
 };
 
 /** Defaults (`RATE_LIMITS` overrides any of them): points per window. */

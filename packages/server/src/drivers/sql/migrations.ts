@@ -3,6 +3,7 @@ import { migration001 } from "./migrations/001-init.js";
 import { migration002 } from "./migrations/002-chat.js";
 import { migration004 } from "./migrations/004-calls.js";
 import { migration005 } from "./migrations/005-webhooks.js";
+import { migration006 } from "./migrations/006-notifications.js";
 
 /** One forward-only schema change. Never edit a released one: add the next. */
 export interface Migration {
@@ -12,7 +13,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. (003 is presence, built on a branch of its own.) */
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration004, migration005];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration004, migration005, migration006];
 
 /** Arbitrary constant naming Switchboard's migration lock among other advisory locks. */
 const MIGRATION_LOCK_KEY = 7_346_221_001;

@@ -1,0 +1,150 @@
+import {
+  notificationCreateSchema,
+  type Notification,
+  type NotificationCreatePayload,
+  type NotificationListPayload,
+} from "@switchboard/protocol";
+import type { Logger } from "pino";
+import type { Caller } from "../../auth/caller.js";
+import type { Broker } from "../../ports/broker.js";
+import type { NotificationStore, PushSubscription } from "../../ports/notification-store.js";
+import type { PushSender } from "../../ports/push-sender.js";
+import type { ConnectionRegistry } from "../connection-registry.js";
+import type { DomainEvent } from "../domain-events.js";
+import { AppError } from "../errors.js";
+
+export interface NotificationServiceDeps {
+  store: NotificationStore;
+  broker: Broker;
+  /** Who is connected (a user with no connection gets Web Push for high/critical). */
+  registry: ConnectionRegistry;
+  push?: PushSender;
+  logger: Logger;
+}
+
+/**
+ * Notifications (PROTOCOL.md section 6): stored first (one row per recipient),
+ * then delivered live as `notification:new` and `notification:unreadCount` to
+ * every device of each recipient; users who are offline find them in the list
+ * and the count on return, and get a Web Push for `high`/`critical` ones.
+ */
+export class NotificationService {
+  constructor(private readonly deps: NotificationServiceDeps) {}
+
+  /** From the app's backend (HTTP API, server SDK). @throws AppError `bad_request` */
+  async create(tenantId: string, input: NotificationCreatePayload | unknown): Promise<{ created: number; notificationIds: string[] }> {
+    const parsed = notificationCreateSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new AppError("bad_request", "invalid notification", parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+    }
+    const n = parsed.data;
+    const now = new Date();
+    if (n.expiresAt && Date.parse(n.expiresAt) <= now.getTime()) throw new AppError("bad_request", "expiresAt is in the past", [{ path: "expiresAt", message: "in the past" }]);
+    const userIds = n.userIds ? [...new Set(n.userIds)] : await this.deps.store.subscribers(tenantId, n.topic!);
+    const created = await this.deps.store.create({
+      tenantId,
+      userIds,
+      type: n.type,
+      title: n.title,
+      body: n.body,
+      priority: n.priority,
+      data: n.data,
+      topic: n.topic,
+      expiresAt: n.expiresAt ? new Date(n.expiresAt) : undefined,
+      now,
+    });
+    await this.deliver(tenantId, created);
+    return { created: created.length, notificationIds: created.map((c) => c.id) };
+  }
+
+  list(caller: Caller, payload: NotificationListPayload): Promise<{ notifications: Notification[]; hasMore: boolean }> {
+    return this.deps.store.list(caller.tenantId, caller.userId, { unreadOnly: payload.unreadOnly ?? false, before: payload.before, limit: payload.limit ?? 30 }, new Date());
+  }
+
+  async read(caller: Caller, id: string): Promise<{ unreadCount: number }> {
+    if (!(await this.deps.store.markRead(caller.tenantId, caller.userId, id, new Date()))) throw new AppError("not_found", "no such notification");
+    return { unreadCount: await this.announceCount(caller.tenantId, caller.userId) };
+  }
+
+  async readAll(caller: Caller): Promise<{ unreadCount: 0 }> {
+    await this.deps.store.markAllRead(caller.tenantId, caller.userId, new Date());
+    await this.announceCount(caller.tenantId, caller.userId);
+    return { unreadCount: 0 };
+  }
+
+  async unreadCount(caller: Caller): Promise<{ count: number }> {
+    const counts = await this.deps.store.unreadCounts(caller.tenantId, [caller.userId], new Date());
+    return { count: counts.get(caller.userId) ?? 0 };
+  }
+
+  async subscribe(caller: Caller, topics: string[]): Promise<{ topics: string[] }> {
+    return { topics: await this.deps.store.subscribe(caller.tenantId, caller.userId, [...new Set(topics)], new Date()) };
+  }
+
+  async unsubscribe(caller: Caller, topics: string[]): Promise<{ topics: string[] }> {
+    return { topics: await this.deps.store.unsubscribe(caller.tenantId, caller.userId, topics) };
+  }
+
+  async addPushSubscription(caller: Caller, subscription: PushSubscription): Promise<void> {
+    if (!this.deps.push) throw new AppError("unavailable", "Web Push is not configured on this server (VAPID keys)");
+    await this.deps.store.addPushSubscription(caller.tenantId, caller.userId, subscription, new Date());
+  }
+
+  /**
+   * Chat raises a notification for participants with no connection: type
+   * `message`, naming the sender and conversation, never the text. One unread
+   * notification per conversation is enough; later messages do not pile up.
+   */
+  async onDomainEvent(event: DomainEvent): Promise<void> {
+    if (event.type !== "message.created") return;
+    const { tenantId, message } = event;
+    const now = new Date();
+    for (const userId of event.participantIds) {
+      if (userId === message.senderId || this.deps.registry.isConnected(tenantId, userId)) continue;
+      if (await this.deps.store.hasUnread(tenantId, userId, "message", "conversationId", message.conversationId, now)) continue;
+      const created = await this.deps.store.create({
+        tenantId,
+        userIds: [userId],
+        type: "message",
+        title: `New message from ${message.senderName}`,
+        body: "",
+        priority: "normal",
+        data: { conversationId: message.conversationId, senderId: message.senderId, messageId: message.id },
+        now,
+      });
+      await this.deliver(tenantId, created);
+    }
+  }
+
+  private async deliver(tenantId: string, created: Notification[]): Promise<void> {
+    if (created.length === 0) return;
+    const userIds = created.map((n) => n.userId);
+    for (const notification of created) {
+      await this.deps.broker.publish({ tenantId, channels: [`user:${notification.userId}`], event: "notification:new", data: { notification } });
+    }
+    const counts = await this.deps.store.unreadCounts(tenantId, userIds, new Date());
+    for (const [userId, count] of counts) {
+      await this.deps.broker.publish({ tenantId, channels: [`user:${userId}`], event: "notification:unreadCount", data: { count } });
+    }
+    for (const notification of created) {
+      if (notification.priority !== "high" && notification.priority !== "critical") continue;
+      if (this.deps.registry.isConnected(tenantId, notification.userId)) continue;
+      void this.push(tenantId, notification).catch((err) => this.deps.logger.warn({ err: (err as Error).message }, "web push failed"));
+    }
+  }
+
+  private async push(tenantId: string, notification: Notification): Promise<void> {
+    if (!this.deps.push) return;
+    for (const subscription of await this.deps.store.pushSubscriptions(tenantId, notification.userId)) {
+      const payload = { notificationId: notification.id, type: notification.type, title: notification.title, priority: notification.priority };
+      const { gone } = await this.deps.push.send(subscription, payload, notification.priority === "critical" ? "high" : "normal");
+      if (gone) await this.deps.store.removePushSubscription(tenantId, notification.userId, subscription.endpoint);
+    }
+  }
+
+  private async announceCount(tenantId: string, userId: string): Promise<number> {
+    const count = (await this.deps.store.unreadCounts(tenantId, [userId], new Date())).get(userId) ?? 0;
+    await this.deps.broker.publish({ tenantId, channels: [`user:${userId}`], event: "notification:unreadCount", data: { count } });
+    return count;
+  }
+}

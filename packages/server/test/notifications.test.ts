@@ -1,0 +1,143 @@
+import { createECDH, randomBytes } from "node:crypto";
+import webpush from "web-push";
+import { describe, expect, it } from "vitest";
+import { collect, nextEvent, sleep, startServer } from "./support/server-harness.js";
+import { createGroup, fails, ok } from "./support/chat-helpers.js";
+import { startReceiver } from "./support/http-receiver.js";
+
+const note = (userIds: string[], extra: Record<string, unknown> = {}) => ({ userIds, type: "appointment", title: "Visit at 9:00", body: "Room 3", ...extra });
+
+describe("notifications", () => {
+  it("a notification is stored and delivered live to every device, with the unread count", async () => {
+    const { server, connect } = await startServer();
+    const bob1 = await connect({ sub: "bob", tenant: "acme" });
+    const bob2 = await connect({ sub: "bob", tenant: "acme" });
+    const twin = await connect({ sub: "bob", tenant: "globex" });
+    const leaked = collect(twin.socket, "notification:new");
+    const live1 = nextEvent<any>(bob1.socket, "notification:new");
+    const live2 = nextEvent<any>(bob2.socket, "notification:new");
+    const count = nextEvent<any>(bob2.socket, "notification:unreadCount");
+    const { created, notificationIds } = await server.notify("acme", note(["bob"], { priority: "high", data: { visitId: 9 } }));
+    expect(created).toBe(1);
+    const { notification } = await live1;
+    expect(notification).toMatchObject({ id: notificationIds[0], userId: "bob", type: "appointment", title: "Visit at 9:00", body: "Room 3", priority: "high", data: { visitId: 9 } });
+    expect((await live2).notification.id).toBe(notification.id);
+    expect(await count).toEqual({ count: 1 });
+    await sleep(100);
+    expect(leaked).toEqual([]);
+  });
+
+  it("an offline user gets everything on return through list and count; read and readAll update every device", async () => {
+    const { server, connect } = await startServer();
+    for (let i = 0; i < 3; i++) await server.notify("acme", note(["carol"], { title: `n${i}` }));
+    const carol1 = await connect({ sub: "carol", tenant: "acme" });
+    const carol2 = await connect({ sub: "carol", tenant: "acme" });
+    const { notifications, hasMore } = await ok(carol1.socket, "notification:list", {});
+    expect(notifications.map((n: any) => n.title)).toEqual(["n2", "n1", "n0"]);
+    expect(hasMore).toBe(false);
+    expect(await ok(carol1.socket, "notification:getUnreadCount", {})).toEqual({ count: 3 });
+
+    const page = await ok(carol1.socket, "notification:list", { limit: 2 });
+    expect(page.hasMore).toBe(true);
+    const rest = await ok(carol1.socket, "notification:list", { limit: 2, before: page.notifications[1].createdAt });
+    expect(rest.notifications.map((n: any) => n.title)).toEqual(["n0"]);
+
+    const otherDevice = nextEvent<any>(carol2.socket, "notification:unreadCount");
+    expect(await ok(carol1.socket, "notification:read", { id: notifications[0].id })).toEqual({ unreadCount: 2 });
+    expect(await otherDevice).toEqual({ count: 2 });
+    expect((await ok(carol1.socket, "notification:list", { unreadOnly: true })).notifications).toHaveLength(2);
+    const zero = nextEvent<any>(carol2.socket, "notification:unreadCount");
+    expect(await ok(carol1.socket, "notification:readAll", {})).toEqual({ unreadCount: 0 });
+    expect(await zero).toEqual({ count: 0 });
+    expect(await fails(carol1.socket, "notification:read", { id: "00000000-0000-4000-8000-000000000000" })).toBe("not_found");
+  });
+
+  it("topic subscriptions are stored per user: they survive reconnects and reach offline subscribers", async () => {
+    const { server, connect } = await startServer();
+    const dave = await connect({ sub: "dave", tenant: "acme" });
+    expect(await ok(dave.socket, "notification:subscribe", { topics: ["clinic-news", "outages"] })).toEqual({ topics: ["clinic-news", "outages"] });
+    expect(await ok(dave.socket, "notification:unsubscribe", { topics: ["outages"] })).toEqual({ topics: ["clinic-news"] });
+    dave.socket.disconnect();
+    expect((await server.notify("acme", { topic: "clinic-news", type: "news", title: "New opening hours" })).created).toBe(1);
+    expect((await server.notify("acme", { topic: "outages", type: "news", title: "Nobody hears this" })).created).toBe(0);
+    const back = await connect({ sub: "dave", tenant: "acme" });
+    const { notifications } = await ok(back.socket, "notification:list", {});
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]).toMatchObject({ topic: "clinic-news", title: "New opening hours" });
+  });
+
+  it("expired notifications are neither listed nor counted", async () => {
+    const { server, connect } = await startServer();
+    await server.notify("acme", note(["erin"], { title: "soon gone", expiresAt: new Date(Date.now() + 600).toISOString() }));
+    await server.notify("acme", note(["erin"], { title: "stays" }));
+    await sleep(800);
+    const erin = await connect({ sub: "erin", tenant: "acme" });
+    expect((await ok(erin.socket, "notification:list", {})).notifications.map((n: any) => n.title)).toEqual(["stays"]);
+    expect(await ok(erin.socket, "notification:getUnreadCount", {})).toEqual({ count: 1 });
+  });
+
+  it("bad notifications are refused with bad_request and nothing is stored", async () => {
+    const { server, connect } = await startServer();
+    const code = (p: Promise<unknown>) => p.then(() => "ok", (err) => err.code as string);
+    for (const bad of [
+      { type: "x", title: "no recipients" },
+      { userIds: ["a"], topic: "t", type: "x", title: "both" },
+      { userIds: ["a"], type: "x", title: "" },
+      { userIds: ["a"], type: "x", title: "t", priority: "urgent" },
+      { userIds: ["a"], type: "bad type", title: "t" },
+      { userIds: ["a"], type: "x", title: "t", expiresAt: new Date(Date.now() - 1000).toISOString() },
+    ]) {
+      expect(await code(server.notify("acme", bad as any)), JSON.stringify(bad)).toBe("bad_request");
+    }
+    const a = await connect({ sub: "a", tenant: "acme" });
+    expect(await ok(a.socket, "notification:getUnreadCount", {})).toEqual({ count: 0 });
+  });
+
+  it("a chat message to an offline participant raises one 'message' notification without the text", async () => {
+    const { connect } = await startServer();
+    const alice = await connect({ sub: "alice", tenant: "acme", name: "Alice" });
+    const id = await createGroup(alice.socket, ["bob", "carl"]);
+    const carl = await connect({ sub: "carl", tenant: "acme" });
+    await ok(alice.socket, "message:send", { conversationId: id, body: "my results came back" });
+    await ok(alice.socket, "message:send", { conversationId: id, body: "second" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const { notifications } = await ok(bob.socket, "notification:list", {});
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]).toMatchObject({ type: "message", title: "New message from Alice", body: "", data: { conversationId: id, senderId: "alice" } });
+    expect(JSON.stringify(notifications[0])).not.toContain("results");
+    expect((await ok(carl.socket, "notification:list", {})).notifications).toEqual([]);
+  });
+
+  it("high and critical notifications go to Web Push only for users with no connection, without the body", async () => {
+    const vapid = webpush.generateVAPIDKeys();
+    const pushService = await startReceiver(() => 201);
+    const { server, url, token, connect } = await startServer({
+      env: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: "mailto:ops@example.com" },
+    });
+    const ecdh = createECDH("prime256v1");
+    ecdh.generateKeys();
+    const subscription = { endpoint: `${pushService.url}/push/frank`, keys: { p256dh: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url") } };
+    const res = await fetch(`${url}/v1/push-subscriptions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await token({ sub: "frank", tenant: "acme" })}`, "content-type": "application/json" },
+      body: JSON.stringify(subscription),
+    });
+    expect(res.status).toBe(201);
+
+    const online = await connect({ sub: "frank", tenant: "acme" });
+    await server.notify("acme", note(["frank"], { priority: "critical" }));
+    await sleep(300);
+    expect(pushService.received).toEqual([]);
+    online.socket.disconnect();
+    await sleep(100);
+    await server.notify("acme", note(["frank"], { priority: "normal" }));
+    await server.notify("acme", note(["frank"], { priority: "critical", title: "Call the clinic", body: "lab value 7.9" }));
+    const [hit] = await pushService.waitFor(1);
+    expect(hit!.path).toBe("/push/frank");
+    expect(hit!.headers["content-encoding"]).toBe("aes128gcm");
+    expect(String(hit!.headers.authorization)).toMatch(/^vapid t=/);
+    expect(hit!.body).not.toContain("lab value");
+    await sleep(200);
+    expect(pushService.received).toHaveLength(1);
+  });
+});
