@@ -1,4 +1,13 @@
 import type { Ack, ConnectErrorData } from "./errors.js";
+import type {
+  PresenceActivityEvent,
+  PresenceInfo,
+  PresenceSetActivityPayload,
+  PresenceSetStatusPayload,
+  PresenceUsersPayload,
+  PresenceViewersPayload,
+  Viewer,
+} from "./schemas/presence.js";
 import type { Participant, RoomJoinPayload, RoomMembershipEvent } from "./schemas/rooms.js";
 
 export type { ConnectErrorData };
@@ -28,6 +37,12 @@ export interface ClientToServerEvents {
   "room:join": (payload: RoomJoinPayload, ack?: AckFn<{ room: string }>) => void;
   "room:leave": (payload: RoomJoinPayload, ack?: AckFn<{ room: string }>) => void;
   "room:participants": (payload: RoomJoinPayload, ack?: AckFn<{ participants: Participant[] }>) => void;
+  "presence:setStatus": (payload: PresenceSetStatusPayload, ack?: AckFn<{ presence: PresenceInfo }>) => void;
+  "presence:get": (payload: PresenceUsersPayload, ack?: AckFn<{ presence: PresenceInfo[] }>) => void;
+  "presence:subscribe": (payload: PresenceUsersPayload, ack?: AckFn<{ presence: PresenceInfo[] }>) => void;
+  "presence:unsubscribe": (payload: PresenceUsersPayload, ack?: AckFn<{ presence: PresenceInfo[] }>) => void;
+  "presence:setActivity": (payload: PresenceSetActivityPayload, ack?: AckFn<{ viewers: Viewer[] }>) => void;
+  "presence:viewers": (payload: PresenceViewersPayload, ack?: AckFn<{ viewers: Viewer[] }>) => void;
 }
 
 /** Events the server pushes to clients. App events published to channels arrive under their own names. */
@@ -36,6 +51,8 @@ export interface ServerToClientEvents {
   "server:shutdown": (event: ServerShutdownEvent) => void;
   "room:userJoined": (event: RoomMembershipEvent) => void;
   "room:userLeft": (event: RoomMembershipEvent) => void;
+  "presence:changed": (event: PresenceInfo) => void;
+  "presence:activity": (event: PresenceActivityEvent) => void;
 }
 
 export type RequestName = keyof ClientToServerEvents;
