@@ -1,5 +1,6 @@
 import type { SqlDatabase } from "../../ports/sql-database.js";
 import { migration001 } from "./migrations/001-init.js";
+import { migration003 } from "./migrations/003-presence.js";
 
 /** One forward-only schema change. Never edit a released one: add the next. */
 export interface Migration {
@@ -9,7 +10,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. */
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration003];
 
 /** Arbitrary constant naming Switchboard's migration lock among other advisory locks. */
 const MIGRATION_LOCK_KEY = 7_346_221_001;
