@@ -36,6 +36,7 @@ export class ChannelService {
         continue;
       }
       connection.subscribe(channel);
+      if (this.deps.authorizer.hasPrivateMembership(channel)) continue;
       const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, member(caller));
       if (firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel);
     }
@@ -45,6 +46,7 @@ export class ChannelService {
     const { caller } = connection;
     await this.deps.authorizer.authorize(caller, channel);
     connection.subscribe(channel);
+    if (this.deps.authorizer.hasPrivateMembership(channel)) return { room: channel };
     const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, member(caller));
     if (firstJoin) await this.announceJoined(connection, channel);
     return { room: channel };
@@ -56,14 +58,16 @@ export class ChannelService {
       throw new AppError("forbidden", `${channel} is joined automatically and cannot be left`);
     }
     connection.unsubscribe(channel);
+    if (this.deps.authorizer.hasPrivateMembership(channel)) return { room: channel };
     const { lastLeave } = await this.deps.members.remove(caller.tenantId, channel, connection.id);
     if (lastLeave) await this.announceLeft(caller.tenantId, channel, member(caller));
     return { room: channel };
   }
 
-  /** Lists a channel's users; only for callers who may join it. */
+  /** Lists a channel's users; only for callers who may join it, and never for private-membership kinds. */
   async participants(caller: Caller, channel: string): Promise<{ participants: Participant[] }> {
     await this.deps.authorizer.authorize(caller, channel);
+    if (this.deps.authorizer.hasPrivateMembership(channel)) throw new AppError("forbidden", `members of ${channel} are not listed`);
     const members = await this.deps.members.list(caller.tenantId, channel);
     return { participants: members.map(({ userId, name }) => ({ userId, name })) };
   }
