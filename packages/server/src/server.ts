@@ -10,11 +10,14 @@ import { createTokenVerifier } from "./auth/token-verifier.js";
 import { ChannelAuthorizer } from "./core/channels/channel-authorizer.js";
 import { ChannelService } from "./core/channels/channel-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
+import { PresenceService } from "./core/presence/presence-service.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
+import { MemoryPresenceStore } from "./drivers/memory/memory-presence-store.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
+import { SqlPresenceRecords } from "./drivers/sql/sql-presence-records.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import type { Broker } from "./ports/broker.js";
@@ -23,6 +26,7 @@ import { createHttpApp } from "./transports/http/http-app.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
 import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
+import { presenceRequests } from "./transports/requests/presence-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
 
@@ -44,6 +48,8 @@ export interface SwitchboardServer {
   readonly metrics: Metrics;
   readonly http: FastifyInstance;
   readonly database: SqlDatabase;
+  /** Presence, for in-process callers (the call service sets `in_call` through it; library mode reads it). */
+  readonly presence: PresenceService;
   /** The generated HS256 secret when neither JWT_SECRET nor JWKS_URL was configured. */
   readonly devSecret?: string;
   /** Starts listening; resolves with the bound port. */
@@ -57,7 +63,7 @@ export interface SwitchboardServer {
 }
 
 /** Event names the server emits itself (metrics count other names as `app`). */
-const SERVER_EVENTS = new Set(["connected", "server:shutdown", "room:userJoined", "room:userLeft"]);
+const SERVER_EVENTS = new Set(["connected", "server:shutdown", "room:userJoined", "room:userLeft", "presence:changed", "presence:activity"]);
 
 /**
  * The composition root: picks drivers from the configuration, wires core
@@ -104,7 +110,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const broker: Broker = new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
   const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker });
-  const dispatcher = new RequestDispatcher({ ...roomRequests(channels) }, metrics, logger);
+  const presence = new PresenceService({
+    store: new MemoryPresenceStore(),
+    records: new SqlPresenceRecords(database),
+    broker,
+    authorizer,
+    logger: logger.child({ component: "presence" }),
+    nodeId: config.nodeId,
+    idleMs: config.presence.idleMs,
+    offlineGraceMs: config.presence.offlineGraceMs,
+  });
+  presence.start();
+  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...presenceRequests(presence) }, metrics, logger);
 
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
@@ -114,6 +131,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     origins,
     verifier,
     channels,
+    presence,
     broker,
     dispatcher,
     metrics,
@@ -145,6 +163,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     // Give the announcement a moment to reach the wire before the transports close.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
+    // After the transports: every departure is known, so presence can write lastSeen before the database closes.
+    await presence.close();
     await http.close();
     await broker.close();
     await database.query("update nodes set last_seen_at = now() where node_id = $1", [config.nodeId]).catch(() => {});
@@ -159,6 +179,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
     http,
     database,
+    presence,
     devSecret,
     get url() {
       return `http://127.0.0.1:${port}`;

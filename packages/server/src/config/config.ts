@@ -25,6 +25,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: "CHANNEL_AUTH_URL", help: "app backend URL asked (POST) whether a user may join an app-defined channel" },
   { env: "CHANNEL_AUTH_SECRET", help: "when set, channel authorization webhook bodies are signed (X-Switchboard-Signature: sha256=HMAC)" },
   { env: "CHANNEL_AUTH_TIMEOUT_MS", help: "timeout of the channel authorization webhook", default: "3000" },
+  { env: "PRESENCE_IDLE_MS", help: "no client activity for this long turns a user away (0 = never)", default: "300000" },
+  { env: "PRESENCE_OFFLINE_GRACE_MS", help: "a user whose last device left is announced offline only if none returns within this", default: "2000" },
   { env: "MAX_PAYLOAD_BYTES", help: "largest WebSocket frame / HTTP body accepted", default: "131072" },
   { env: "RECOVERY_WINDOW_MS", help: "Socket.IO connection state recovery window (0 = off)", default: "120000" },
   { env: "SHUTDOWN_RECONNECT_MS", help: "reconnectInMs announced in server:shutdown", default: "2000" },
@@ -64,6 +66,8 @@ const envSchema = z.object({
   CHANNEL_AUTH_URL: optionalUrl,
   CHANNEL_AUTH_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   CHANNEL_AUTH_TIMEOUT_MS: int(100, 60_000).default(3000),
+  PRESENCE_IDLE_MS: int(0, 7 * 24 * 3600_000).default(300_000),
+  PRESENCE_OFFLINE_GRACE_MS: int(0, 600_000).default(2000),
   MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(131_072),
   RECOVERY_WINDOW_MS: int(0, 24 * 3600_000).default(120_000),
   SHUTDOWN_RECONNECT_MS: int(0, 600_000).default(2000),
@@ -91,6 +95,7 @@ export interface Config {
   /** Empty = any origin. */
   corsOrigins: string[];
   channelAuth: { url?: string; secret?: string; timeoutMs: number };
+  presence: { idleMs: number; offlineGraceMs: number };
   maxPayloadBytes: number;
   recoveryWindowMs: number;
   shutdown: { reconnectInMs: number; timeoutMs: number };
@@ -144,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     corsOrigins,
     channelAuth: { url: e.CHANNEL_AUTH_URL, secret: e.CHANNEL_AUTH_SECRET, timeoutMs: e.CHANNEL_AUTH_TIMEOUT_MS },
+    presence: { idleMs: e.PRESENCE_IDLE_MS, offlineGraceMs: e.PRESENCE_OFFLINE_GRACE_MS },
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },

@@ -4,6 +4,7 @@ import { Server, type Socket } from "socket.io";
 import type { Logger } from "pino";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { ChannelService } from "../../core/channels/channel-service.js";
+import type { PresenceService } from "../../core/presence/presence-service.js";
 import type { Broker, ChannelMessage } from "../../ports/broker.js";
 import type { Metrics } from "../../metrics.js";
 import type { OriginPolicy } from "../origin-policy.js";
@@ -19,6 +20,7 @@ export interface SocketIoTransportOptions {
   origins: OriginPolicy;
   verifier: TokenVerifier;
   channels: ChannelService;
+  presence: PresenceService;
   broker: Broker;
   dispatcher: RequestDispatcher;
   metrics: Metrics;
@@ -37,6 +39,8 @@ export class SocketIoTransport {
   readonly io: Server;
   private readonly unsubscribeBroker: () => void;
   private readonly activeUsers = new Map<string, number>();
+  /** Per-connection cleanups still running; `close` waits for them so presence sees every departure. */
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(
     httpServer: HttpServer,
@@ -74,30 +78,40 @@ export class SocketIoTransport {
   private onConnection(socket: Socket): void {
     const { caller } = socket.data as SocketData;
     const connection = new SocketConnection(socket, caller);
-    const { channels, dispatcher, metrics, logger } = this.options;
+    const { channels, presence, dispatcher, metrics, logger } = this.options;
     const userKey = `${caller.tenantId}/${caller.userId}`;
     this.activeUsers.set(userKey, (this.activeUsers.get(userKey) ?? 0) + 1);
     metrics.connections.inc({ protocol: "socketio" });
 
-    // Requests may arrive before the automatic channels are set up; they wait for it.
-    const ready = channels.connect(connection, socket.recovered ? [...connection.channels()] : []);
+    // Requests may arrive before the automatic channels and presence are set up; they wait for it.
+    const ready = (async () => {
+      await channels.connect(connection, socket.recovered ? [...connection.channels()] : []);
+      await presence.connect(connection);
+    })();
 
     socket.onAny(async (event: string, ...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === "function" ? (args.pop() as (reply: unknown) => void) : undefined;
       await ready.catch(() => {});
+      // Any request is client activity (idle -> away is about the user, not about what they asked).
+      presence.touch(connection);
       const reply = await dispatcher.dispatch(connection, event, args[0]);
       if (ack) ack(reply);
       else if (!reply.ok) logger.debug({ event, code: reply.error.code }, "request without ack failed");
     });
 
-    socket.on("disconnect", async (reason) => {
+    socket.on("disconnect", (reason) => {
       metrics.connections.dec({ protocol: "socketio" });
       const left = (this.activeUsers.get(userKey) ?? 1) - 1;
       if (left > 0) this.activeUsers.set(userKey, left);
       else this.activeUsers.delete(userKey);
       logger.debug({ userId: caller.userId, tenantId: caller.tenantId, reason }, "socket disconnected");
-      await ready.catch(() => {});
-      await channels.disconnect(connection).catch((err) => logger.error({ err }, "channel cleanup failed"));
+      const cleanup = (async () => {
+        await ready.catch(() => {});
+        await channels.disconnect(connection).catch((err) => logger.error({ err }, "channel cleanup failed"));
+        await presence.disconnect(connection);
+      })();
+      this.cleanups.add(cleanup);
+      void cleanup.finally(() => this.cleanups.delete(cleanup));
     });
 
     ready.then(
@@ -136,12 +150,14 @@ export class SocketIoTransport {
 
   /**
    * Closes every client's transport (clients see `transport close` and reconnect
-   * on their own, to this server once it is back or to another node) and
-   * releases the adapter. The HTTP server is closed by its owner.
+   * on their own, to this server once it is back or to another node), waits
+   * for their cleanups (channels, presence) and releases the adapter. The HTTP
+   * server is closed by its owner.
    */
   async close(): Promise<void> {
     this.unsubscribeBroker();
     this.io.engine.close();
+    await Promise.all(this.cleanups);
     await this.io.of("/").adapter.close();
   }
 }
