@@ -3,7 +3,7 @@
  * or start it with the `switchboard` CLI.
  */
 export { createServer, type ServerOptions, type SwitchboardServer } from "./server.js";
-export { loadConfig, helpText, ConfigError, type Config } from "./config/config.js";
+export { loadConfig, helpText, ConfigError, type Config, type ApiKey } from "./config/config.js";
 export { createTokenVerifier, TokenError, type TokenVerifier, type TokenVerifierOptions } from "./auth/token-verifier.js";
 export { signUserToken, type TokenClaims } from "./auth/dev-credentials.js";
 export type { Caller } from "./auth/caller.js";

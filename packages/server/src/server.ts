@@ -24,6 +24,7 @@ import type { Broker } from "./ports/broker.js";
 import type { SqlDatabase } from "./ports/sql-database.js";
 import { createHttpApp } from "./transports/http/http-app.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
+import { registerPresenceRoutes } from "./transports/http/presence-routes.js";
 import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
 import { presenceRequests } from "./transports/requests/presence-requests.js";
@@ -155,6 +156,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     },
     metrics,
   );
+  registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys });
 
   let port = config.port;
   const stop = async (): Promise<void> => {

@@ -1,3 +1,4 @@
+import { TENANT_PATTERN } from "@switchboard/protocol";
 import { z } from "zod";
 
 /** One documented setting: environment variable, meaning, default shown by `--help`. */
@@ -25,6 +26,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "CHANNEL_AUTH_URL", help: "app backend URL asked (POST) whether a user may join an app-defined channel" },
   { env: "CHANNEL_AUTH_SECRET", help: "when set, channel authorization webhook bodies are signed (X-Switchboard-Signature: sha256=HMAC)" },
   { env: "CHANNEL_AUTH_TIMEOUT_MS", help: "timeout of the channel authorization webhook", default: "3000" },
+  { env: "API_KEYS", help: "comma-separated tenant:key pairs for the HTTP API (keys of 16+ characters)" },
   { env: "PRESENCE_IDLE_MS", help: "no client activity for this long turns a user away (0 = never)", default: "300000" },
   { env: "PRESENCE_OFFLINE_GRACE_MS", help: "a user whose last device left is announced offline only if none returns within this", default: "2000" },
   { env: "MAX_PAYLOAD_BYTES", help: "largest WebSocket frame / HTTP body accepted", default: "131072" },
@@ -66,6 +68,7 @@ const envSchema = z.object({
   CHANNEL_AUTH_URL: optionalUrl,
   CHANNEL_AUTH_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   CHANNEL_AUTH_TIMEOUT_MS: int(100, 60_000).default(3000),
+  API_KEYS: z.string().optional(),
   PRESENCE_IDLE_MS: int(0, 7 * 24 * 3600_000).default(300_000),
   PRESENCE_OFFLINE_GRACE_MS: int(0, 600_000).default(2000),
   MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(131_072),
@@ -75,6 +78,15 @@ const envSchema = z.object({
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
+
+/** One HTTP API key and the tenant it acts for. */
+export interface ApiKey {
+  tenantId: string;
+  key: string;
+}
+
+/** Shortest API key accepted (PROTOCOL.md section 10). */
+export const API_KEY_MIN_LENGTH = 16;
 
 /** The server's configuration, typed and validated. */
 export interface Config {
@@ -95,6 +107,8 @@ export interface Config {
   /** Empty = any origin. */
   corsOrigins: string[];
   channelAuth: { url?: string; secret?: string; timeoutMs: number };
+  /** HTTP API keys (`API_KEYS`); empty = the key-authenticated API refuses every request. */
+  apiKeys: ApiKey[];
   presence: { idleMs: number; offlineGraceMs: number };
   maxPayloadBytes: number;
   recoveryWindowMs: number;
@@ -131,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CORS_ORIGINS: "${origin}" must be an origin like https://app.example.com (no path)`);
   }
+  const apiKeys = parseApiKeys(list(e.API_KEYS), problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -149,11 +164,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     corsOrigins,
     channelAuth: { url: e.CHANNEL_AUTH_URL, secret: e.CHANNEL_AUTH_SECRET, timeoutMs: e.CHANNEL_AUTH_TIMEOUT_MS },
+    apiKeys,
     presence: { idleMs: e.PRESENCE_IDLE_MS, offlineGraceMs: e.PRESENCE_OFFLINE_GRACE_MS },
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
   };
+}
+
+/**
+ * `tenant:key` entries (the key may itself contain `:`). Problems name the entry
+ * by position and tenant, never by key: configuration errors end up in logs.
+ */
+function parseApiKeys(entries: string[], problems: string[]): ApiKey[] {
+  const keys: ApiKey[] = [];
+  const seen = new Set<string>();
+  for (const [index, entry] of entries.entries()) {
+    const problem = apiKeyProblem(entry, seen);
+    if (problem) {
+      problems.push(`API_KEYS: entry ${index + 1} ${problem}`);
+      continue;
+    }
+    const at = entry.indexOf(":");
+    const key = entry.slice(at + 1);
+    seen.add(key);
+    keys.push({ tenantId: entry.slice(0, at), key });
+  }
+  return keys;
+}
+
+function apiKeyProblem(entry: string, seen: ReadonlySet<string>): string | undefined {
+  const at = entry.indexOf(":");
+  if (at < 0) return "must be tenant:key";
+  const tenantId = entry.slice(0, at);
+  const key = entry.slice(at + 1);
+  if (!TENANT_PATTERN.test(tenantId)) return "has a bad tenant id (1-64 characters of A-Z a-z 0-9 _ . -)";
+  if (key.length < API_KEY_MIN_LENGTH) return `(tenant ${tenantId}): the key must be at least ${API_KEY_MIN_LENGTH} characters`;
+  if (/\s/.test(key)) return `(tenant ${tenantId}): the key must not contain whitespace`;
+  if (seen.has(key)) return `(tenant ${tenantId}): the same key is listed twice`;
+  return undefined;
 }
 
 /** The `switchboard --help` text: commands and every environment variable. */
