@@ -12,3 +12,6 @@ export { AppError } from "./core/errors.js";
 export type { Broker, ChannelMessage } from "./ports/broker.js";
 export type { ChannelMembers, ChannelMember } from "./ports/channel-members.js";
 export type { SqlDatabase, SqlExecutor } from "./ports/sql-database.js";
+export type { PresenceService, PresenceServiceDeps } from "./core/presence/presence-service.js";
+export type { PresenceStore, PresenceConnection, PresenceViewer, LiveUserState, ExpiredEntries } from "./ports/presence-store.js";
+export type { PresenceRecords, PresenceRecord, PresenceRecordPatch } from "./ports/presence-records.js";
