@@ -29,9 +29,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const server = await createServer({ config });
+  // Before anything announces readiness: a supervisor acting on the banner must find SIGTERM handled.
+  installSignalHandlers(server);
   const port = await server.listen();
   await printBanner(server, port);
-  installSignalHandlers(server);
   return -1;
 }
 
