@@ -8,6 +8,7 @@ import type { LiveUserState, PresenceConnection, PresenceStore } from "../../por
 import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import type { Connection } from "../connection.js";
 import { ActivityMonitor } from "./activity-monitor.js";
+import { expiredByUser } from "./expired-connections.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { effectiveStatus, normalizeCustom, presenceInfo, samePresence } from "./presence-view.js";
 import { ViewerTracker } from "./viewer-tracker.js";
@@ -245,18 +246,9 @@ export class PresenceService {
     // Renewing first means a node whose event loop stalled never takes its own live entries as expired.
     await this.deps.store.renew(this.deps.nodeId, this.leaseMs);
     const expired = await this.deps.store.takeExpired(Date.now());
-    const byUser = new Map<string, { tenantId: string; userId: string; gone: PresenceConnection[]; lastRenewedAt: string }>();
-    for (const { tenantId, connection, lastRenewedAt } of expired.connections) {
-      const key = userKey(tenantId, connection.userId);
-      const entry = byUser.get(key) ?? { tenantId, userId: connection.userId, gone: [], lastRenewedAt };
-      entry.gone.push(connection);
-      if (lastRenewedAt > entry.lastRenewedAt) entry.lastRenewedAt = lastRenewedAt;
-      byUser.set(key, entry);
-    }
-    for (const { tenantId, userId, gone, lastRenewedAt } of byUser.values()) {
-      await this.guard("expire connections", () =>
-        this.change(tenantId, userId, { record: () => this.recordLastSeen(tenantId, userId, lastRenewedAt) }, gone),
-      );
+    for (const { tenantId, userId, connections, lastRenewedAt } of expiredByUser(expired.connections)) {
+      const record = () => this.recordLastSeen(tenantId, userId, lastRenewedAt);
+      await this.guard("expire connections", () => this.change(tenantId, userId, { record }, connections));
     }
     for (const { tenantId, resource, viewer } of expired.viewers) {
       await this.guard("expire viewers", () => this.viewerTracker.departed(tenantId, resource, viewer));
