@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError, helpText, loadConfig } from "@switchboard/server";
 import { type Ack, IMMEDIATE, type Presence, getOne, nextChange } from "./support/presence-helpers.js";
 import { collect, request, sleep, startServer } from "./support/server-harness.js";
 
@@ -119,5 +120,21 @@ describe("chosen status and custom status", () => {
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const ack = await request<Ack>(alice.socket, "presence:subscribe", { userIds: Array.from({ length: 500 }, (_, i) => `u${i}`) });
     expect(ack.data.presence).toHaveLength(500);
+  });
+});
+
+describe("presence configuration", () => {
+  it("defaults to 5 min idle and a 2 s offline grace; 0 turns each off; bad values are refused by name", () => {
+    expect(loadConfig({}).presence).toEqual({ idleMs: 300_000, offlineGraceMs: 2000 });
+    expect(loadConfig({ PRESENCE_IDLE_MS: "0", PRESENCE_OFFLINE_GRACE_MS: "0" }).presence).toEqual({ idleMs: 0, offlineGraceMs: 0 });
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ PRESENCE_IDLE_MS: "-1", PRESENCE_OFFLINE_GRACE_MS: "soon" });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems.join("\n")).toMatch(/PRESENCE_IDLE_MS:[\s\S]*PRESENCE_OFFLINE_GRACE_MS:/);
+    for (const name of ["PRESENCE_IDLE_MS", "PRESENCE_OFFLINE_GRACE_MS", "API_KEYS"]) expect(helpText()).toContain(name);
   });
 });
