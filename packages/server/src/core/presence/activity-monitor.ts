@@ -42,8 +42,9 @@ export class ActivityMonitor {
     this.tracked.set(connection.id, { connection, lastActivity: Date.now(), idle: false });
   }
 
-  forget(connectionId: string): void {
-    this.tracked.delete(connectionId);
+  /** Resolves true when the connection was tracked. */
+  forget(connectionId: string): boolean {
+    return this.tracked.delete(connectionId);
   }
 
   touch(connection: Connection): void {

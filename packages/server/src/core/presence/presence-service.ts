@@ -133,8 +133,10 @@ export class PresenceService {
   /** A connection closed: it stops viewing at once; the user's offline waits for the grace. */
   async disconnect(connection: Connection): Promise<void> {
     const { tenantId, userId } = connection.caller;
-    this.activity.forget(connection.id);
+    const registered = this.activity.forget(connection.id);
     await this.guard("viewer cleanup", () => this.viewerTracker.disconnect(connection));
+    // Its setup failed before presence saw it: there is no departure to record or announce.
+    if (!registered) return;
     const leftAt = new Date().toISOString();
     await this.guard("disconnect", () =>
       this.locks.run(userKey(tenantId, userId), async () => {
