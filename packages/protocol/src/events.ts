@@ -1,4 +1,13 @@
 import type { Ack, ConnectErrorData } from "./errors.js";
+import type {
+  PresenceActivityEvent,
+  PresenceInfo,
+  PresenceSetActivityPayload,
+  PresenceSetStatusPayload,
+  PresenceUsersPayload,
+  PresenceViewersPayload,
+  Viewer,
+} from "./schemas/presence.js";
 import type { Participant, RoomJoinPayload, RoomMembershipEvent } from "./schemas/rooms.js";
 import type {
   Conversation,
@@ -71,6 +80,12 @@ export interface ClientToServerEvents {
   "notification:getUnreadCount": (payload: Record<string, never>, ack?: AckFn<{ count: number }>) => void;
   "notification:subscribe": (payload: { topics: string[] }, ack?: AckFn<{ topics: string[] }>) => void;
   "notification:unsubscribe": (payload: { topics: string[] }, ack?: AckFn<{ topics: string[] }>) => void;
+  "presence:setStatus": (payload: PresenceSetStatusPayload, ack?: AckFn<{ presence: PresenceInfo }>) => void;
+  "presence:get": (payload: PresenceUsersPayload, ack?: AckFn<{ presence: PresenceInfo[] }>) => void;
+  "presence:subscribe": (payload: PresenceUsersPayload, ack?: AckFn<{ presence: PresenceInfo[] }>) => void;
+  "presence:unsubscribe": (payload: PresenceUsersPayload, ack?: AckFn<{ presence: PresenceInfo[] }>) => void;
+  "presence:setActivity": (payload: PresenceSetActivityPayload, ack?: AckFn<{ viewers: Viewer[] }>) => void;
+  "presence:viewers": (payload: PresenceViewersPayload, ack?: AckFn<{ viewers: Viewer[] }>) => void;
 }
 
 /** Events the server pushes to clients. App events published to channels arrive under their own names. */
@@ -98,6 +113,8 @@ export interface ServerToClientEvents {
   "call:qualityIssue": (event: CallQualityIssueEvent) => void;
   "notification:new": (event: { notification: Notification }) => void;
   "notification:unreadCount": (event: { count: number }) => void;
+  "presence:changed": (event: PresenceInfo) => void;
+  "presence:activity": (event: PresenceActivityEvent) => void;
 }
 
 export type RequestName = keyof ClientToServerEvents;

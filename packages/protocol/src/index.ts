@@ -6,3 +6,4 @@ export * from "./schemas/chat.js";
 export * from "./schemas/calls.js";
 export * from "./schemas/events.js";
 export * from "./schemas/notifications.js";
+export * from "./schemas/presence.js";

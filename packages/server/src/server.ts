@@ -23,17 +23,20 @@ import { RequestGuard } from "./core/limits/request-guard.js";
 import { WebhookService } from "./core/webhooks/webhook-service.js";
 import { TypingService } from "./core/chat/typing-service.js";
 import type { SwitchboardHooks } from "./core/hooks.js";
+import { PresenceService } from "./core/presence/presence-service.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
 import { WebPushSender } from "./drivers/http/web-push-sender.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
 import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
+import { MemoryPresenceStore } from "./drivers/memory/memory-presence-store.js";
 import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
 import { SqlCallStore } from "./drivers/sql/sql-call-store.js";
 import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
 import { SqlNotificationStore } from "./drivers/sql/sql-notification-store.js";
+import { SqlPresenceRecords } from "./drivers/sql/sql-presence-records.js";
 import { SqlWebhookOutbox } from "./drivers/sql/sql-webhook-outbox.js";
 import { createLogger } from "./logger.js";
 import { Metrics } from "./metrics.js";
@@ -44,11 +47,13 @@ import { registerCallRoutes } from "./transports/http/call-routes.js";
 import { registerChatRoutes } from "./transports/http/chat-routes.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
 import { registerNotificationUserRoutes } from "./transports/http/notification-routes.js";
+import { registerPresenceRoutes } from "./transports/http/presence-routes.js";
 import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
 import { callRequests } from "./transports/requests/call-requests.js";
 import { chatRequests } from "./transports/requests/chat-requests.js";
 import { notificationRequests } from "./transports/requests/notification-requests.js";
+import { presenceRequests } from "./transports/requests/presence-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
 import { PgNotifyBridge } from "./transports/pg-notify/pg-notify-bridge.js";
@@ -74,6 +79,8 @@ export interface SwitchboardServer {
   readonly metrics: Metrics;
   readonly http: FastifyInstance;
   readonly database: SqlDatabase;
+  /** Presence, for in-process callers (the call service sets `in_call` through it; library mode reads it). */
+  readonly presence: PresenceService;
   /** The generated HS256 secret when neither JWT_SECRET nor JWKS_URL was configured. */
   readonly devSecret?: string;
   /** Starts listening; resolves with the bound port. */
@@ -128,6 +135,8 @@ const SERVER_EVENTS = new Set([
   "call:qualityIssue",
   "notification:new",
   "notification:unreadCount",
+  "presence:changed",
+  "presence:activity",
 ]);
 
 /**
@@ -175,6 +184,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const broker: Broker = new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
   const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker, maxRoomsPerConnection: config.limits.maxRoomsPerConnection });
+  const presence = new PresenceService({
+    store: new MemoryPresenceStore(),
+    records: new SqlPresenceRecords(database),
+    broker,
+    authorizer,
+    logger: logger.child({ component: "presence" }),
+    nodeId: config.nodeId,
+    idleMs: config.presence.idleMs,
+    offlineGraceMs: config.presence.offlineGraceMs,
+  });
+  presence.start();
   const registry = new ConnectionRegistry();
   const rateLimiter = new MemoryRateLimiter({ ...DEFAULT_RATE_LIMITS, ...config.limits.rateLimits });
   const guard = new RequestGuard(rateLimiter, { abuseThreshold: config.limits.abuseThreshold, abuseWindowMs: 60_000 });
@@ -195,6 +215,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const calls = new CallService(new SqlCallStore(database), broker, registry, {
     ...config.calls,
     isConversationParticipant: (tenantId, conversationId, userId) => chatStore.isParticipant(tenantId, conversationId, userId),
+    // Participants of an active call show `in_call`.
+    inCall: {
+      entered: async (tenantId, userId) => void (await presence.setInCall(tenantId, userId, true)),
+      left: async (tenantId, userId) => void (await presence.setInCall(tenantId, userId, false)),
+    },
     domainEvents,
     logger,
   });
@@ -207,10 +232,22 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     logger,
   });
   domainEvents.on((event) => notifications.onDomainEvent(event));
-  const dispatcher = new RequestDispatcher({ ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls), ...notificationRequests(notifications) }, metrics, logger, { guard, policies });
+  const dispatcher = new RequestDispatcher(
+    { ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls), ...notificationRequests(notifications), ...presenceRequests(presence) },
+    metrics,
+    logger,
+    {
+      guard,
+      // Any request is client activity: it postpones idle logoff and idle -> away.
+      onActivity: (connection) => {
+        policies.touch(connection);
+        presence.touch(connection);
+      },
+    },
+  );
 
   // The registry first: the others ask it whether a user is still connected.
-  const listeners = [registry, policies, channels, typing, calls];
+  const listeners = [registry, policies, channels, presence, typing, calls];
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
   const socketio = new SocketIoTransport(http.server, {
@@ -280,6 +317,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     },
     metrics,
   );
+  registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys });
 
   http.get("/realtime/health", async () => ({
     status: stopping ? "stopping" : "ok",
@@ -304,6 +342,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     typing.close();
     calls.close();
     policies.close();
+    // After the transports: every departure is known, so presence can write lastSeen before the database closes.
+    await presence.close();
     await http.close();
     await eventsBridge?.close();
     await webhooks.close();
@@ -320,6 +360,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
     http,
     database,
+    presence,
     devSecret,
     eventsBridge,
     webhooks,

@@ -29,6 +29,9 @@ export const SETTINGS: readonly Setting[] = [
   { env: "PUSHER_APPS", help: "comma-separated appId:key:secret:tenant for the Pusher Channels protocol (unset = Pusher endpoints refuse every app)" },
   { env: "PUSHER_WEBHOOK_URL", help: "URL that receives Pusher-format webhooks of every Pusher app, signed with that app's key and secret" },
   { env: "PUSHER_ACTIVITY_TIMEOUT", help: "seconds of silence before the server pings a Pusher connection (activity_timeout)", default: "120" },
+  { env: "API_KEYS", help: "comma-separated tenant:key pairs for the HTTP API (keys of 16+ characters)" },
+  { env: "PRESENCE_IDLE_MS", help: "no client activity for this long turns a user away (0 = never)", default: "300000" },
+  { env: "PRESENCE_OFFLINE_GRACE_MS", help: "a user whose last device left is announced offline only if none returns within this", default: "2000" },
   { env: "MAX_PAYLOAD_BYTES", help: "largest WebSocket frame / HTTP body accepted", default: "131072" },
   { env: "RECOVERY_WINDOW_MS", help: "Socket.IO connection state recovery window (0 = off)", default: "120000" },
   { env: "TYPING_TIMEOUT_MS", help: "silence after which the server sends typing:stop itself", default: "6000" },
@@ -95,6 +98,9 @@ const envSchema = z.object({
   PUSHER_APPS: z.string().optional(),
   PUSHER_WEBHOOK_URL: optionalUrl,
   PUSHER_ACTIVITY_TIMEOUT: int(1, 3600).default(120),
+  API_KEYS: z.string().optional(),
+  PRESENCE_IDLE_MS: int(0, 7 * 24 * 3600_000).default(300_000),
+  PRESENCE_OFFLINE_GRACE_MS: int(0, 600_000).default(2000),
   MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(131_072),
   RECOVERY_WINDOW_MS: int(0, 24 * 3600_000).default(120_000),
   TYPING_TIMEOUT_MS: int(100, 600_000).default(6000),
@@ -127,6 +133,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
+/** One HTTP API key and the tenant it acts for. */
+export interface ApiKey {
+  tenantId: string;
+  key: string;
+}
+
+/** Shortest API key accepted (PROTOCOL.md section 10). */
+export const API_KEY_MIN_LENGTH = 16;
+
 /** The server's configuration, typed and validated. */
 export interface Config {
   port: number;
@@ -149,6 +164,9 @@ export interface Config {
   /** Pusher Channels apps; each maps to one tenant. */
   pusherApps: PusherApp[];
   pusher: { webhookUrl?: string; activityTimeoutSeconds: number };
+  /** HTTP API keys (`API_KEYS`); empty = the key-authenticated API refuses every request. */
+  apiKeys: ApiKey[];
+  presence: { idleMs: number; offlineGraceMs: number };
   maxPayloadBytes: number;
   recoveryWindowMs: number;
   typingTimeoutMs: number;
@@ -241,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const pusherApps = parsePusherApps(list(e.PUSHER_APPS), problems);
   const vapidSet = [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length;
   if (vapidSet > 0 && vapidSet < 3) problems.push("VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT: set all three for Web Push, or none");
+  const apiKeys = parseApiKeys(list(e.API_KEYS), problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -261,6 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     channelAuth: { url: e.CHANNEL_AUTH_URL, secret: e.CHANNEL_AUTH_SECRET, timeoutMs: e.CHANNEL_AUTH_TIMEOUT_MS },
     pusherApps,
     pusher: { webhookUrl: e.PUSHER_WEBHOOK_URL, activityTimeoutSeconds: e.PUSHER_ACTIVITY_TIMEOUT },
+    apiKeys,
+    presence: { idleMs: e.PRESENCE_IDLE_MS, offlineGraceMs: e.PRESENCE_OFFLINE_GRACE_MS },
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
@@ -319,6 +340,39 @@ function parsePusherApps(entries: string[], problems: string[]): PusherApp[] {
     apps.push({ appId, key, secret, tenantId });
   });
   return apps;
+}
+
+/**
+ * `tenant:key` entries (the key may itself contain `:`). Problems name the entry
+ * by position and tenant, never by key: configuration errors end up in logs.
+ */
+function parseApiKeys(entries: string[], problems: string[]): ApiKey[] {
+  const keys: ApiKey[] = [];
+  const seen = new Set<string>();
+  for (const [index, entry] of entries.entries()) {
+    const problem = apiKeyProblem(entry, seen);
+    if (problem) {
+      problems.push(`API_KEYS: entry ${index + 1} ${problem}`);
+      continue;
+    }
+    const at = entry.indexOf(":");
+    const key = entry.slice(at + 1);
+    seen.add(key);
+    keys.push({ tenantId: entry.slice(0, at), key });
+  }
+  return keys;
+}
+
+function apiKeyProblem(entry: string, seen: ReadonlySet<string>): string | undefined {
+  const at = entry.indexOf(":");
+  if (at < 0) return "must be tenant:key";
+  const tenantId = entry.slice(0, at);
+  const key = entry.slice(at + 1);
+  if (!TENANT_PATTERN.test(tenantId)) return "has a bad tenant id (1-64 characters of A-Z a-z 0-9 _ . -)";
+  if (key.length < API_KEY_MIN_LENGTH) return `(tenant ${tenantId}): the key must be at least ${API_KEY_MIN_LENGTH} characters`;
+  if (/\s/.test(key)) return `(tenant ${tenantId}): the key must not contain whitespace`;
+  if (seen.has(key)) return `(tenant ${tenantId}): the same key is listed twice`;
+  return undefined;
 }
 
 /** The `switchboard --help` text: commands and every environment variable. */

@@ -6,8 +6,17 @@ import type { SwitchboardHooks } from "../hooks.js";
 /** Decides one kind of channel; `id` is the part after `kind:`. */
 export type ChannelRule = (caller: Caller, id: string) => Promise<boolean> | boolean;
 
+/** Options of {@link ChannelAuthorizer.registerRule}. */
+export interface ChannelRuleOptions {
+  /**
+   * Membership is nobody else's business (who watches whose presence, who views
+   * which record): the channel service neither tracks, announces nor lists it.
+   */
+  privateMembership?: boolean;
+}
+
 /** Kinds whose rules belong to Switchboard; hooks are never asked about them (`pusher`: Pusher public channels, ruled by the Pusher transport). */
-const RESERVED_KINDS = new Set(["user", "tenant", "role", "conversation", "call", "topic", "pusher"]);
+const RESERVED_KINDS = new Set(["user", "tenant", "role", "conversation", "call", "topic", "presence", "viewers", "pusher"]);
 
 /**
  * Who may join which channel (PROTOCOL.md section 3). Every name is already
@@ -23,12 +32,20 @@ export class ChannelAuthorizer {
     ["topic", () => true],
   ]);
 
+  private readonly privateKinds = new Set<string>();
+
   constructor(private readonly hooks: readonly SwitchboardHooks[]) {}
 
   /** Lets the service owning a reserved kind decide it. */
-  registerRule(kind: string, rule: ChannelRule): void {
+  registerRule(kind: string, rule: ChannelRule, options: ChannelRuleOptions = {}): void {
     if (!RESERVED_KINDS.has(kind)) throw new Error(`${kind} is not a reserved channel kind`);
     this.rules.set(kind, rule);
+    if (options.privateMembership) this.privateKinds.add(kind);
+  }
+
+  /** True for channels whose membership is neither announced nor listed. */
+  hasPrivateMembership(channel: string): boolean {
+    return this.privateKinds.has(splitChannel(channel).kind);
   }
 
   /** @throws AppError `forbidden` when denied, `unavailable` when a webhook hook cannot answer. */

@@ -65,6 +65,7 @@ export class ChannelService implements ConnectionListener {
         continue;
       }
       connection.subscribe(channel);
+      if (this.deps.authorizer.hasPrivateMembership(channel)) continue;
       const who = member(caller);
       const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, who);
       if (firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel, who);
@@ -101,6 +102,7 @@ export class ChannelService implements ConnectionListener {
    * subscription carries the app backend's signature and its own user).
    */
   async addMember(connection: Connection, channel: string, who: ChannelMember): Promise<void> {
+    if (this.deps.authorizer.hasPrivateMembership(channel)) return;
     const { tenantId } = connection.caller;
     const { firstJoin } = await this.deps.members.add(tenantId, channel, connection.id, who);
     if (firstJoin) await this.announceJoined(connection, channel, who);
@@ -108,6 +110,7 @@ export class ChannelService implements ConnectionListener {
 
   /** Drops a connection from a channel's members; announces the user's last leave. */
   async removeMember(connection: Connection, channel: string): Promise<void> {
+    if (this.deps.authorizer.hasPrivateMembership(channel)) return;
     const { tenantId } = connection.caller;
     const { lastLeave, member: who } = await this.deps.members.remove(tenantId, channel, connection.id);
     if (lastLeave) await this.announceLeft(tenantId, channel, who ?? member(connection.caller));
@@ -118,9 +121,10 @@ export class ChannelService implements ConnectionListener {
     return this.deps.members.list(tenantId, channel);
   }
 
-  /** Lists a channel's users; only for callers who may join it. */
+  /** Lists a channel's users; only for callers who may join it, and never for private-membership kinds. */
   async participants(caller: Caller, channel: string): Promise<{ participants: Participant[] }> {
     await this.deps.authorizer.authorize(caller, channel);
+    if (this.deps.authorizer.hasPrivateMembership(channel)) throw new AppError("forbidden", `members of ${channel} are not listed`);
     const members = await this.deps.members.list(caller.tenantId, channel);
     return { participants: members.map(({ userId, name }) => ({ userId, name })) };
   }

@@ -1,5 +1,6 @@
 import type { SqlDatabase } from "../../ports/sql-database.js";
 import { migration001 } from "./migrations/001-init.js";
+import { migration003 } from "./migrations/003-presence.js";
 import { migration002 } from "./migrations/002-chat.js";
 import { migration004 } from "./migrations/004-calls.js";
 import { migration005 } from "./migrations/005-webhooks.js";
@@ -12,8 +13,8 @@ export interface Migration {
   sql: string;
 }
 
-/** Every migration, in order. (003 is presence, built on a branch of its own.) */
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration004, migration005, migration006];
+/** Every migration, in order. */
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006];
 
 /** Arbitrary constant naming Switchboard's migration lock among other advisory locks. */
 const MIGRATION_LOCK_KEY = 7_346_221_001;

@@ -26,6 +26,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     // Request lines are logged by the onResponse hook below, with token query values redacted.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxPayloadBytes,
+    // Path parameters carry ids of up to 128 characters, percent-encoded up to three times longer
+    // (`@`, `:`, `=`, `+`); fastify's default of 100 would answer 414 for valid ids.
+    routerOptions: { maxParamLength: 512 },
     // Socket.IO and other WebSocket endpoints keep long-lived connections on this server.
     forceCloseConnections: "idle",
   });

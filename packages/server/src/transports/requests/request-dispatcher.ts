@@ -2,7 +2,6 @@ import type { Ack } from "@switchboard/protocol";
 import type { Logger } from "pino";
 import type { Connection } from "../../core/connection.js";
 import { AppError, toAppError } from "../../core/errors.js";
-import type { ConnectionPolicies } from "../../core/limits/connection-policies.js";
 import type { RequestGuard } from "../../core/limits/request-guard.js";
 import type { Metrics } from "../../metrics.js";
 import type { RequestHandlers } from "./request-handler.js";
@@ -18,7 +17,12 @@ export class RequestDispatcher {
     private readonly handlers: RequestHandlers,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-    private readonly limits?: { guard: RequestGuard; policies: ConnectionPolicies },
+    private readonly hooks: {
+      /** Rate limits and abuse detection, before anything else. */
+      guard?: RequestGuard;
+      /** Told of every request: client activity (idle logoff, idle -> away). */
+      onActivity?: (connection: Connection) => void;
+    } = {},
   ) {}
 
   has(event: string): boolean {
@@ -31,8 +35,8 @@ export class RequestDispatcher {
     this.metrics.eventsIn.inc({ event: label });
     const stopTimer = this.metrics.requestDuration.startTimer({ event: label });
     try {
-      this.limits?.policies.touch(connection);
-      await this.limits?.guard.check(connection, event);
+      this.hooks.onActivity?.(connection);
+      await this.hooks.guard?.check(connection, event);
       if (!known) throw new AppError("bad_request", `unknown event ${truncate(event)}`);
       const handler = this.handlers[event]!;
       // A request sent with only an ack callback carries no payload: treat it as {}.

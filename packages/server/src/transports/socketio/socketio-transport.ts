@@ -42,6 +42,8 @@ export interface SocketIoTransportOptions {
 export class SocketIoTransport {
   readonly io: Server;
   private readonly unsubscribeBroker: () => void;
+  /** Per-connection cleanups still running; `close` waits for them so every listener (presence) sees every departure. */
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(
     httpServer: HttpServer,
@@ -96,13 +98,17 @@ export class SocketIoTransport {
       else if (!reply.ok) logger.debug({ event, code: reply.error.code }, "request without ack failed");
     });
 
-    socket.on("disconnect", async (reason) => {
+    socket.on("disconnect", (reason) => {
       metrics.connections.dec({ protocol: "socketio" });
       logger.debug({ userId: caller.userId, tenantId: caller.tenantId, reason }, "socket disconnected");
-      await ready.catch(() => {});
-      for (const listener of listeners) {
-        await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
-      }
+      const cleanup = (async () => {
+        await ready.catch(() => {});
+        for (const listener of listeners) {
+          await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
+        }
+      })();
+      this.cleanups.add(cleanup);
+      void cleanup.finally(() => this.cleanups.delete(cleanup));
     });
 
     ready.then(
@@ -141,12 +147,14 @@ export class SocketIoTransport {
 
   /**
    * Closes every client's transport (clients see `transport close` and reconnect
-   * on their own, to this server once it is back or to another node) and
-   * releases the adapter. The HTTP server is closed by its owner.
+   * on their own, to this server once it is back or to another node), waits
+   * for their cleanups (channels, presence) and releases the adapter. The HTTP
+   * server is closed by its owner.
    */
   async close(): Promise<void> {
     this.unsubscribeBroker();
     this.io.engine.close();
+    await Promise.all(this.cleanups);
     await this.io.of("/").adapter.close();
   }
 }

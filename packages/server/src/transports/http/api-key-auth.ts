@@ -1,0 +1,55 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { ApiKey } from "../../config/config.js";
+import { AppError } from "../../core/errors.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The tenant whose API key authenticated this request (routes behind {@link useApiKeyAuth} only). */
+    apiTenantId: string;
+  }
+}
+
+/**
+ * A fastify preHandler for the server-side HTTP API (PROTOCOL.md section 8):
+ * reads `Authorization: Bearer <key>`, finds the configured key it matches and
+ * sets `request.apiTenantId`. Keys are compared as SHA-256 digests with
+ * `timingSafeEqual`, and every configured key is compared, so the time taken
+ * says nothing about how much of a key was right or which key was near.
+ * Missing or wrong key: 401 `unauthorized`.
+ */
+export function apiKeyAuth(keys: readonly ApiKey[]): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  const digests = keys.map(({ tenantId, key }) => ({ tenantId, digest: sha256(key) }));
+  return async (request, reply) => {
+    const presented = bearer(request.headers.authorization);
+    if (presented === undefined) {
+      reply.header("www-authenticate", 'Bearer realm="switchboard"');
+      throw new AppError("unauthorized", "missing API key: send Authorization: Bearer <key>");
+    }
+    const digest = sha256(presented);
+    let tenantId: string | undefined;
+    for (const candidate of digests) {
+      if (timingSafeEqual(candidate.digest, digest) && tenantId === undefined) tenantId = candidate.tenantId;
+    }
+    if (tenantId === undefined) {
+      reply.header("www-authenticate", 'Bearer realm="switchboard", error="invalid_token"');
+      throw new AppError("unauthorized", "invalid API key");
+    }
+    request.apiTenantId = tenantId;
+  };
+}
+
+/** Authenticates every route of an (encapsulated) fastify scope with an API key. */
+export function useApiKeyAuth(scope: FastifyInstance, keys: readonly ApiKey[]): void {
+  scope.decorateRequest("apiTenantId", "");
+  scope.addHook("preHandler", apiKeyAuth(keys));
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+function sha256(value: string): Buffer {
+  return createHash("sha256").update(value, "utf8").digest();
+}

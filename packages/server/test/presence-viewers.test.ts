@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import type { SwitchboardHooks } from "@switchboard/server";
+import { collect, nextEvent, request, sleep, startServer } from "./support/server-harness.js";
+
+type Ack = { ok: boolean; data?: any; error?: { code: string; message: string } };
+type Activity = { resource: string; userId: string; name: string; active: boolean };
+
+/** The app's rule for its `patient:` records: providers only. */
+const providersSeePatients: SwitchboardHooks = {
+  onAuthorizeChannel: ({ caller, kind }) => (kind === "patient" ? caller.roles.includes("provider") : undefined),
+};
+
+async function start() {
+  return startServer({ env: { PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_IDLE_MS: "0" }, hooks: [providersSeePatients] });
+}
+
+const provider = (sub: string, name: string, tenant = "acme") => ({ sub, name, tenant, roles: ["provider"] });
+
+describe("record viewers", () => {
+  it("other viewers get presence:activity when a user starts and stops viewing, and the list follows", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const wilson = await connect(provider("wilson", "Dr Wilson"));
+
+    const first = await request<Ack>(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    expect(first.ok).toBe(true);
+    expect(first.data.viewers).toEqual([{ userId: "house", name: "Dr House", since: expect.any(String) }]);
+    const houseSince = first.data.viewers[0].since;
+
+    const ownEvents = collect<Activity>(wilson.socket, "presence:activity");
+    const joined = nextEvent<Activity>(house.socket, "presence:activity");
+    const second = await request<Ack>(wilson.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    expect(await joined).toEqual({ resource: "patient:42", userId: "wilson", name: "Dr Wilson", active: true });
+    expect(second.data.viewers.map((v: { userId: string }) => v.userId)).toEqual(["house", "wilson"]);
+    expect(second.data.viewers[0].since).toBe(houseSince);
+
+    const listed = await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" });
+    expect(listed.data.viewers).toEqual(second.data.viewers);
+
+    const left = nextEvent<Activity>(house.socket, "presence:activity");
+    const after = await request<Ack>(wilson.socket, "presence:setActivity", { resource: "patient:42", active: false });
+    expect(await left).toEqual({ resource: "patient:42", userId: "wilson", name: "Dr Wilson", active: false });
+    expect(after.data.viewers).toEqual([{ userId: "house", name: "Dr House", since: houseSince }]);
+    // A viewer is not told about themselves.
+    await sleep(100);
+    expect(ownEvents).toEqual([]);
+  });
+
+  it("a viewer who disconnects is removed and the other viewers are told", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const wilson = await connect(provider("wilson", "Dr Wilson"));
+    await request(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    await request(wilson.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const left = nextEvent<Activity>(house.socket, "presence:activity");
+    wilson.socket.disconnect();
+    expect(await left).toEqual({ resource: "patient:42", userId: "wilson", name: "Dr Wilson", active: false });
+    expect((await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" })).data.viewers.map((v: { userId: string }) => v.userId)).toEqual(["house"]);
+  });
+
+  it("a second tab of the same viewer is not announced, and the user stays listed until the last tab stops", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const tab1 = await connect(provider("wilson", "Dr Wilson"));
+    const tab2 = await connect(provider("wilson", "Dr Wilson"));
+    await request(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const events = collect<Activity>(house.socket, "presence:activity");
+    await request(tab1.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const both = await request<Ack>(tab2.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    expect(both.data.viewers.map((v: { userId: string }) => v.userId)).toEqual(["house", "wilson"]);
+    // Viewing twice from the same tab is harmless.
+    await request(tab2.socket, "presence:setActivity", { resource: "patient:42", active: true });
+
+    await request(tab1.socket, "presence:setActivity", { resource: "patient:42", active: false });
+    await sleep(100);
+    expect(events.map((e) => e.active)).toEqual([true]);
+    expect((await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" })).data.viewers).toHaveLength(2);
+
+    const left = nextEvent<Activity>(house.socket, "presence:activity");
+    tab2.socket.disconnect();
+    expect((await left).active).toBe(false);
+    expect(events.map((e) => e.active)).toEqual([true, false]);
+  });
+
+  it("viewers of different resources do not hear each other", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const wilson = await connect(provider("wilson", "Dr Wilson"));
+    await request(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const events = collect(house.socket, "presence:activity");
+    await request(wilson.socket, "presence:setActivity", { resource: "patient:43", active: true });
+    await sleep(100);
+    expect(events).toEqual([]);
+    expect((await request<Ack>(house.socket, "presence:viewers", { resource: "patient:43" })).data.viewers.map((v: { userId: string }) => v.userId)).toEqual(["wilson"]);
+  });
+
+  it("viewing or listing a resource needs the right to join the channel of the same name", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const patient = await connect({ sub: "pat", tenant: "acme", roles: ["patient"] });
+    await request(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const events = collect(house.socket, "presence:activity");
+    for (const [event, payload] of [
+      ["presence:setActivity", { resource: "patient:42", active: true }],
+      ["presence:setActivity", { resource: "patient:42", active: false }],
+      ["presence:viewers", { resource: "patient:42" }],
+      ["presence:viewers", { resource: "user:house" }],
+      ["presence:viewers", { resource: "viewers:patient:42" }],
+    ] as const) {
+      expect((await request<Ack>(patient.socket, event, payload)).error?.code, `${event} ${JSON.stringify(payload)}`).toBe("forbidden");
+    }
+    await sleep(100);
+    expect(events).toEqual([]);
+    expect((await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" })).data.viewers).toHaveLength(1);
+  });
+
+  it("an app-defined resource is forbidden when no hook decides it", async () => {
+    const { connect } = await startServer({ env: { PRESENCE_OFFLINE_GRACE_MS: "0" } });
+    const house = await connect(provider("house", "Dr House"));
+    expect((await request<Ack>(house.socket, "presence:setActivity", { resource: "patient:42", active: true })).error?.code).toBe("forbidden");
+    // Built-in kinds follow their own rules.
+    expect((await request<Ack>(house.socket, "presence:setActivity", { resource: "topic:handover", active: true })).ok).toBe(true);
+  });
+
+  it.each([
+    ["presence:setActivity", "no active flag", { resource: "patient:42" }],
+    ["presence:setActivity", "active as a string", { resource: "patient:42", active: "yes" }],
+    ["presence:setActivity", "a resource without a kind", { resource: "42", active: true }],
+    ["presence:setActivity", "an over-long resource", { resource: `patient:${"1".repeat(200)}`, active: true }],
+    ["presence:viewers", "no resource", {}],
+  ])("%s with %s is bad_request and changes nothing", async (event, _name, payload) => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const ack = await request<Ack>(house.socket, event, payload);
+    expect(ack.error?.code).toBe("bad_request");
+    expect((await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" })).data.viewers).toEqual([]);
+  });
+
+  it("viewers of another tenant's record with the same name are never visible", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const other = await connect(provider("grey", "Dr Grey", "globex"));
+    await request(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const events = collect(house.socket, "presence:activity");
+    const ack = await request<Ack>(other.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    expect(ack.data.viewers.map((v: { userId: string }) => v.userId)).toEqual(["grey"]);
+    await sleep(100);
+    expect(events).toEqual([]);
+    expect((await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" })).data.viewers.map((v: { userId: string }) => v.userId)).toEqual(["house"]);
+  });
+});
