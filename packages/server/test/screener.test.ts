@@ -124,6 +124,8 @@ describe("crisis screener: idioms", () => {
       "he hit me up on Instagram",
       "she beat me at chess again",
       "my boss will kill me if I'm late",
+      "my mom will kill me if I forget her birthday again",
+      "he forced me to watch the whole series, worth it",
       "I'll kill you at Mario Kart tonight",
       "if you eat my fries I'll kill you lol",
       "I cut myself shaving this morning",
@@ -168,6 +170,7 @@ describe("crisis screener: reported speech, third parties and questions", () => 
         "suicide prevention training is on Thursday",
         "the article on suicide rates was sad",
         "Romeo and Juliet kill themselves at the end",
+        "Hamlet's soliloquy is about suicide",
         "the team did suicide sprints at practice",
         "that was career suicide haha",
       ]),
@@ -176,6 +179,7 @@ describe("crisis screener: reported speech, third parties and questions", () => 
       "suicide prevention training is on Thursday": "-",
       "the article on suicide rates was sad": "-",
       "Romeo and Juliet kill themselves at the end": "-",
+      "Hamlet's soliloquy is about suicide": "-",
       "the team did suicide sprints at practice": "-",
       "that was career suicide haha": "-",
     });
@@ -188,12 +192,16 @@ describe("crisis screener: reported speech, third parties and questions", () => 
         "If you ever feel suicidal, call 988",
         "the nurse asked if I have thoughts of suicide, I said no",
         "the nurse asked if I have thoughts of suicide and I said yes",
+        "the nurse asked if I self-harm and I said I don't",
+        "the nurse asked if I self-harm and I said I do",
       ]),
     ).toEqual({
       "Do you ever want to die?": "-",
       "If you ever feel suicidal, call 988": "-",
       "the nurse asked if I have thoughts of suicide, I said no": "-",
       "the nurse asked if I have thoughts of suicide and I said yes": "high suicide",
+      "the nurse asked if I self-harm and I said I don't": "-",
+      "the nurse asked if I self-harm and I said I do": "high self_harm",
     });
   });
 });
@@ -264,6 +272,7 @@ describe("crisis screener: severity", () => {
         "I'm going to shoot up the school",
         "I'm going to stab him when he gets home",
         "he threatened to kill me",
+        "he said he'd kill me if I leave him",
         "he hits me",
         "my partner hurts me when he drinks",
         "I'm scared to go home",
@@ -280,6 +289,7 @@ describe("crisis screener: severity", () => {
       "I'm going to shoot up the school": "critical harm_to_others",
       "I'm going to stab him when he gets home": "critical harm_to_others",
       "he threatened to kill me": "critical abuse",
+      "he said he'd kill me if I leave him": "critical abuse",
       "he hits me": "high abuse",
       "my partner hurts me when he drinks": "high abuse",
       "I'm scared to go home": "medium abuse",
@@ -294,7 +304,7 @@ describe("crisis screener: severity", () => {
   it("matches come most severe first, with short excerpts of the matched words only", async () => {
     const long = `${"It has been a long week at work and I am exhausted. ".repeat(20)}He hits me. I want to die.`;
     const result = await screen(long);
-    expect(result).toMatchObject({ flagged: true, severity: "high", category: "suicide", rulesVersion: "1.0.0" });
+    expect(result).toMatchObject({ flagged: true, severity: "high", category: "suicide", rulesVersion: screener.rulesVersion });
     expect(result.matches.map((m) => [m.ruleId, m.excerpt])).toEqual([
       ["suicide.ideation.active", "want to die"],
       ["abuse.physical", "He hits me"],
@@ -310,7 +320,7 @@ describe("crisis screener: mood updates", () => {
   });
 
   it("a low score alone is flagged low, without a category; an ordinary score is not flagged", async () => {
-    expect(await screen("rough day at work", { kind: "mood", moodScore: 1 })).toEqual({ flagged: true, severity: "low", matches: [], rulesVersion: "1.0.0", lowMood: true });
+    expect(await screen("rough day at work", { kind: "mood", moodScore: 1 })).toEqual({ flagged: true, severity: "low", matches: [], rulesVersion: screener.rulesVersion, lowMood: true });
     expect(await screen("", { kind: "mood", moodScore: 1 })).toMatchObject({ flagged: true, severity: "low", lowMood: true });
     expect((await screen("rough day at work", { kind: "mood", moodScore: 3 })).flagged).toBe(false);
     // The score belongs to mood updates; a chat message carrying one is not escalated.
@@ -336,7 +346,7 @@ describe("crisis screener: hostile input", () => {
       {} as ScreenInput,
       input("I want to die", { kind: "mood", moodScore: Number.NaN }),
     ];
-    for (const i of odd) await expect(screener.screen(i)).resolves.toMatchObject({ rulesVersion: "1.0.0" });
+    for (const i of odd) await expect(screener.screen(i)).resolves.toMatchObject({ rulesVersion: screener.rulesVersion });
   });
 
   it("100 KB adversarial strings finish well within a second each", async () => {
@@ -480,7 +490,7 @@ describe("app screeners", () => {
   it("a webhook answering 204 has no opinion", async () => {
     const hook = await startScreeningWebhook(() => ({ status: 204 }));
     const composite = new CompositeScreener({ builtin: screener, hooks: [webhookScreener({ url: hook.url })], logger: capturingLogger().logger });
-    expect(await composite.screen(input("hello"))).toEqual({ flagged: false, matches: [], rulesVersion: "1.0.0" });
+    expect(await composite.screen(input("hello"))).toEqual({ flagged: false, matches: [], rulesVersion: screener.rulesVersion });
   });
 
   it("a failing, slow, malformed or unreachable webhook falls back to the built-in result without holding the message", async () => {

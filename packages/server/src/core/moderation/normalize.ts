@@ -278,9 +278,14 @@ export function tokenize(input: string, tables: NormalizerTables, maxChars: numb
     let clauseBreak = tokens.length === 0 || sentenceBreak || CLAUSE_BREAK.test(piece.gap);
     const start = folded.from[piece.start]!;
     const end = folded.to[piece.end - 1]!;
-    for (const word of expandContractions(piece.text, tables)) {
+    const words = expandContractions(piece.text, tables);
+    // `hamlet's` is also `hamlet`: a possessive must not hide a cue word.
+    const possessive = words.length === 1 && piece.text.endsWith("'s") ? wordForms(piece.text.slice(0, -2).replaceAll("'", ""), tables) : undefined;
+    for (const word of words) {
       if (word === "") continue;
-      for (const forms of wordForms(word, tables)) {
+      const expanded = wordForms(word, tables);
+      if (possessive?.length === 1 && expanded.length === 1) expanded[0] = [...new Set([...expanded[0]!, ...possessive[0]!])];
+      for (const forms of expanded) {
         tokens.push({ forms, start, end, sentence, clauseBreak });
         clauseBreak = false;
       }
