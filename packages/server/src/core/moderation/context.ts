@@ -46,6 +46,8 @@ function scopeBroken(modifier: CompiledModifier, text: TokenizedText, from: numb
 function cueBefore(modifier: CompiledModifier, text: TokenizedText, cue: Span, hit: Span): boolean {
   if (cue.end > hit.start || hit.start - cue.end > modifier.window) return false;
   if (text.tokens[cue.start]!.sentence !== text.tokens[hit.start]!.sentence) return false;
+  // A match that opens with a stop word ("... not here, I'd be gone") starts a clause of its own.
+  if (text.tokens[hit.start]!.forms.some((form) => modifier.stopWords.has(form))) return false;
   return !scopeBroken(modifier, text, cue.end, hit.start);
 }
 

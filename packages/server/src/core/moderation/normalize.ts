@@ -234,10 +234,16 @@ function leetVariants(word: string, leet: ReadonlyMap<string, readonly string[]>
   return changed ? [word, ...variants] : [word];
 }
 
-/** Runs of 3+ equal letters collapsed to one and to two (`sooo` -> `so`, `soo`). */
+/**
+ * Runs of 3+ equal letters collapsed to one and to two (`sooo` -> `so`, `soo`),
+ * and a doubled last letter to one (`diee` -> `die`): stretched words in chat
+ * mostly stretch their end. Extra forms only; the word as typed stays.
+ */
 function collapseRepeats(word: string): string[] {
-  if (!/(.)\1\1/.test(word)) return [word];
-  return [word, word.replace(/(.)\1{2,}/g, "$1"), word.replace(/(.)\1{2,}/g, "$1$1")];
+  const forms = [word];
+  if (/(.)\1\1/.test(word)) forms.push(word.replace(/(.)\1{2,}/g, "$1"), word.replace(/(.)\1{2,}/g, "$1$1"));
+  for (const form of [...forms]) if (form.length > 3 && form.at(-1) === form.at(-2)) forms.push(form.slice(0, -1));
+  return forms;
 }
 
 /** Forms of one word, or several words when a spelling expands (`kms` -> `kill myself`). */
