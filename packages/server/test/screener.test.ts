@@ -17,8 +17,6 @@ import {
 } from "@switchboard/server";
 
 const screener = new CrisisScreener();
-const RECALL_FLOOR = 0;
-const FPR_CEILING = 1;
 const builtinRules = JSON.parse(readFileSync(new URL("../src/core/moderation/rules/crisis-rules.v1.json", import.meta.url), "utf8"));
 
 const input = (text: string, extra: Partial<ScreenInput> = {}): ScreenInput => ({ tenantId: "acme", userId: "u1", kind: "message", text, ...extra });
@@ -536,11 +534,16 @@ describe("crisis evaluation set", () => {
     expect(cases.filter((c) => c.split === "holdout").length).toBeGreaterThanOrEqual(100);
   });
 
-  it("overall recall and false-positive rate stay within the floors measured for rules v1", async () => {
-    const report = summarize(await runEvaluation(screener, cases));
-    // Measured on rules 1.0.0 (see docs/crisis-screening.md); floors leave a margin
-    // so that a real regression, not a one-phrase wobble, fails CI.
-    expect(report.overall.recall).toBeGreaterThanOrEqual(RECALL_FLOOR);
-    expect(report.overall.falsePositiveRate).toBeLessThanOrEqual(FPR_CEILING);
+  it("recall and false-positive rate stay within the bounds measured for rules 1.2.0", async () => {
+    const outcomes = await runEvaluation(screener, cases);
+    const all = summarize(outcomes).overall;
+    const holdout = summarize(outcomes.filter((o) => o.case.split === "holdout")).overall;
+    // Measured on rules 1.2.0 (docs/crisis-screening.md): all 631 phrases recall 92.4%,
+    // FPR 1.9%; held-out round 3 recall 65.0%, FPR 8.3%. The bounds leave a margin of a
+    // few phrases, so a real regression fails CI and a one-phrase wobble does not.
+    expect(all.recall).toBeGreaterThanOrEqual(0.9);
+    expect(all.falsePositiveRate).toBeLessThanOrEqual(0.04);
+    expect(holdout.recall).toBeGreaterThanOrEqual(0.6);
+    expect(holdout.falsePositiveRate).toBeLessThanOrEqual(0.12);
   });
 });
