@@ -151,6 +151,7 @@ describe("crisis screener: reported speech, third parties and questions", () => 
         'my roommate keeps saying "I want to die"',
         "they want to die",
         "my daughter has been cutting herself",
+        'my friend said "I am going to kill myself tonight"',
         "I told my therapist I want to die",
       ]),
     ).toEqual({
@@ -158,6 +159,8 @@ describe("crisis screener: reported speech, third parties and questions", () => 
       'my roommate keeps saying "I want to die"': "low suicide",
       "they want to die": "low suicide",
       "my daughter has been cutting herself": "low self_harm",
+      // Someone else's imminent plan: critical for them, two levels lower for the writer.
+      'my friend said "I am going to kill myself tonight"': "medium suicide",
       "I told my therapist I want to die": "high suicide",
     });
   });
@@ -534,11 +537,11 @@ describe("crisis evaluation set", () => {
     expect(cases.filter((c) => c.split === "holdout").length).toBeGreaterThanOrEqual(100);
   });
 
-  it("recall and false-positive rate stay within the bounds measured for rules 1.2.0", async () => {
+  it("recall and false-positive rate stay within the bounds measured for rules 1.2", async () => {
     const outcomes = await runEvaluation(screener, cases);
     const all = summarize(outcomes).overall;
     const holdout = summarize(outcomes.filter((o) => o.case.split === "holdout")).overall;
-    // Measured on rules 1.2.0 (docs/crisis-screening.md): all 631 phrases recall 92.4%,
+    // Measured on rules 1.2.0 and 1.2.1 (docs/crisis-screening.md): all 631 phrases recall 92.4%,
     // FPR 1.9%; held-out round 3 recall 65.0%, FPR 8.3%. The bounds leave a margin of a
     // few phrases, so a real regression fails CI and a one-phrase wobble does not.
     expect(all.recall).toBeGreaterThanOrEqual(0.9);
