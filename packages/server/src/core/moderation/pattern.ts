@@ -58,10 +58,7 @@ export class TermTable {
     if (this.compiling.has(name)) throw new PatternError(`term <${name}> refers to itself`);
     this.compiling.add(name);
     try {
-      const alternatives = phrases.map((phrase) => {
-        const elements = compilePattern(phrase, this, { allowGaps: false });
-        return elements;
-      });
+      const alternatives = phrases.map((phrase) => compilePattern(phrase, this, { allowGaps: false }));
       this.compiled.set(name, alternatives);
       return alternatives;
     } finally {
