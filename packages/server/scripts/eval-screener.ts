@@ -10,6 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { SCREEN_SEVERITIES, type ScreenSeverity } from "../src/ports/screener.js";
 import { CrisisScreener } from "../src/core/moderation/crisis-screener.js";
 import { isError, parseEvalSet, runEvaluation, summarize, type CaseOutcome, type Metrics } from "../src/core/moderation/screener-evaluation.js";
 
@@ -29,9 +30,12 @@ const screener = new CrisisScreener();
 const cases = parseEvalSet(readFileSync(EVAL_SET, "utf8"));
 const outcomes = await runEvaluation(screener, cases);
 
-const pct = (value: number | null) => (value === null ? "  n/a" : `${(value * 100).toFixed(1).padStart(5)}%`);
+const pct = (value: number | null) => (value === null ? "n/a" : `${(value * 100).toFixed(1)}%`);
+const COLUMNS = ["category", "risky", "benign", "TP", "FN", "FP", "TN", "precision", "recall", "FPR", "category ok", "severity ok"];
+const WIDTHS = [15, 5, 6, 3, 3, 3, 3, 9, 6, 5, 11, 11];
+const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(WIDTHS[i]!) : c.padStart(WIDTHS[i]!))).join(" | ")} |`;
 const row = (name: string, m: Metrics) =>
-  `| ${name.padEnd(15)} | ${String(m.risky).padStart(5)} | ${String(m.benign).padStart(6)} | ${String(m.tp).padStart(3)} | ${String(m.fn).padStart(3)} | ${String(m.fp).padStart(3)} | ${String(m.tn).padStart(3)} | ${pct(m.precision)} | ${pct(m.recall)} | ${pct(m.falsePositiveRate)} | ${pct(m.categoryAgreement)} | ${pct(m.severityMet)} |`;
+  line([name, m.risky, m.benign, m.tp, m.fn, m.fp, m.tn].map(String).concat([m.precision, m.recall, m.falsePositiveRate, m.categoryAgreement, m.severityMet].map(pct)));
 
 const report: Record<string, ReturnType<typeof summarize>> = {};
 for (const split of splits) report[split] = summarize(outcomes.filter((o) => o.case.split === split));
@@ -43,9 +47,9 @@ if (values.json) {
   for (const split of splits) {
     const n = outcomes.filter((o) => o.case.split === split).length;
     console.log(`\n${split} (${n} phrases)\n`);
-    console.log("| category        | risky | benign |  TP |  FN |  FP |  TN | precision | recall |   FPR | category ok | severity ok |");
-    console.log("|-----------------|------:|-------:|----:|----:|----:|----:|----------:|-------:|------:|------------:|------------:|");
-    for (const [name, m] of Object.entries(report[split]!)) console.log(row(name, m).replace(/\| (\s*[\d.]+%|\s*n\/a) \| (\s*[\d.]+%|\s*n\/a) \| (\s*[\d.]+%|\s*n\/a) \| (\s*[\d.]+%|\s*n\/a) \| (\s*[\d.]+%|\s*n\/a) \|$/, (_m, a, b, c, d, e) => `|    ${a} | ${b} | ${c} |      ${d} |      ${e} |`));
+    console.log(line(COLUMNS));
+    console.log(`|${WIDTHS.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
+    for (const [name, m] of Object.entries(report[split]!)) console.log(row(name, m));
   }
   console.log("\nTP/FN: risky phrases flagged/missed. FP/TN: benign look-alikes flagged/passed. category ok, severity ok: among TP.");
 }
@@ -60,7 +64,9 @@ if (values.misses) {
   for (const split of splits) {
     const inSplit = outcomes.filter((o) => o.case.split === split);
     const misses = inSplit.filter(isError);
-    const weak = inSplit.filter((o) => o.case.label === "risk" && o.result.flagged && (o.result.category !== o.case.category || rank(o.result.severity!) < rank(o.case.minSeverity!)));
+    const weak = inSplit.filter(
+      (o) => o.case.label === "risk" && o.result.flagged && (o.result.category !== o.case.category || rank(o.result.severity!) < rank(o.case.minSeverity!)),
+    );
     console.log(`\n${split}: ${misses.length} misses`);
     for (const o of misses) console.log(describe(o));
     console.log(`\n${split}: ${weak.length} flagged with another category or a lower severity`);
@@ -68,6 +74,6 @@ if (values.misses) {
   }
 }
 
-function rank(severity: string): number {
-  return ["low", "medium", "high", "critical"].indexOf(severity);
+function rank(severity: ScreenSeverity): number {
+  return SCREEN_SEVERITIES.indexOf(severity);
 }
