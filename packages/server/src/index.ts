@@ -16,3 +16,24 @@ export type { SqlDatabase, SqlExecutor } from "./ports/sql-database.js";
 export type { PresenceService, PresenceServiceDeps } from "./core/presence/presence-service.js";
 export type { PresenceStore, PresenceConnection, PresenceViewer, LiveUserState, ExpiredEntries } from "./ports/presence-store.js";
 export type { PresenceRecords, PresenceRecord, PresenceRecordPatch } from "./ports/presence-records.js";
+export {
+  SCREEN_CATEGORIES,
+  SCREEN_SEVERITIES,
+  type Screener,
+  type ScreenInput,
+  type ScreenResult,
+  type ScreenMatch,
+  type ScreenCategory,
+  type ScreenSeverity,
+} from "./ports/screener.js";
+export { CrisisScreener, type CrisisScreenerOptions, type Explanation } from "./core/moderation/crisis-screener.js";
+export { CrisisRulesError, crisisRulesSchema, type CrisisRulesFile } from "./core/moderation/crisis-rules.js";
+export {
+  CompositeScreener,
+  type CompositeScreenerOptions,
+  type ScreenerHook,
+  type NamedScreenerHook,
+  type AppScreenResult,
+} from "./core/moderation/composite-screener.js";
+export { webhookScreener, type WebhookScreenerOptions } from "./drivers/http/webhook-screener.js";
+export { parseEvalSet, runEvaluation, summarize, isError, type EvalCase, type CaseOutcome, type Metrics } from "./core/moderation/screener-evaluation.js";
