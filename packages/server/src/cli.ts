@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { keysCommand } from "./cli/keys.js";
 import { triggerSql } from "./cli/sql-trigger.js";
 import { ConfigError, helpText, loadConfig } from "./config/config.js";
 import { createServer, type SwitchboardServer } from "./server.js";
@@ -15,6 +16,14 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "sql") return sqlCommand(rest);
+  if (command === "keys") {
+    try {
+      return await keysCommand(rest, loadConfig(process.env), (text) => process.stdout.write(text));
+    } catch (err) {
+      process.stderr.write(`switchboard keys: ${(err as Error).message}\n`);
+      return err instanceof ConfigError ? 1 : 2;
+    }
+  }
   if (command !== "start") {
     process.stderr.write(`switchboard: unknown command "${command}"\n\n${helpText()}`);
     return 2;

@@ -33,6 +33,7 @@ import { MemoryPresenceStore } from "./drivers/memory/memory-presence-store.js";
 import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
+import { SqlApiKeyStore } from "./drivers/sql/sql-api-key-store.js";
 import { SqlCallStore } from "./drivers/sql/sql-call-store.js";
 import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
 import { SqlNotificationStore } from "./drivers/sql/sql-notification-store.js";
@@ -44,6 +45,7 @@ import type { Broker } from "./ports/broker.js";
 import type { SqlDatabase } from "./ports/sql-database.js";
 import { createHttpApp } from "./transports/http/http-app.js";
 import { registerCallRoutes } from "./transports/http/call-routes.js";
+import { registerBackendRoutes } from "./transports/http/backend-routes.js";
 import { registerChatRoutes } from "./transports/http/chat-routes.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
 import { registerNotificationUserRoutes } from "./transports/http/notification-routes.js";
@@ -184,17 +186,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const broker: Broker = new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
   const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker, maxRoomsPerConnection: config.limits.maxRoomsPerConnection });
-  const presence = new PresenceService({
-    store: new MemoryPresenceStore(),
-    records: new SqlPresenceRecords(database),
-    broker,
-    authorizer,
-    logger: logger.child({ component: "presence" }),
-    nodeId: config.nodeId,
-    idleMs: config.presence.idleMs,
-    offlineGraceMs: config.presence.offlineGraceMs,
-  });
-  presence.start();
   const registry = new ConnectionRegistry();
   const rateLimiter = new MemoryRateLimiter({ ...DEFAULT_RATE_LIMITS, ...config.limits.rateLimits });
   const guard = new RequestGuard(rateLimiter, { abuseThreshold: config.limits.abuseThreshold, abuseWindowMs: 60_000 });
@@ -208,6 +199,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const admits = (caller: Caller) => policies.admits(caller);
   const admitsAddress = async (address: string) => (await rateLimiter.consume("connect", address)).allowed;
   const domainEvents = new DomainEvents((err, event) => logger.error({ err, event: event.type }, "domain event listener failed"));
+  const presence = new PresenceService({
+    store: new MemoryPresenceStore(),
+    records: new SqlPresenceRecords(database),
+    broker,
+    authorizer,
+    logger: logger.child({ component: "presence" }),
+    nodeId: config.nodeId,
+    idleMs: config.presence.idleMs,
+    offlineGraceMs: config.presence.offlineGraceMs,
+    domainEvents,
+  });
+  presence.start();
   const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
   const chat = new ChatService(chatStore, broker, authorizer, domainEvents);
@@ -317,7 +320,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     },
     metrics,
   );
-  registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys });
+  const storedKeys = new SqlApiKeyStore(database);
+  registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys, storedKeys });
+  registerBackendRoutes(http, { events, notifications, webhooks, apiKeys: config.apiKeys, storedKeys });
 
   http.get("/realtime/health", async () => ({
     status: stopping ? "stopping" : "ok",

@@ -387,6 +387,8 @@ export function helpText(): string {
     "  switchboard sql trigger --table <t> --event <e> --channel <sql> (--tenant <id> | --tenant-expr <sql>)",
     "                          [--notify-channel switchboard_events] [--on insert,update] [--id-column id]",
     "                          print SQL that publishes <e> when rows are added to <t> (Postgres bridge)",
+    "  switchboard keys create --tenant <id> [--name <n>]   print a new API key (only its hash is stored)",
+    "  switchboard keys list [--tenant <id>] | keys revoke --id <key id>",
     "  switchboard --help      show this help",
     "",
     "Environment:",

@@ -8,6 +8,7 @@ import type { LiveUserState, PresenceConnection, PresenceStore } from "../../por
 import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import type { Connection } from "../connection.js";
 import type { ConnectionListener } from "../connection-listener.js";
+import type { DomainEvents } from "../domain-events.js";
 import { ActivityMonitor } from "./activity-monitor.js";
 import { expiredByUser } from "./expired-connections.js";
 import { KeyedLock } from "./keyed-lock.js";
@@ -27,6 +28,8 @@ export interface PresenceServiceDeps {
   offlineGraceMs: number;
   /** Lease of this node's store entries, renewed every third of it (default 30 s). */
   leaseMs?: number;
+  /** Told when a user comes online (from offline) or goes offline (webhooks `user.online` / `user.offline`). */
+  domainEvents?: DomainEvents;
 }
 
 /** Internal channel carrying one user's `presence:changed` to its subscribers. */
@@ -292,8 +295,13 @@ export class PresenceService implements ConnectionListener {
     await change.live?.();
     const updated = await change.record?.(before);
     const after = presenceInfo(userId, updated ?? before.record, (await this.deps.store.users(tenantId, [userId])).get(userId));
-    if (!samePresence(presenceInfo(userId, before.record, before.live), after)) {
+    const previous = presenceInfo(userId, before.record, before.live);
+    if (!samePresence(previous, after)) {
       await this.deps.broker.publish({ tenantId, channels: [presenceChannel(userId)], event: "presence:changed", data: after });
+      if ((previous.status === "offline") !== (after.status === "offline")) {
+        const type = after.status === "offline" ? "user.offline" : "user.online";
+        await this.deps.domainEvents?.emit({ type, tenantId, userId, at: new Date().toISOString() });
+      }
     }
     return after;
   }

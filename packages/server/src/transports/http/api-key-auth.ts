@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ApiKey } from "../../config/config.js";
+import type { ApiKeyStore } from "../../ports/api-key-store.js";
 import { AppError } from "../../core/errors.js";
 
 declare module "fastify" {
@@ -18,7 +19,7 @@ declare module "fastify" {
  * says nothing about how much of a key was right or which key was near.
  * Missing or wrong key: 401 `unauthorized`.
  */
-export function apiKeyAuth(keys: readonly ApiKey[]): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+export function apiKeyAuth(keys: readonly ApiKey[], stored?: ApiKeyStore): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const digests = keys.map(({ tenantId, key }) => ({ tenantId, digest: sha256(key) }));
   return async (request, reply) => {
     const presented = bearer(request.headers.authorization);
@@ -31,6 +32,8 @@ export function apiKeyAuth(keys: readonly ApiKey[]): (request: FastifyRequest, r
     for (const candidate of digests) {
       if (timingSafeEqual(candidate.digest, digest) && tenantId === undefined) tenantId = candidate.tenantId;
     }
+    // Keys created with `switchboard keys create`: looked up by digest (a lookup by hash reveals nothing about the key).
+    if (tenantId === undefined && stored) tenantId = await stored.tenantOf(digest.toString("hex"));
     if (tenantId === undefined) {
       reply.header("www-authenticate", 'Bearer realm="switchboard", error="invalid_token"');
       throw new AppError("unauthorized", "invalid API key");
@@ -40,9 +43,9 @@ export function apiKeyAuth(keys: readonly ApiKey[]): (request: FastifyRequest, r
 }
 
 /** Authenticates every route of an (encapsulated) fastify scope with an API key. */
-export function useApiKeyAuth(scope: FastifyInstance, keys: readonly ApiKey[]): void {
+export function useApiKeyAuth(scope: FastifyInstance, keys: readonly ApiKey[], stored?: ApiKeyStore): void {
   scope.decorateRequest("apiTenantId", "");
-  scope.addHook("preHandler", apiKeyAuth(keys));
+  scope.addHook("preHandler", apiKeyAuth(keys, stored));
 }
 
 function bearer(header: string | undefined): string | undefined {

@@ -2,6 +2,7 @@ import { PRESENCE_MAX_USER_IDS, userIdSchema, type PresenceInfo } from "@switchb
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ApiKey } from "../../config/config.js";
+import type { ApiKeyStore } from "../../ports/api-key-store.js";
 import { AppError } from "../../core/errors.js";
 import type { PresenceService } from "../../core/presence/presence-service.js";
 import { useApiKeyAuth } from "./api-key-auth.js";
@@ -9,6 +10,8 @@ import { useApiKeyAuth } from "./api-key-auth.js";
 export interface PresenceRoutesDeps {
   presence: PresenceService;
   apiKeys: readonly ApiKey[];
+  /** Keys created with `switchboard keys create`. */
+  storedKeys?: ApiKeyStore;
 }
 
 /** `?userIds=a,b` (or repeated `userIds=`): 1..500 valid user ids. */
@@ -37,7 +40,7 @@ export interface UserOnline {
  */
 export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceRoutesDeps): void {
   void app.register(async (scope) => {
-    useApiKeyAuth(scope, deps.apiKeys);
+    useApiKeyAuth(scope, deps.apiKeys, deps.storedKeys);
 
     scope.get("/v1/presence", async (request) => {
       const { userIds } = parse(presenceQuerySchema, request.query, "query");
