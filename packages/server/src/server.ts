@@ -15,6 +15,10 @@ import { CallService } from "./core/calls/call-service.js";
 import { ChatService } from "./core/chat/chat-service.js";
 import { ConnectionRegistry } from "./core/connection-registry.js";
 import { DomainEvents } from "./core/domain-events.js";
+import { AuditService } from "./core/audit/audit-service.js";
+import { CrisisService } from "./core/crisis/crisis-service.js";
+import { CompositeScreener, type NamedScreenerHook } from "./core/moderation/composite-screener.js";
+import { CrisisScreener } from "./core/moderation/crisis-screener.js";
 import { EventsService } from "./core/events/events-service.js";
 import { NotificationService } from "./core/notifications/notification-service.js";
 import { ConnectionPolicies } from "./core/limits/connection-policies.js";
@@ -26,6 +30,7 @@ import type { SwitchboardHooks } from "./core/hooks.js";
 import { PresenceService } from "./core/presence/presence-service.js";
 import { webhookChannelAuthorizer } from "./drivers/http/webhook-channel-authorizer.js";
 import { WebPushSender } from "./drivers/http/web-push-sender.js";
+import { webhookScreener } from "./drivers/http/webhook-screener.js";
 import { MemoryBroker } from "./drivers/memory/memory-broker.js";
 import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js";
 import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
@@ -34,8 +39,10 @@ import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
 import { SqlApiKeyStore } from "./drivers/sql/sql-api-key-store.js";
+import { SqlAuditLog } from "./drivers/sql/sql-audit-log.js";
 import { SqlCallStore } from "./drivers/sql/sql-call-store.js";
 import { SqlChatStore } from "./drivers/sql/sql-chat-store.js";
+import { SqlCrisisAlertStore } from "./drivers/sql/sql-crisis-alert-store.js";
 import { SqlNotificationStore } from "./drivers/sql/sql-notification-store.js";
 import { SqlPresenceRecords } from "./drivers/sql/sql-presence-records.js";
 import { SqlWebhookOutbox } from "./drivers/sql/sql-webhook-outbox.js";
@@ -45,6 +52,7 @@ import type { Broker } from "./ports/broker.js";
 import type { SqlDatabase } from "./ports/sql-database.js";
 import { createHttpApp } from "./transports/http/http-app.js";
 import { registerCallRoutes } from "./transports/http/call-routes.js";
+import { registerAuditRoutes } from "./transports/http/audit-routes.js";
 import { registerBackendRoutes } from "./transports/http/backend-routes.js";
 import { registerChatRoutes } from "./transports/http/chat-routes.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
@@ -54,6 +62,7 @@ import { OriginPolicy } from "./transports/origin-policy.js";
 import { RequestDispatcher } from "./transports/requests/request-dispatcher.js";
 import { callRequests } from "./transports/requests/call-requests.js";
 import { chatRequests } from "./transports/requests/chat-requests.js";
+import { crisisRequests } from "./transports/requests/crisis-requests.js";
 import { notificationRequests } from "./transports/requests/notification-requests.js";
 import { presenceRequests } from "./transports/requests/presence-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
@@ -69,6 +78,8 @@ export interface ServerOptions {
   config?: Config;
   /** Extension hooks (channel authorization, ...), run in order before the webhook from config. */
   hooks?: SwitchboardHooks[];
+  /** App screeners run with the built-in crisis screener (library hooks). */
+  screeners?: NamedScreenerHook[];
   /** Key resolver for RS256/ES256 tokens, instead of `JWKS_URL`. */
   jwks?: JWTVerifyGetKey;
   logger?: Logger;
@@ -139,6 +150,8 @@ const SERVER_EVENTS = new Set([
   "notification:unreadCount",
   "presence:changed",
   "presence:activity",
+  "crisis:alert",
+  "crisis:updated",
 ]);
 
 /**
@@ -198,7 +211,22 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   const admits = (caller: Caller) => policies.admits(caller);
   const admitsAddress = async (address: string) => (await rateLimiter.consume("connect", address)).allowed;
+  const audit = new AuditService(new SqlAuditLog(database), { nodeId: config.nodeId, retentionDays: config.auditRetentionDays, flushMs: 500, logger });
   const domainEvents = new DomainEvents((err, event) => logger.error({ err, event: event.type }, "domain event listener failed"));
+  const screener = new CompositeScreener({
+    builtin: new CrisisScreener(),
+    hooks: [
+      ...(options.screeners ?? []),
+      ...(config.crisis.screenerUrl ? [webhookScreener({ url: config.crisis.screenerUrl, secret: config.crisis.screenerSecret })] : []),
+    ],
+    logger: logger.child({ component: "screener" }),
+  });
+  const crisis = new CrisisService(screener, new SqlCrisisAlertStore(database), broker, {
+    slaMs: config.crisis.slaMs,
+    sweepIntervalMs: 5000,
+    logger,
+    domainEvents,
+  });
   const presence = new PresenceService({
     store: new MemoryPresenceStore(),
     records: new SqlPresenceRecords(database),
@@ -209,11 +237,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     idleMs: config.presence.idleMs,
     offlineGraceMs: config.presence.offlineGraceMs,
     domainEvents,
+    onMood: async (caller, custom) => {
+      const flagged = await crisis.screen({ tenantId: caller.tenantId, userId: caller.userId, text: custom.text ?? "", kind: "mood", moodScore: custom.mood?.value });
+      if (flagged) await crisis.raise(caller, flagged, { kind: "mood" });
+    },
   });
   presence.start();
   const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
-  const chat = new ChatService(chatStore, broker, authorizer, domainEvents);
+  const chat = new ChatService(chatStore, broker, authorizer, domainEvents, crisis);
   const typing = new TypingService(chat, config.typingTimeoutMs);
   const calls = new CallService(new SqlCallStore(database), broker, registry, {
     ...config.calls,
@@ -236,7 +268,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   domainEvents.on((event) => notifications.onDomainEvent(event));
   const dispatcher = new RequestDispatcher(
-    { ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls), ...notificationRequests(notifications), ...presenceRequests(presence) },
+    { ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls), ...notificationRequests(notifications), ...presenceRequests(presence), ...crisisRequests(crisis) },
     metrics,
     logger,
     {
@@ -246,11 +278,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         policies.touch(connection);
         presence.touch(connection);
       },
+      onResult: (connection, event, payload, ack) => audit.request(connection, event, payload, ack),
     },
   );
 
   // The registry first: the others ask it whether a user is still connected.
-  const listeners = [registry, policies, channels, presence, typing, calls];
+  const listeners = [registry, policies, audit, channels, presence, typing, calls];
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
   const socketio = new SocketIoTransport(http.server, {
@@ -265,6 +298,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     logger,
     admits,
     admitsAddress,
+    onRefused: (code, caller) =>
+      audit.record({ tenantId: caller?.tenantId ?? "-", actor: caller?.userId ?? "-", actorKind: "user", action: "connect", result: "denied", detail: code }),
     knownEvents: SERVER_EVENTS,
   });
 
@@ -321,8 +356,18 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
   );
   const storedKeys = new SqlApiKeyStore(database);
-  registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys, storedKeys });
-  registerBackendRoutes(http, { events, notifications, webhooks, apiKeys: config.apiKeys, storedKeys });
+  const auditKeyUse = (tenantId: string | undefined, request: { method: string; url: string }) =>
+    audit.record({
+      tenantId: tenantId ?? "-",
+      actor: "api-key",
+      actorKind: "api_key",
+      action: "api_key.use",
+      target: `${request.method} ${request.url.split("?")[0]}`.slice(0, 200),
+      result: tenantId ? "ok" : "denied",
+    });
+  registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys, storedKeys, audit: auditKeyUse });
+  registerBackendRoutes(http, { events, notifications, webhooks, apiKeys: config.apiKeys, storedKeys, audit: auditKeyUse, recordAudit: (entry) => audit.record(entry) });
+  registerAuditRoutes(http, audit, verifier);
 
   http.get("/realtime/health", async () => ({
     status: stopping ? "stopping" : "ok",
@@ -347,6 +392,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     typing.close();
     calls.close();
     policies.close();
+    crisis.close();
+    await audit.close();
     // After the transports: every departure is known, so presence can write lastSeen before the database closes.
     await presence.close();
     await http.close();

@@ -60,6 +60,10 @@ export const SETTINGS: readonly Setting[] = [
   { env: "VAPID_PUBLIC_KEY", help: "Web Push VAPID public key (npx web-push generate-vapid-keys)" },
   { env: "VAPID_PRIVATE_KEY", help: "Web Push VAPID private key" },
   { env: "VAPID_SUBJECT", help: "Web Push contact, mailto: or https: URL" },
+  { env: "CRISIS_SLA_MS", help: "an unacknowledged critical crisis alert is escalated to role:admin after this long", default: "120000" },
+  { env: "SCREENER_URL", help: "app screener webhook asked about every chat message and mood (adds to the built-in screener)" },
+  { env: "SCREENER_SECRET", help: "signs screener webhook requests (X-Switchboard-Signature)" },
+  { env: "AUDIT_RETENTION_DAYS", help: "audit entries older than this are deleted (0 = keep forever)", default: "365" },
   { env: "NODE_ID", help: "name of this node in logs, metrics and the audit log", default: "hostname-pid" },
   { env: "LOG_LEVEL", help: "pino level: fatal, error, warn, info, debug, trace, silent", default: "info" },
 ];
@@ -129,6 +133,10 @@ const envSchema = z.object({
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, "must be a base64url P-256 public key").optional(),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, "must be a base64url P-256 private key").optional(),
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https?:\/\/)/, "must be a mailto: or https: URL").optional(),
+  CRISIS_SLA_MS: int(100, 24 * 3600_000).default(120_000),
+  SCREENER_URL: optionalUrl,
+  SCREENER_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  AUDIT_RETENTION_DAYS: int(0, 36_500).default(365),
   NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -194,6 +202,8 @@ export interface Config {
     maxBufferedBytes: number;
     idleTimeoutMs: number;
   };
+  auditRetentionDays: number;
+  crisis: { slaMs: number; screenerUrl?: string; screenerSecret?: string };
   /** Web Push; on when all three are set. */
   vapid?: { publicKey: string; privateKey: string; subject: string };
   /** The Postgres LISTEN/NOTIFY bridge; off without a URL. */
@@ -294,6 +304,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdown: { reconnectInMs: e.SHUTDOWN_RECONNECT_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     events: { databaseUrl: e.EVENTS_DATABASE_URL, channels: eventChannels },
     vapid: vapidSet === 3 ? { publicKey: e.VAPID_PUBLIC_KEY!, privateKey: e.VAPID_PRIVATE_KEY!, subject: e.VAPID_SUBJECT! } : undefined,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    crisis: { slaMs: e.CRISIS_SLA_MS, screenerUrl: e.SCREENER_URL, screenerSecret: e.SCREENER_SECRET },
     limits: {
       rateLimits,
       abuseThreshold: e.ABUSE_THRESHOLD,

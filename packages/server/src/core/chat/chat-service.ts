@@ -16,6 +16,7 @@ import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
 import type { ChatStore } from "../../ports/chat-store.js";
 import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
+import type { CrisisService } from "../crisis/crisis-service.js";
 import type { DomainEvents } from "../domain-events.js";
 import { AppError } from "../errors.js";
 
@@ -41,6 +42,7 @@ export class ChatService {
     private readonly broker: Broker,
     authorizer: ChannelAuthorizer,
     private readonly domainEvents?: DomainEvents,
+    private readonly crisis?: CrisisService,
   ) {
     authorizer.registerRule("conversation", (caller, id) =>
       conversationIdSchema.safeParse(id).success ? this.store.isParticipant(caller.tenantId, id, caller.userId) : false,
@@ -121,6 +123,8 @@ export class ChatService {
   }
 
   async send(caller: Caller, payload: MessageSendPayload, origin: Origin = {}): Promise<{ message: Message }> {
+    // Screened before it is stored; a flagged message is still stored and delivered, never dropped.
+    const flagged = await this.crisis?.screen({ tenantId: caller.tenantId, userId: caller.userId, text: payload.body, kind: "message" });
     const result = await this.store.appendMessage({
       id: randomUUID(),
       tenantId: caller.tenantId,
@@ -136,6 +140,7 @@ export class ChatService {
       case "stored":
         await this.publish(caller.tenantId, result.participantIds, "message:new", { message: result.message }, origin);
         await this.domainEvents?.emit({ type: "message.created", tenantId: caller.tenantId, message: result.message, participantIds: result.participantIds });
+        if (flagged) await this.crisis!.raise(caller, flagged, { kind: "message", conversationId: payload.conversationId, messageId: result.message.id });
         return { message: result.message };
       case "duplicate":
         if (result.message.conversationId !== payload.conversationId || result.message.body !== payload.body) {

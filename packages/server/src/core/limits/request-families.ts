@@ -35,6 +35,9 @@ export const REQUEST_FAMILIES: Record<string, string> = {
   "notification:readAll": "receipt",
   "notification:subscribe": "room",
   "notification:unsubscribe": "room",
+  "crisis:acknowledge": "receipt",
+  "crisis:resolve": "receipt",
+  "crisis:list": "read",
 };
 
 /** Defaults (`RATE_LIMITS` overrides any of them): points per window. */

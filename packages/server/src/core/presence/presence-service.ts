@@ -30,6 +30,8 @@ export interface PresenceServiceDeps {
   leaseMs?: number;
   /** Told when a user comes online (from offline) or goes offline (webhooks `user.online` / `user.offline`). */
   domainEvents?: DomainEvents;
+  /** Mood updates pass crisis screening (a low score with worrying text raises an alert). */
+  onMood?: (caller: Caller, custom: CustomStatus) => Promise<void>;
 }
 
 /** Internal channel carrying one user's `presence:changed` to its subscribers. */
@@ -180,6 +182,7 @@ export class PresenceService implements ConnectionListener {
         return this.deps.records.update(caller.tenantId, caller.userId, patch);
       },
     });
+    if (custom?.mood) await this.deps.onMood?.(caller, custom);
     return { presence };
   }
 

@@ -19,7 +19,10 @@ declare module "fastify" {
  * says nothing about how much of a key was right or which key was near.
  * Missing or wrong key: 401 `unauthorized`.
  */
-export function apiKeyAuth(keys: readonly ApiKey[], stored?: ApiKeyStore): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+/** Told of every API-key check (the audit trail): the tenant, or undefined when refused. */
+export type ApiKeyAudit = (tenantId: string | undefined, request: FastifyRequest) => void;
+
+export function apiKeyAuth(keys: readonly ApiKey[], stored?: ApiKeyStore, audit?: ApiKeyAudit): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const digests = keys.map(({ tenantId, key }) => ({ tenantId, digest: sha256(key) }));
   return async (request, reply) => {
     const presented = bearer(request.headers.authorization);
@@ -34,6 +37,7 @@ export function apiKeyAuth(keys: readonly ApiKey[], stored?: ApiKeyStore): (requ
     }
     // Keys created with `switchboard keys create`: looked up by digest (a lookup by hash reveals nothing about the key).
     if (tenantId === undefined && stored) tenantId = await stored.tenantOf(digest.toString("hex"));
+    audit?.(tenantId, request);
     if (tenantId === undefined) {
       reply.header("www-authenticate", 'Bearer realm="switchboard", error="invalid_token"');
       throw new AppError("unauthorized", "invalid API key");
@@ -43,9 +47,9 @@ export function apiKeyAuth(keys: readonly ApiKey[], stored?: ApiKeyStore): (requ
 }
 
 /** Authenticates every route of an (encapsulated) fastify scope with an API key. */
-export function useApiKeyAuth(scope: FastifyInstance, keys: readonly ApiKey[], stored?: ApiKeyStore): void {
+export function useApiKeyAuth(scope: FastifyInstance, keys: readonly ApiKey[], stored?: ApiKeyStore, audit?: ApiKeyAudit): void {
   scope.decorateRequest("apiTenantId", "");
-  scope.addHook("preHandler", apiKeyAuth(keys, stored));
+  scope.addHook("preHandler", apiKeyAuth(keys, stored, audit));
 }
 
 function bearer(header: string | undefined): string | undefined {

@@ -5,10 +5,15 @@ import { AppError } from "../../core/errors.js";
 import type { NotificationService } from "../../core/notifications/notification-service.js";
 import type { WebhookService } from "../../core/webhooks/webhook-service.js";
 import type { ApiKeyStore } from "../../ports/api-key-store.js";
-import { useApiKeyAuth } from "./api-key-auth.js";
+import type { AuditEntry } from "../../ports/audit-log.js";
+import { useApiKeyAuth, type ApiKeyAudit } from "./api-key-auth.js";
 import { numberParam } from "./parse.js";
 
 export interface BackendRoutesDeps {
+  /** Records API key use in the audit trail. */
+  audit?: ApiKeyAudit;
+  /** Records other backend actions (notification creation). */
+  recordAudit?: (entry: Omit<AuditEntry, "at">) => void;
   events: EventsService;
   notifications: NotificationService;
   webhooks: WebhookService;
@@ -26,7 +31,7 @@ export interface BackendRoutesDeps {
  */
 export function registerBackendRoutes(app: FastifyInstance, deps: BackendRoutesDeps): void {
   void app.register(async (scope) => {
-    useApiKeyAuth(scope, deps.apiKeys, deps.storedKeys);
+    useApiKeyAuth(scope, deps.apiKeys, deps.storedKeys, deps.audit);
 
     scope.post("/v1/events", async (request, reply) => {
       const result = await deps.events.publish(request.apiTenantId, request.body);
@@ -35,6 +40,7 @@ export function registerBackendRoutes(app: FastifyInstance, deps: BackendRoutesD
 
     scope.post("/v1/notifications", async (request, reply) => {
       const result = await deps.notifications.create(request.apiTenantId, request.body);
+      deps.recordAudit?.({ tenantId: request.apiTenantId, actor: "api-key", actorKind: "api_key", action: "notification.create", result: "ok", detail: `${result.created} recipients` });
       return reply.code(201).send(result);
     });
 

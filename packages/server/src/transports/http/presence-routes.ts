@@ -5,9 +5,11 @@ import type { ApiKey } from "../../config/config.js";
 import type { ApiKeyStore } from "../../ports/api-key-store.js";
 import { AppError } from "../../core/errors.js";
 import type { PresenceService } from "../../core/presence/presence-service.js";
-import { useApiKeyAuth } from "./api-key-auth.js";
+import { useApiKeyAuth, type ApiKeyAudit } from "./api-key-auth.js";
 
 export interface PresenceRoutesDeps {
+  /** Records API key use in the audit trail. */
+  audit?: ApiKeyAudit;
   presence: PresenceService;
   apiKeys: readonly ApiKey[];
   /** Keys created with `switchboard keys create`. */
@@ -40,7 +42,7 @@ export interface UserOnline {
  */
 export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceRoutesDeps): void {
   void app.register(async (scope) => {
-    useApiKeyAuth(scope, deps.apiKeys, deps.storedKeys);
+    useApiKeyAuth(scope, deps.apiKeys, deps.storedKeys, deps.audit);
 
     scope.get("/v1/presence", async (request) => {
       const { userIds } = parse(presenceQuerySchema, request.query, "query");

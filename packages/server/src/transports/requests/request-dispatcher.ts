@@ -22,6 +22,8 @@ export class RequestDispatcher {
       guard?: RequestGuard;
       /** Told of every request: client activity (idle logoff, idle -> away). */
       onActivity?: (connection: Connection) => void;
+      /** Told of every answer (the audit trail). */
+      onResult?: (connection: Connection, event: string, payload: unknown, ack: Ack) => void;
     } = {},
   ) {}
 
@@ -30,6 +32,12 @@ export class RequestDispatcher {
   }
 
   async dispatch(connection: Connection, event: string, payload: unknown): Promise<Ack> {
+    const ack = await this.run(connection, event, payload);
+    this.hooks.onResult?.(connection, event, payload, ack);
+    return ack;
+  }
+
+  private async run(connection: Connection, event: string, payload: unknown): Promise<Ack> {
     const known = this.has(event);
     const label = known ? event : "unknown";
     this.metrics.eventsIn.inc({ event: label });

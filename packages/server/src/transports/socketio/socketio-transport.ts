@@ -29,6 +29,8 @@ export interface SocketIoTransportOptions {
   admits: (caller: Caller) => boolean;
   /** Whether this client address may open another connection now (per-IP handshake rate). */
   admitsAddress: (address: string) => Promise<boolean>;
+  /** Refused handshakes (audit trail). */
+  onRefused?: (code: string, caller?: Caller) => void;
   /** Event names the server itself emits; others are app events and counted as `app`. */
   knownEvents: ReadonlySet<string>;
 }
@@ -68,7 +70,7 @@ export class SocketIoTransport {
         connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
       }),
     });
-    this.io.use(authMiddleware(options.verifier, options.logger, options.admits));
+    this.io.use(authMiddleware(options.verifier, options.logger, options.admits, options.onRefused));
     this.io.on("connection", (socket) => this.onConnection(socket));
     this.unsubscribeBroker = options.broker.subscribe((message) => this.deliver(message));
   }

@@ -1,0 +1,132 @@
+import type { Ack } from "@switchboard/protocol";
+import type { Logger } from "pino";
+import type { AuditEntry, AuditLogStore, AuditQuery, AuditRecord } from "../../ports/audit-log.js";
+import type { Caller } from "../../auth/caller.js";
+import type { Connection } from "../connection.js";
+import type { ConnectionListener } from "../connection-listener.js";
+import { AppError } from "../errors.js";
+
+/** Requests always audited, whatever their result. Refusals of any other request are audited too. */
+const AUDITED_REQUESTS = new Set([
+  "room:join",
+  "room:leave",
+  "message:history",
+  "message:edit",
+  "message:delete",
+  "conversation:addParticipants",
+  "conversation:removeParticipants",
+  "crisis:acknowledge",
+  "crisis:resolve",
+  "crisis:list",
+]);
+
+const DENIALS = new Set(["forbidden", "unauthorized", "rate_limited"]);
+
+export interface AuditServiceOptions {
+  nodeId: string;
+  /** Entries older than this are purged; 0 keeps them forever. */
+  retentionDays: number;
+  /** Batching window: entries are written together at most this long after they happen. */
+  flushMs: number;
+  logger: Logger;
+}
+
+/**
+ * The audit trail (connect/disconnect, room joins, history reads, edits and
+ * deletes, notification creation, API key use, crisis actions, denied
+ * attempts). Entries are batched and written in one INSERT per window to keep
+ * auditing off the hot path; a graceful stop flushes them, a crash can lose at
+ * most one window (`flushMs`).
+ */
+export class AuditService implements ConnectionListener {
+  private buffer: AuditEntry[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private readonly retention: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: AuditLogStore,
+    private readonly options: AuditServiceOptions,
+  ) {
+    this.timer = setInterval(() => void this.flush(), options.flushMs);
+    this.timer.unref();
+    this.retention = setInterval(() => void this.purge(), 3_600_000);
+    this.retention.unref();
+  }
+
+  record(entry: Omit<AuditEntry, "at">): void {
+    this.buffer.push({ ...entry, at: new Date() });
+    if (this.buffer.length >= 500) void this.flush();
+  }
+
+  async connected({ caller, id }: Connection): Promise<void> {
+    this.record({ tenantId: caller.tenantId, actor: caller.userId, actorKind: "user", action: "connect", target: id, result: "ok" });
+  }
+
+  async disconnected({ caller, id }: Connection): Promise<void> {
+    this.record({ tenantId: caller.tenantId, actor: caller.userId, actorKind: "user", action: "disconnect", target: id, result: "ok" });
+  }
+
+  /** After every client request: audited families always, refusals of anything. */
+  request(connection: Connection, event: string, payload: unknown, ack: Ack): void {
+    const denied = !ack.ok && DENIALS.has(ack.error.code);
+    if (!AUDITED_REQUESTS.has(event) && !denied) return;
+    const { caller } = connection;
+    this.record({
+      tenantId: caller.tenantId,
+      actor: caller.userId,
+      actorKind: "user",
+      action: event.length > 64 ? "unknown" : event,
+      target: targetOf(payload),
+      result: ack.ok ? "ok" : denied ? "denied" : "error",
+      detail: ack.ok ? undefined : ack.error.code,
+    });
+  }
+
+  /** `GET /v1/audit`: admins of the tenant only. */
+  async query(caller: Caller, query: AuditQuery): Promise<AuditRecord[]> {
+    if (!caller.roles.includes("admin")) throw new AppError("forbidden", "the audit log is for admins");
+    await this.flush();
+    return this.store.query(caller.tenantId, query);
+  }
+
+  /** Writes what is buffered; serialised so batches keep their order. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.buffer.length === 0) return;
+      const batch = this.buffer;
+      this.buffer = [];
+      try {
+        await this.store.append(batch, this.options.nodeId);
+      } catch (err) {
+        // Kept for the next window rather than dropped: a brief database outage loses nothing.
+        this.buffer = [...batch, ...this.buffer].slice(-50_000);
+        this.options.logger.warn({ err: (err as Error).message, entries: batch.length }, "audit flush failed; retrying");
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    clearInterval(this.retention);
+    await this.flush();
+  }
+
+  private async purge(): Promise<void> {
+    if (this.options.retentionDays <= 0) return;
+    try {
+      await this.store.purgeBefore(new Date(Date.now() - this.options.retentionDays * 86_400_000));
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, "audit retention sweep failed");
+    }
+  }
+}
+
+/** The id a request acts on: a room, conversation, message or alert (never a body). */
+function targetOf(payload: unknown): string | undefined {
+  if (!payload || typeof payload !== "object") return undefined;
+  const p = payload as Record<string, unknown>;
+  const target = p.room ?? p.conversationId ?? p.messageId ?? p.alertId ?? p.callId;
+  return typeof target === "string" ? target.slice(0, 200) : undefined;
+}

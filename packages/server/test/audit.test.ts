@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { connectError, request, sleep, startServer } from "./support/server-harness.js";
+import { createGroup, ok } from "./support/chat-helpers.js";
+
+const KEY = "acme-key-0123456789abcdef";
+
+async function auditOf(url: string, token: string, query = "") {
+  const res = await fetch(`${url}/v1/audit${query}`, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+describe("audit log", () => {
+  it("records connects, room joins, denied attempts, history reads and API key use, never message bodies", async () => {
+    const { url, token, connect } = await startServer({ env: { API_KEYS: `acme:${KEY}` } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    await ok(alice.socket, "room:join", { room: "topic:ward-3" });
+    await request(alice.socket, "room:join", { room: "user:bob" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    await ok(alice.socket, "message:send", { conversationId: id, body: "secret clinical detail" });
+    await ok(alice.socket, "message:history", { conversationId: id });
+    await fetch(`${url}/v1/presence?userIds=alice`, { headers: { authorization: `Bearer ${KEY}` } });
+    await fetch(`${url}/v1/presence?userIds=alice`, { headers: { authorization: "Bearer wrong-key-0123456789abc" } });
+
+    const admin = await token({ sub: "ada", tenant: "acme", roles: ["admin"] });
+    const { status, body } = await auditOf(url, admin);
+    expect(status).toBe(200);
+    const rows = body.entries.map((e: any) => [e.actor, e.action, e.target ?? null, e.result, e.detail ?? null]);
+    expect(rows).toContainEqual(["alice", "connect", alice.socket.id, "ok", null]);
+    expect(rows).toContainEqual(["alice", "room:join", "topic:ward-3", "ok", null]);
+    expect(rows).toContainEqual(["alice", "room:join", "user:bob", "denied", "forbidden"]);
+    expect(rows).toContainEqual(["alice", "message:history", id, "ok", null]);
+    expect(rows).toContainEqual(["api-key", "api_key.use", "GET /v1/presence", "ok", null]);
+    expect(JSON.stringify(body)).not.toContain("secret clinical detail");
+    expect(body.entries[0].nodeId).toBeTruthy();
+
+    const denied = await auditOf(url, admin, "?result=denied&action=room:join");
+    expect(denied.body.entries.map((e: any) => e.target)).toEqual(["user:bob"]);
+  });
+
+  it("only admins of the tenant read it, and only their tenant's entries", async () => {
+    const { url, token, connect } = await startServer();
+    await connect({ sub: "gina", tenant: "globex" });
+    expect((await auditOf(url, await token({ sub: "alice", tenant: "acme" }))).status).toBe(403);
+    const { body } = await auditOf(url, await token({ sub: "ada", tenant: "acme", roles: ["admin"] }));
+    expect(body.entries.filter((e: any) => e.actor === "gina")).toEqual([]);
+    expect((await auditOf(url, await token({ sub: "ada", tenant: "acme", roles: ["admin"] }), "?limit=5000")).status).toBe(400);
+  });
+
+  it("a refused handshake is recorded as a denied connect", async () => {
+    const { url, server } = await startServer();
+    await connectError(url, { auth: { token: "garbage" } });
+    await sleep(700);
+    const { rows } = await server.database.query<{ action: string; result: string; detail: string }>("select action, result, detail from audit_log where tenant_id = '-'");
+    expect(rows).toEqual([{ action: "connect", result: "denied", detail: "token_invalid" }]);
+  });
+});
