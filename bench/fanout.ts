@@ -95,7 +95,7 @@ async function runStep(target: Target, workers: ChildProcess[], n: number, rate:
 }
 
 async function runTarget(name: Target["name"], n: number) {
-  const target = await startTarget(name, socketPublisher);
+  const target = await startTarget(name, socketPublisher, process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {});
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./fanout-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   try {
     await Promise.all(
