@@ -134,7 +134,7 @@ const run = {
   benchmark: "fanout",
   date: new Date().toISOString(),
   commit,
-  command: `npm run bench:fanout -- ${args.join(" ")}`.trim(),
+  command: `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:fanout -- ${args.join(" ")}`.trim(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   setup: { workers: WORKERS, stepMs: STEP_MS, rates: RATES, keepUpRatio: KEEP_UP_RATIO },
   results,
