@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { startSwitchboard } from "./lib/server-process.js";
+import { ask } from "./lib/ipc.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
@@ -35,19 +36,6 @@ const PG_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/t
 
 type Worker = ReturnType<typeof fork>;
 
-function ask<T>(worker: Worker, message: object, expect: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (reply: any) => {
-      if (reply.type === "error") reject(new Error(reply.message));
-      else if (reply.type === expect) {
-        worker.off("message", onMessage);
-        resolve(reply as T);
-      }
-    };
-    worker.on("message", onMessage);
-    worker.send(message);
-  });
-}
 
 async function runOne(db: string) {
   let schema: string | undefined;

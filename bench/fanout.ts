@@ -12,6 +12,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SioClient } from "./lib/sio-client.js";
+import { ask } from "./lib/ipc.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 import { ROOM, startTarget, type Target } from "./lib/targets.js";
 
@@ -27,19 +28,6 @@ const KEEP_UP_RATIO = 0.97;
 const WORKERS = 2;
 const now = () => performance.timeOrigin + performance.now();
 
-function ask<T>(worker: ChildProcess, message: object, expect: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (reply: any) => {
-      if (reply.type === "error") reject(new Error(reply.message));
-      else if (reply.type === expect) {
-        worker.off("message", onMessage);
-        resolve(reply as T);
-      }
-    };
-    worker.on("message", onMessage);
-    worker.send(message);
-  });
-}
 
 /** Publisher for the Socket.IO-speaking peers: a socket of its own asking the server to broadcast. */
 async function socketPublisher(url: string) {

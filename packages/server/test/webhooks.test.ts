@@ -2,9 +2,21 @@ import { describe, expect, it } from "vitest";
 import { verifyWebhook } from "@switchboard/server";
 import { sleep, startServer } from "./support/server-harness.js";
 import { createGroup, ok } from "./support/chat-helpers.js";
-import { startReceiver } from "./support/http-receiver.js";
+import { startReceiver, type Received } from "./support/http-receiver.js";
 
 const SECRET = "webhook-secret-0123456789";
+
+/** Presence also sends user.online / user.offline: each test looks only at the event it is about. */
+const ofType = (hits: Received[], type: string) => hits.filter((h) => h.headers["x-switchboard-event"] === type);
+
+async function waitForType(receiver: Awaited<ReturnType<typeof startReceiver>>, type: string, count: number, ms = 5000): Promise<Received[]> {
+  const deadline = Date.now() + ms;
+  while (ofType(receiver.received, type).length < count) {
+    if (Date.now() > deadline) throw new Error(`only ${ofType(receiver.received, type).length} of ${count} ${type} deliveries arrived`);
+    await sleep(50);
+  }
+  return ofType(receiver.received, type);
+}
 
 describe("outgoing webhooks", () => {
   it("message.created arrives signed at the receiver and the signature verifies", async () => {
@@ -13,7 +25,7 @@ describe("outgoing webhooks", () => {
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const id = await createGroup(alice.socket, ["bob"]);
     const { message } = await ok(alice.socket, "message:send", { conversationId: id, body: "hello" });
-    const [hit] = await receiver.waitFor(1);
+    const [hit] = await waitForType(receiver, "message.created", 1);
     expect(hit!.path).toBe("/hooks");
     expect(hit!.headers["x-switchboard-event"]).toBe("message.created");
     expect(verifyWebhook(SECRET, hit!.body, hit!.headers["x-switchboard-signature"] as string)).toBe(true);
@@ -25,29 +37,30 @@ describe("outgoing webhooks", () => {
   });
 
   it("a delivery answered 500 is retried with backoff until it succeeds, and the log shows the attempts", async () => {
-    const receiver = await startReceiver((_req, i) => (i < 2 ? 500 : 204));
+    let failures = 0;
+    const receiver = await startReceiver((req) => (req.headers["x-switchboard-event"] === "message.created" && failures++ < 2 ? 500 : 204));
     const { connect, server } = await startServer({ env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET, WEBHOOK_RETRY_BASE_MS: "50" } });
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const id = await createGroup(alice.socket, ["bob"]);
     await ok(alice.socket, "message:send", { conversationId: id, body: "retry me" });
-    const hits = await receiver.waitFor(3);
+    const hits = await waitForType(receiver, "message.created", 3);
     expect(new Set(hits.map((h) => h.headers["x-switchboard-delivery"])).size).toBe(1);
     expect(hits.map((h) => h.headers["x-switchboard-attempt"])).toEqual(["1", "2", "3"]);
     await sleep(100);
-    const [entry] = await server.webhooks.log("acme");
+    const entry = (await server.webhooks.log("acme")).find((d) => d.event === "message.created");
     expect(entry).toMatchObject({ event: "message.created", status: "delivered", attempts: 3, lastStatus: 204, lastError: null });
   });
 
   it("a receiver that keeps failing is given up after the configured attempts", async () => {
-    const receiver = await startReceiver(() => 503);
+    const receiver = await startReceiver((req) => (req.headers["x-switchboard-event"] === "message.created" ? 503 : 204));
     const { connect, server } = await startServer({ env: { WEBHOOK_URL: receiver.url, WEBHOOK_MAX_ATTEMPTS: "2", WEBHOOK_RETRY_BASE_MS: "30" } });
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const id = await createGroup(alice.socket, ["bob"]);
     await ok(alice.socket, "message:send", { conversationId: id, body: "doomed" });
-    await receiver.waitFor(2);
+    await waitForType(receiver, "message.created", 2);
     await sleep(300);
-    expect(receiver.received).toHaveLength(2);
-    const [entry] = await server.webhooks.log("acme");
+    expect(ofType(receiver.received, "message.created")).toHaveLength(2);
+    const entry = (await server.webhooks.log("acme")).find((d) => d.event === "message.created");
     expect(entry).toMatchObject({ status: "failed", attempts: 2, lastStatus: 503, lastError: "receiver answered 503" });
   });
 
@@ -60,7 +73,7 @@ describe("outgoing webhooks", () => {
     const alice = await connect({ sub: "alice", tenant: "acme" });
     await connect({ sub: "bob", tenant: "acme" });
     const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
-    const [hit] = await acme.waitFor(1);
+    const [hit] = await waitForType(acme, "call.missed", 1);
     expect(JSON.parse(hit!.body)).toMatchObject({ type: "call.missed", tenantId: "acme", data: { userIds: ["bob"], call: { id: call.id, endReason: "timeout" } } });
     expect(fallback.received).toEqual([]);
   });

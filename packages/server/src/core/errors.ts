@@ -22,6 +22,11 @@ export class AppError extends Error {
   }
 }
 
+/** A failed zod parse as the `details` of a `bad_request`: one `{ path, message }` per issue. */
+export function issueDetails(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): { path: string; message: string }[] {
+  return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+}
+
 /**
  * Maps anything thrown to the catalogue: a dependency outage becomes
  * `unavailable`; anything else unexpected becomes `internal`, without leaking its message.

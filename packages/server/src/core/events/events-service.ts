@@ -1,6 +1,6 @@
 import { EVENT_DATA_MAX_BYTES, publishSchema } from "@switchboard/protocol";
 import type { Broker } from "../../ports/broker.js";
-import { AppError } from "../errors.js";
+import { AppError, issueDetails } from "../errors.js";
 
 export interface PublishResult {
   channels: string[];
@@ -20,7 +20,7 @@ export class EventsService {
   async publish(tenantId: string, input: unknown): Promise<PublishResult> {
     const parsed = publishSchema.safeParse(input);
     if (!parsed.success) {
-      const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+      const details = issueDetails(parsed.error);
       throw new AppError("bad_request", "invalid event", details);
     }
     const { channel, channels, event, data } = parsed.data;

@@ -11,7 +11,7 @@ import type { NotificationStore, PushSubscription } from "../../ports/notificati
 import type { PushSender } from "../../ports/push-sender.js";
 import type { ConnectionRegistry } from "../connection-registry.js";
 import type { DomainEvent } from "../domain-events.js";
-import { AppError } from "../errors.js";
+import { AppError, issueDetails } from "../errors.js";
 
 export interface NotificationServiceDeps {
   store: NotificationStore;
@@ -35,7 +35,7 @@ export class NotificationService {
   async create(tenantId: string, input: NotificationCreatePayload | unknown): Promise<{ created: number; notificationIds: string[] }> {
     const parsed = notificationCreateSchema.safeParse(input);
     if (!parsed.success) {
-      throw new AppError("bad_request", "invalid notification", parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+      throw new AppError("bad_request", "invalid notification", issueDetails(parsed.error));
     }
     const n = parsed.data;
     const now = new Date();

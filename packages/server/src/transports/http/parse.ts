@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { AppError } from "../../core/errors.js";
+import { AppError, issueDetails } from "../../core/errors.js";
 
 /**
  * Parses an HTTP body or query with a protocol schema; failures are the same
@@ -8,7 +8,7 @@ import { AppError } from "../../core/errors.js";
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+    const details = issueDetails(parsed.error);
     throw new AppError("bad_request", "invalid request", details);
   }
   return parsed.data;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { ApiKey } from "../../config/config.js";
 import type { ApiKeyStore } from "../../ports/api-key-store.js";
-import { AppError } from "../../core/errors.js";
+import { AppError, issueDetails } from "../../core/errors.js";
 import type { PresenceService } from "../../core/presence/presence-service.js";
 import { useApiKeyAuth, type ApiKeyAudit } from "./api-key-auth.js";
 
@@ -60,6 +60,6 @@ export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceRoute
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+  const details = issueDetails(parsed.error);
   throw new AppError("bad_request", `invalid ${where}: ${details.map((d) => `${d.path || where} ${d.message}`).join("; ")}`, details);
 }

@@ -7,7 +7,7 @@ import type { Caller } from "../../auth/caller.js";
 import { TokenError, type TokenVerifier } from "../../auth/token-verifier.js";
 import type { ChannelService } from "../../core/channels/channel-service.js";
 import type { ConnectionListener } from "../../core/connection-listener.js";
-import { toAppError } from "../../core/errors.js";
+import { toAppError, issueDetails } from "../../core/errors.js";
 import type { Metrics } from "../../metrics.js";
 import type { Broker, ChannelMessage } from "../../ports/broker.js";
 import type { RequestDispatcher } from "../requests/request-dispatcher.js";
@@ -123,7 +123,7 @@ export class WsTransport {
       if (isBinary) throw new Error("binary frames are not supported");
       const parsed = clientFrameSchema.safeParse(JSON.parse(raw.toString()));
       if (!parsed.success) {
-        const details = parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+        const details = issueDetails(parsed.error);
         return connection.send({ type: "error", code: "bad_request", message: "invalid frame", details });
       }
       frame = parsed.data;
