@@ -8,6 +8,8 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 const postgres = Boolean(process.env.DATABASE_URL);
 if (process.env.CI && !postgres) throw new Error("CI run without DATABASE_URL: the Postgres suite would not run");
 if (!postgres) console.warn("[switchboard] DATABASE_URL unset: running the PGlite project only (Postgres suite not run)");
+if (process.env.CI && !process.env.REDIS_URL) throw new Error("CI run without REDIS_URL: the Redis suite would not run");
+if (!process.env.REDIS_URL) console.warn("[switchboard] REDIS_URL unset: the multi-node Redis suite is not run");
 
 export default defineConfig({
   resolve: {

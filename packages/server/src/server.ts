@@ -36,6 +36,8 @@ import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js
 import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
 import { MemoryPresenceStore } from "./drivers/memory/memory-presence-store.js";
 import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
+import { RedisBroker } from "./drivers/redis/redis-broker.js";
+import { RedisRateLimiter } from "./drivers/redis/redis-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
 import { SqlApiKeyStore } from "./drivers/sql/sql-api-key-store.js";
@@ -196,11 +198,26 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   if (config.channelAuth.url) {
     hooks.push(webhookChannelAuthorizer({ url: config.channelAuth.url, timeoutMs: config.channelAuth.timeoutMs, secret: config.channelAuth.secret, logger }));
   }
-  const broker: Broker = new MemoryBroker();
+  // With Redis, channel events cross nodes; without it, one process is the whole deployment.
+  const subscriber = redis?.duplicate();
+  subscriber?.on("error", (err) => logger.debug({ err: err.message }, "redis subscriber error"));
+  let resync: (() => void) | undefined;
+  const broker: Broker =
+    redis && subscriber
+      ? await RedisBroker.start({
+          publisher: redis,
+          subscriber,
+          channel: `${config.redisPrefix}:events`,
+          nodeId: config.nodeId,
+          logger,
+          onResubscribed: () => resync?.(),
+        })
+      : new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
   const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker, maxRoomsPerConnection: config.limits.maxRoomsPerConnection });
   const registry = new ConnectionRegistry();
-  const rateLimiter = new MemoryRateLimiter({ ...DEFAULT_RATE_LIMITS, ...config.limits.rateLimits });
+  const rateRules = { ...DEFAULT_RATE_LIMITS, ...config.limits.rateLimits };
+  const rateLimiter = redis ? new RedisRateLimiter(redis, config.redisPrefix, rateRules) : new MemoryRateLimiter(rateRules);
   const guard = new RequestGuard(rateLimiter, { abuseThreshold: config.limits.abuseThreshold, abuseWindowMs: 60_000 });
   const policies = new ConnectionPolicies(registry, guard, {
     maxConnectionsPerUser: config.limits.maxConnectionsPerUser,
@@ -320,6 +337,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     knownEvents: SERVER_EVENTS,
   });
 
+  // Redis came back after an outage: events from other nodes may have been missed; clients fetch gaps by seq.
+  resync = () => {
+    logger.warn("redis subscription restored; telling clients to resync");
+    socketio.io.local.emit("server:resync", { reason: "broker_reconnected" });
+    ws.broadcastAll("server:resync", { reason: "broker_reconnected" });
+  };
+
   const eventsBridge = config.events.databaseUrl
     ? new PgNotifyBridge({ url: config.events.databaseUrl, channels: config.events.channels, events, logger })
     : undefined;
@@ -402,6 +426,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     await broker.close();
     await database.query("update nodes set last_seen_at = now() where node_id = $1", [config.nodeId]).catch(() => {});
     await database.close();
+    subscriber?.disconnect();
     redis?.disconnect();
     logger.info("stopped");
   };

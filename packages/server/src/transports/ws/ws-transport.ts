@@ -177,6 +177,11 @@ export class WsTransport {
     }
   }
 
+  /** Sends one frame to every local client (server-wide notices such as `server:resync`). */
+  broadcastAll(type: string, data: unknown): void {
+    for (const connection of this.connections) connection.send({ type, data, timestamp: new Date().toISOString() });
+  }
+
   announceShutdown(reconnectInMs: number): void {
     for (const connection of this.connections) connection.send({ type: "server:shutdown", reconnectInMs });
   }

@@ -1,0 +1,86 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Broker, ChannelMessage, ChannelMessageHandler } from "../../ports/broker.js";
+
+export interface RedisBrokerOptions {
+  /** Publishing connection. */
+  publisher: Redis;
+  /** A separate connection: one in subscriber mode can do nothing else. */
+  subscriber: Redis;
+  /** Redis channel shared by every node of one deployment. */
+  channel: string;
+  nodeId: string;
+  logger: Logger;
+  /** Told when the subscription is (re-)established after a loss: events may have been missed. */
+  onResubscribed?: () => void;
+}
+
+/**
+ * Cross-node broker over Redis pub/sub. A message is handed to this node's
+ * transports at once (local clients never wait for Redis) and published for the
+ * other nodes, which skip their own echoes. One publishing connection keeps one
+ * publisher's messages in order. While Redis is unreachable, other nodes miss
+ * events (at-most-once, as the Broker contract says): durable state (chat by
+ * `seq`, notifications) is re-read from the database, and `onResubscribed`
+ * lets the server tell clients to resync.
+ */
+export class RedisBroker implements Broker {
+  private readonly handlers = new Set<ChannelMessageHandler>();
+  private subscribed = false;
+
+  private constructor(private readonly options: RedisBrokerOptions) {}
+
+  static async start(options: RedisBrokerOptions): Promise<RedisBroker> {
+    const broker = new RedisBroker(options);
+    options.subscriber.on("message", (channel: string, raw: string) => {
+      if (channel === options.channel) broker.onRemote(raw);
+    });
+    options.subscriber.on("ready", () => void broker.subscribe$());
+    await broker.subscribe$();
+    return broker;
+  }
+
+  private async subscribe$(): Promise<void> {
+    try {
+      await this.options.subscriber.subscribe(this.options.channel);
+      if (this.subscribed) this.options.onResubscribed?.();
+      this.subscribed = true;
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, "redis broker subscribe failed; retrying on reconnect");
+    }
+  }
+
+  async publish(message: ChannelMessage): Promise<void> {
+    this.deliver(message);
+    try {
+      await this.options.publisher.publish(this.options.channel, JSON.stringify({ from: this.options.nodeId, message }));
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message, event: message.event }, "redis broker publish failed; other nodes miss this event");
+    }
+  }
+
+  subscribe(handler: ChannelMessageHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  private onRemote(raw: string): void {
+    let parsed: { from?: unknown; message?: ChannelMessage };
+    try {
+      parsed = JSON.parse(raw) as typeof parsed;
+    } catch {
+      return;
+    }
+    if (parsed.from === this.options.nodeId || !parsed.message || !Array.isArray(parsed.message.channels)) return;
+    this.deliver(parsed.message);
+  }
+
+  private deliver(message: ChannelMessage): void {
+    for (const handler of this.handlers) handler(message);
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    await this.options.subscriber.unsubscribe(this.options.channel).catch(() => {});
+  }
+}

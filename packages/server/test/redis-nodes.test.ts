@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { collect, databaseEnv, nextEvent, request, sleep, startServer, testDb } from "./support/server-harness.js";
+import { createGroup, ok } from "./support/chat-helpers.js";
+
+const redisUrl = process.env.REDIS_URL;
+
+/** Two nodes of one deployment: same Redis prefix (fresh per test), and in the Postgres project the same database. */
+async function twoNodes(extra: Record<string, string> = {}) {
+  const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `t${randomBytes(5).toString("hex")}`, ...extra };
+  const db = testDb === "postgres" ? databaseEnv() : undefined;
+  const a = await startServer({ env: { ...shared, ...db, NODE_ID: "node-a" } });
+  const b = await startServer({ env: { ...shared, ...(db ?? {}), ...(db ? {} : { DATA_DIR: ":memory:" }), NODE_ID: "node-b" } });
+  return { a, b };
+}
+
+describe.runIf(redisUrl)("several nodes over Redis", () => {
+  it("an event published on one node reaches subscribers on both nodes exactly once", async () => {
+    const { a, b } = await twoNodes();
+    const onA = await a.connect({ sub: "alice", tenant: "acme" });
+    const onB = await b.connect({ sub: "bob", tenant: "acme" });
+    const otherTenantOnB = await b.connect({ sub: "bob", tenant: "globex" });
+    for (const c of [onA, onB, otherTenantOnB]) await ok(c.socket, "room:join", { room: "topic:clinic" });
+    const seenA = collect(onA.socket, "appointment:created");
+    const seenB = collect(onB.socket, "appointment:created");
+    const leaked = collect(otherTenantOnB.socket, "appointment:created");
+    await a.server.publish("acme", { channel: "topic:clinic", event: "appointment:created", data: { id: 1 } });
+    await b.server.publish("acme", { channel: "topic:clinic", event: "appointment:created", data: { id: 2 } });
+    await sleep(300);
+    // Exactly once each; order is kept per publisher, not between two publishers on different nodes.
+    const ids = (seen: unknown[]) => seen.map((e) => (e as { id: number }).id).sort();
+    expect(ids(seenA)).toEqual([1, 2]);
+    expect(ids(seenB)).toEqual([1, 2]);
+    expect(leaked).toEqual([]);
+  });
+
+  it("rate limits are shared by the nodes", async () => {
+    const { a, b } = await twoNodes({ RATE_LIMITS: "room=3/30" });
+    const onA = await a.connect({ sub: "alice", tenant: "acme" });
+    const onB = await b.connect({ sub: "alice", tenant: "acme" });
+    await ok(onA.socket, "room:join", { room: "topic:a" });
+    await ok(onA.socket, "room:join", { room: "topic:b" });
+    await ok(onB.socket, "room:join", { room: "topic:c" });
+    expect(((await request(onB.socket, "room:join", { room: "topic:d" })) as any).error.code).toBe("rate_limited");
+  });
+
+  it.runIf(testDb === "postgres")("a chat message sent on one node reaches the other participant on another node", async () => {
+    const { a, b } = await twoNodes();
+    const alice = await a.connect({ sub: "alice", tenant: "acme" });
+    const bob = await b.connect({ sub: "bob", tenant: "acme" });
+    const bobOnA = await a.connect({ sub: "bob", tenant: "acme" });
+    const announced = nextEvent<any>(bob.socket, "conversation:new");
+    const id = await createGroup(alice.socket, ["bob"]);
+    expect((await announced).conversation.id).toBe(id);
+    const atB = collect<any>(bob.socket, "message:new");
+    const atA = collect<any>(bobOnA.socket, "message:new");
+    for (let i = 1; i <= 5; i++) await ok(alice.socket, "message:send", { conversationId: id, body: `m${i}` });
+    await sleep(300);
+    expect(atB.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(atA.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
