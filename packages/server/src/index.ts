@@ -37,3 +37,5 @@ export {
 } from "./core/moderation/composite-screener.js";
 export { webhookScreener, type WebhookScreenerOptions } from "./drivers/http/webhook-screener.js";
 export { parseEvalSet, runEvaluation, summarize, isError, type EvalCase, type CaseOutcome, type Metrics } from "./core/moderation/screener-evaluation.js";
+export { SwitchboardApi, SwitchboardApiError, type SwitchboardApiOptions } from "./sdk/switchboard-api.js";
+export type { SwitchboardBackend, UserOnline } from "./sdk/backend.js";

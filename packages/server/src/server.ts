@@ -4,6 +4,7 @@ import type { JWTVerifyGetKey } from "jose";
 import type { Logger } from "pino";
 import { Redis } from "ioredis";
 import type { NotificationCreatePayload } from "@switchboard/protocol";
+import type { SwitchboardBackend } from "./sdk/backend.js";
 import type { Config } from "./config/config.js";
 import type { Caller } from "./auth/caller.js";
 import { loadConfig } from "./config/config.js";
@@ -117,6 +118,8 @@ export interface SwitchboardServer {
    * does (server SDK, library mode).
    */
   notify(tenantId: string, notification: NotificationCreatePayload): Promise<{ created: number; notificationIds: string[] }>;
+  /** The server SDK in-process: the methods of {@link SwitchboardApi}, for one tenant. */
+  forTenant(tenantId: string): SwitchboardBackend;
   /** Outgoing webhooks and their delivery log. */
   readonly webhooks: WebhookService;
   /** The Postgres LISTEN/NOTIFY bridge, when `EVENTS_DATABASE_URL` is set. */
@@ -443,6 +446,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     webhooks,
     publish: (tenantId, event) => events.publish(tenantId, event),
     notify: (tenantId, notification) => notifications.create(tenantId, notification),
+    forTenant: (tenantId) => ({
+      publish: (channel, event, data) => events.publish(tenantId, { ...(Array.isArray(channel) ? { channels: channel } : { channel }), event, data }),
+      notify: (notification) => notifications.create(tenantId, notification),
+      presence: (userIds) => presence.get(tenantId, userIds),
+      isOnline: async (userId) => {
+        const [info] = await presence.get(tenantId, [userId]);
+        return { userId, online: info!.status !== "offline", status: info!.status, lastSeen: info!.lastSeen };
+      },
+    }),
     get url() {
       return `http://127.0.0.1:${port}`;
     },

@@ -132,3 +132,24 @@ describe("switchboard keys", () => {
     expect(listed.stdout).toContain("revoked");
   });
 });
+
+describe("server SDK", () => {
+  it("SwitchboardApi (HTTP) and server.forTenant (in-process) publish, notify and read presence the same way", async () => {
+    const { SwitchboardApi, SwitchboardApiError } = await import("@switchboard/server");
+    const { url, server, connect } = await startServer({ env });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    for (const backend of [new SwitchboardApi({ url, apiKey: ACME_KEY }), server.forTenant("acme")]) {
+      const event = nextEvent<any>(bob.socket, "mood_update");
+      expect(await backend.publish("user:bob", "mood_update", { score: 2 })).toEqual({ channels: ["user:bob"], event: "mood_update" });
+      expect(await event).toEqual({ score: 2 });
+      const notified = nextEvent<any>(bob.socket, "notification:new");
+      expect((await backend.notify({ userIds: ["bob"], type: "lab", title: "Results ready" })).created).toBe(1);
+      expect((await notified).notification.title).toBe("Results ready");
+      expect((await backend.presence(["bob", "nobody"])).map((p) => p.status)).toEqual(["online", "offline"]);
+      expect(await backend.isOnline("bob")).toMatchObject({ userId: "bob", online: true, status: "online" });
+    }
+    const wrong = new SwitchboardApi({ url, apiKey: "wrong-key-0123456789abcdef" });
+    await expect(wrong.publish("user:bob", "x", {})).rejects.toMatchObject({ code: "unauthorized", status: 401 });
+    await expect(new SwitchboardApi({ url, apiKey: ACME_KEY }).publish("user:bob", "message:new", {})).rejects.toBeInstanceOf(SwitchboardApiError);
+  });
+});

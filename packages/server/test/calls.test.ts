@@ -189,3 +189,29 @@ describe("call signaling", () => {
     expect(await ended).toEqual({ callId: id, reason: "timeout", durationMs: 0 });
   });
 });
+
+describe("calls and the rest of Switchboard", () => {
+  it("participants are in_call while the call is active and back online after it ends", async () => {
+    const { connect } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const watcher = await connect({ sub: "carol", tenant: "acme" });
+    const status = async () => ((await ok(watcher.socket, "presence:get", { userIds: ["alice", "bob"] })).presence as any[]).map((p) => p.status);
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    expect(await status()).toEqual(["online", "online"]);
+    await ok(bob.socket, "call:accept", { callId: call.id });
+    expect(await status()).toEqual(["in_call", "in_call"]);
+    await ok(alice.socket, "call:end", { callId: call.id });
+    expect(await status()).toEqual(["online", "online"]);
+  });
+
+  it("a missed call leaves a notification for the callee", async () => {
+    const { connect } = await startServer({ env: fast });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const notified = nextEvent<any>(bob.socket, "notification:new", 3000);
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "video" });
+    const { notification } = await notified;
+    expect(notification).toMatchObject({ type: "call.missed", priority: "high", title: "Missed video call from alice", data: { callId: call.id, callerId: "alice" } });
+  });
+});

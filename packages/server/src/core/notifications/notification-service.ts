@@ -96,6 +96,7 @@ export class NotificationService {
    * notification per conversation is enough; later messages do not pile up.
    */
   async onDomainEvent(event: DomainEvent): Promise<void> {
+    if (event.type === "call.missed") return this.onMissedCall(event);
     if (event.type !== "message.created") return;
     const { tenantId, message } = event;
     const now = new Date();
@@ -114,6 +115,22 @@ export class NotificationService {
       });
       await this.deliver(tenantId, created);
     }
+  }
+
+  /** A missed call leaves a `high` notification (Web Push when offline): who called, which call. */
+  private async onMissedCall(event: Extract<DomainEvent, { type: "call.missed" }>): Promise<void> {
+    const { tenantId, call, userIds } = event;
+    const created = await this.deps.store.create({
+      tenantId,
+      userIds,
+      type: "call.missed",
+      title: `Missed ${call.media} call from ${call.callerId}`,
+      body: "",
+      priority: "high",
+      data: { callId: call.id, callerId: call.callerId, media: call.media, ...(call.conversationId && { conversationId: call.conversationId }) },
+      now: new Date(),
+    });
+    await this.deliver(tenantId, created);
   }
 
   private async deliver(tenantId: string, created: Notification[]): Promise<void> {

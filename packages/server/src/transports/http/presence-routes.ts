@@ -5,6 +5,7 @@ import type { ApiKey } from "../../config/config.js";
 import type { ApiKeyStore } from "../../ports/api-key-store.js";
 import { AppError, issueDetails } from "../../core/errors.js";
 import type { PresenceService } from "../../core/presence/presence-service.js";
+import type { UserOnline } from "../../sdk/backend.js";
 import { useApiKeyAuth, type ApiKeyAudit } from "./api-key-auth.js";
 
 export interface PresenceRoutesDeps {
@@ -25,15 +26,6 @@ const presenceQuerySchema = z.object({
 });
 
 const userParamsSchema = z.object({ id: userIdSchema });
-
-/** The answer of `GET /v1/users/{id}/online`. */
-export interface UserOnline {
-  userId: string;
-  /** False while offline or appearing offline. */
-  online: boolean;
-  status: PresenceInfo["status"];
-  lastSeen: string | null;
-}
 
 /**
  * `GET /v1/presence?userIds=` and `GET /v1/users/{id}/online` (PROTOCOL.md

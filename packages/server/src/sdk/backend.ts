@@ -1,0 +1,26 @@
+import type { NotificationCreatePayload, PresenceInfo } from "@switchboard/protocol";
+
+/** `GET /v1/users/{id}/online`. */
+export interface UserOnline {
+  userId: string;
+  /** False while offline or appearing offline. */
+  online: boolean;
+  status: PresenceInfo["status"];
+  lastSeen: string | null;
+}
+
+/**
+ * What an app's backend does with Switchboard, scoped to one tenant. The same
+ * methods in two forms: {@link SwitchboardApi} (HTTP, from any Node process,
+ * with an API key) and `server.forTenant(tenantId)` (library mode, in-process).
+ *
+ * @example
+ * await backend.publish("tenant:acme", "appointment:created", { id: 7 });
+ * await backend.notify({ userIds: ["42"], type: "lab", title: "Results ready", priority: "high" });
+ */
+export interface SwitchboardBackend {
+  publish(channel: string | string[], event: string, data?: unknown): Promise<{ channels: string[]; event: string }>;
+  notify(notification: NotificationCreatePayload): Promise<{ created: number; notificationIds: string[] }>;
+  presence(userIds: string[]): Promise<PresenceInfo[]>;
+  isOnline(userId: string): Promise<UserOnline>;
+}
