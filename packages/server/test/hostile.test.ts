@@ -131,6 +131,20 @@ describe("hostile Socket.IO packets over a raw WebSocket", () => {
     await assertHealthy(t, bystander);
   });
 
+  it.each([
+    ["null", "null"],
+    ["an object", '{"toString":1}'],
+    ["an array", '["room:join"]'],
+    ["true", "true"],
+  ])("an event name that is %s is refused by the parser: only that connection closes", async (_name, eventName) => {
+    const { t, bystander } = await withBystander();
+    const raw = await RawSio.open(t);
+    raw.ws.send(`425[${eventName},{"room":"topic:a"}]`);
+    expect((await raw.closedWithin()).code).toBe(1005);
+    expect(raw.packets.filter((p) => p.startsWith("435"))).toEqual([]);
+    await assertHealthy(t, bystander);
+  });
+
   it("an event named __proto__ is an unknown event, not a prototype lookup", async () => {
     const { t, bystander } = await withBystander();
     const raw = await RawSio.open(t);
