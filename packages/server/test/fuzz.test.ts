@@ -8,7 +8,7 @@ import { onCleanup, request, startServer, type TestServer } from "./support/serv
  * that the server still answers. Reproduce a failure with FUZZ_SEED=<seed>.
  */
 const TOTAL_FRAMES = 100_000;
-const BATCH = 250;
+const BATCH = 200;
 const SIO_CONNECTIONS = 3;
 const WS_CONNECTIONS = 3;
 
@@ -35,14 +35,16 @@ const EVENTS = [
   "presence:get", "presence:subscribe", "presence:unsubscribe", "presence:setActivity", "presence:viewers", "notification:list",
   "notification:read", "notification:readAll", "notification:getUnreadCount", "notification:subscribe", "notification:unsubscribe",
   "call:initiate", "call:accept", "call:reject", "call:end", "call:signal", "call:quality", "crisis:acknowledge", "crisis:resolve",
-  "crisis:list", "__proto__", "constructor", "hasOwnProperty", "toString", "", "connect", "disconnect", "error", "newListener",
+  "crisis:list", "__proto__", "constructor", "hasOwnProperty", "toString", "", "error", "ping", "message",
 ] as const;
+/** Names Socket.IO's parser refuses outright (the connection is closed). */
+const RESERVED = ["connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"] as const;
 const KEYS = ["room", "conversationId", "messageId", "callId", "alertId", "id", "body", "type", "participantIds", "userIds", "upToSeq",
   "beforeSeq", "afterSeq", "limit", "before", "status", "custom", "resource", "active", "topics", "calleeIds", "media", "to", "signal",
   "sdp", "candidate", "title", "clientMessageId", "replyTo", "__proto__", "constructor", "prototype", "channel", "event", "payload"] as const;
 const STRINGS = ["topic:a", "user:alice", "tenant:acme", "tenant:globex", "presence:bob", "viewers:patient:1", "conversation:x", "patient:42",
   "00000000-0000-4000-8000-000000000000", "alice", "bob", "group", "direct", "audio", "video", "online", "offline", "in_call", "offer", "",
-  "\u0000", "\ud800", "\u202e", "../../etc/passwd", "' OR 1=1 --", "<script>", "%00", "a".repeat(200), "x".repeat(9000)] as const;
+  "\u0000", "\ud800", "\u202e", "../../etc/passwd", "' OR 1=1 --", "<script>", "%00", "a".repeat(200), "x".repeat(3000)] as const;
 
 function randomString(rng: Rng): string {
   if (rng.chance(0.6)) return rng.pick(STRINGS);
@@ -84,19 +86,42 @@ function truncate(rng: Rng, frame: string): string {
   return frame.slice(0, rng.int(frame.length));
 }
 
-/** A Socket.IO frame: mostly well-framed requests with mutated fields; a few fatal ones (the server closes on them). */
-function sioFrame(rng: Rng): string | Buffer {
+/** A known event name, or one mutated (case, a character added or cut) so it is near-miss unknown. */
+function eventName(rng: Rng): string {
+  const name = rng.pick(EVENTS);
+  switch (rng.int(6)) {
+    case 0: return name.toUpperCase();
+    case 1: return name + String.fromCharCode(32 + rng.int(95));
+    case 2: return name.slice(0, rng.int(name.length + 1));
+    case 3: return ` ${name}`;
+    default: return name;
+  }
+}
+
+/** A well-framed Socket.IO request with mutated fields: the server must answer or ignore it, never close. */
+function sioFrame(rng: Rng): string {
   const roll = rng.next();
-  const ack = rng.chance(0.7) ? String(rng.chance(0.95) ? rng.int(1_000_000) : rng.pick(["99999999999999999999", "-1", "1e5"])) : "";
-  const event = rng.chance(0.9) ? JSON.stringify(rng.pick(EVENTS)) : JSON.stringify(randomValue(rng));
-  if (roll < 0.75) return `42${ack}[${event},${randomPayloadJson(rng)}]`;
-  if (roll < 0.85) return `42${ack}[${event}]`;
-  if (roll < 0.9) return `42${ack}[${event},${randomPayloadJson(rng)},${randomPayloadJson(rng)}]`;
-  if (roll < 0.93) return rng.pick(["2", "3", "6", "2probe", "3probe"]);
-  if (roll < 0.955) return truncate(rng, `42${ack}[${event},${randomPayloadJson(rng)}]`);
-  if (roll < 0.97) return `451-${ack}[${event},{"_placeholder":true,"num":${rng.int(3)}}]`;
-  if (roll < 0.985) return Buffer.from(Array.from({ length: rng.int(64) }, () => rng.int(256)));
-  return randomString(rng).replace(/^4?1/, "9");
+  const ack = rng.chance(0.7) ? String(rng.chance(0.95) ? rng.int(1_000_000) : rng.pick(["99999999999999999999", "9007199254740993"])) : "";
+  const event = JSON.stringify(rng.chance(0.95) ? eventName(rng) : rng.chance(0.5) ? randomString(rng) : rng.int(100));
+  if (roll < 0.8) return `42${ack}[${event},${randomPayloadJson(rng)}]`;
+  if (roll < 0.9) return `42${ack}[${event}]`;
+  return `42${ack}[${event},${randomPayloadJson(rng)},${randomPayloadJson(rng)}]`;
+}
+
+/** A Socket.IO frame the parser refuses: the server closes the connection (and only it). */
+function fatalSioFrame(rng: Rng): { frames: (string | Buffer)[]; kind: string } {
+  const ack = rng.int(1000);
+  switch (rng.int(9)) {
+    case 0: return { kind: "truncated", frames: [truncate(rng, `42${ack}[${JSON.stringify(rng.pick(EVENTS))},${randomPayloadJson(rng)}]`).replace(/\]$/, "")] };
+    case 1: return { kind: "garbage", frames: [`9${randomString(rng)}`] };
+    case 2: return { kind: "binary", frames: [Buffer.from(Array.from({ length: 1 + rng.int(64) }, () => rng.int(256)))] };
+    case 3: return { kind: "reserved-name", frames: [`42${ack}[${JSON.stringify(rng.pick(RESERVED))},{}]`] };
+    case 4: return { kind: "non-string-name", frames: [`42${ack}[${JSON.stringify(rng.pick([null, true, {}, []]))},{}]`] };
+    case 5: return { kind: "placeholder-out-of-range", frames: [`451-${ack}["room:join",{"_placeholder":true,"num":${1 + rng.int(5)}}]`, Buffer.from([1])] };
+    case 6: return { kind: "not-an-array", frames: [`42${ack}${JSON.stringify(randomObject(rng))}`] };
+    case 7: return { kind: "ack-id-not-an-integer", frames: [`42${ack}e5["room:join",{}]`] };
+    default: return { kind: "second-connect", frames: [`40${JSON.stringify({ token: randomString(rng) })}`] };
+  }
 }
 
 /** A /realtime/ws frame: JSON frames with mutated fields, truncated JSON, random bytes. */
@@ -106,7 +131,7 @@ function wsFrame(rng: Rng): string | Buffer {
   const base: Record<string, unknown> = { type, id: rng.chance(0.5) ? rng.int(1000) : randomValue(rng) };
   if (type === "subscribe" || type === "unsubscribe") base.channel = rng.chance(0.7) ? rng.pick(STRINGS) : randomValue(rng);
   if (type === "request") {
-    base.event = rng.chance(0.9) ? rng.pick(EVENTS) : randomValue(rng);
+    base.event = rng.chance(0.9) ? eventName(rng) : randomValue(rng);
     base.payload = rng.chance(0.8) ? randomObject(rng) : randomValue(rng);
   }
   if (rng.chance(0.3)) Object.assign(base, randomObject(rng));
@@ -117,6 +142,8 @@ function wsFrame(rng: Rng): string | Buffer {
   if (roll < 0.94) return Buffer.from(Array.from({ length: rng.int(64) }, () => rng.int(256)));
   return randomString(rng);
 }
+
+const unexpectedCloseCodes: Record<string, number> = {};
 
 /** One raw connection that reopens itself whenever the server closes it. */
 class Lane {
@@ -144,7 +171,10 @@ class Lane {
       if (!isBinary) this.inbox.push(data.toString());
       if (this.inbox.length > 2000) this.inbox.splice(0, 1000);
     });
-    ws.on("close", () => (this.closed = true));
+    ws.on("close", (code) => {
+      this.closed = true;
+      this.lastCloseCode = code;
+    });
     ws.on("error", () => {});
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
@@ -169,23 +199,50 @@ class Lane {
     return false;
   }
 
-  /** Sends a batch, then a sentinel whose answer proves the server read everything before it. */
-  async sendBatch(frames: (string | Buffer)[], batchNo: number): Promise<void> {
+  /**
+   * Sends a batch, then either a sentinel whose answer proves the server read every frame
+   * before it, or (Socket.IO) a fatal frame after which the server must close the connection.
+   * Returns how many frames the server provably read.
+   */
+  async sendBatch(frames: (string | Buffer)[], batchNo: number, fatal?: (string | Buffer)[]): Promise<number> {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) {
       this.reopened++;
       await this.open();
     }
     for (const frame of frames) this.ws.send(frame, { binary: Buffer.isBuffer(frame) });
+    if (fatal) {
+      for (const frame of fatal) this.ws.send(frame, { binary: Buffer.isBuffer(frame) });
+      const deadline = Date.now() + 5000;
+      while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+      if (!this.closed) {
+        this.survivedFatal++;
+        this.ws.terminate();
+        this.closed = true;
+        return frames.length;
+      }
+      return frames.length + fatal.length;
+    }
     const sentinel = 900_000_000 + batchNo;
     if (this.kind === "sio") this.ws.send(`42${sentinel}["room:participants",{"room":"user:${this.sub}"}]`);
     else this.ws.send(JSON.stringify({ type: "ping", id: `s${sentinel}` }));
     const answered = await this.waitFor((m) => (this.kind === "sio" ? m.startsWith(`43${sentinel}[`) : m.includes(`"id":"s${sentinel}"`)), 5000);
-    if (!answered && !this.closed) {
+    if (answered) return frames.length;
+    if (this.closed) {
+      this.unexpectedCloses++;
+      const key = `${this.kind}:${this.lastCloseCode}`;
+      unexpectedCloseCodes[key] = (unexpectedCloseCodes[key] ?? 0) + 1;
+      if (process.env.FUZZ_DEBUG) console.log("[fuzz] closed after", key, JSON.stringify(frames.map(String).slice(-3)).slice(0, 3000));
+    }
+    else {
       this.stalls++;
       this.ws.terminate();
       this.closed = true;
     }
+    return 0;
   }
+  survivedFatal = 0;
+  lastCloseCode = 0;
+  unexpectedCloses = 0;
 }
 
 describe("protocol fuzzing", () => {
@@ -209,22 +266,34 @@ describe("protocol fuzzing", () => {
 
     const started = Date.now();
     let sent = 0;
+    let read = 0;
     let batchNo = 0;
+    const fatalKinds: Record<string, number> = {};
     while (sent < TOTAL_FRAMES) {
-      await Promise.all(
+      const results = await Promise.all(
         lanes.map((lane, i) => {
-          const n = Math.min(BATCH, TOTAL_FRAMES - sent);
-          sent += n;
-          const frames = Array.from({ length: n }, () => (i < SIO_CONNECTIONS ? sioFrame(rng) : wsFrame(rng)));
-          return lane.sendBatch(frames, batchNo++);
+          const sio = i < SIO_CONNECTIONS;
+          const n = Math.max(0, Math.min(BATCH, TOTAL_FRAMES - sent));
+          const frames = Array.from({ length: n }, () => (sio ? sioFrame(rng) : wsFrame(rng)));
+          const fatal = sio && n > 0 && rng.chance(0.3) ? fatalSioFrame(rng) : undefined;
+          if (fatal) fatalKinds[fatal.kind] = (fatalKinds[fatal.kind] ?? 0) + 1;
+          sent += n + (fatal?.frames.length ?? 0);
+          return lane.sendBatch(frames, batchNo++, fatal?.frames);
         }),
       );
-      expect(Date.now() - started, `fuzzing took too long (seed ${seed})`).toBeLessThan(90_000);
+      read += results.reduce((a, b) => a + b, 0);
+      expect(Date.now() - started, `fuzzing took too long (seed ${seed})`).toBeLessThan(80_000);
     }
-    const reopened = lanes.reduce((n, l) => n + l.reopened, 0);
-    const stalls = lanes.reduce((n, l) => n + l.stalls, 0);
-    console.log(`[fuzz] ${sent} frames in ${Date.now() - started} ms; connections reopened ${reopened}, stalled ${stalls}`);
-    expect(sent).toBe(TOTAL_FRAMES);
+    const total = (key: "reopened" | "stalls" | "unexpectedCloses" | "survivedFatal") => lanes.reduce((n, l) => n + l[key], 0);
+    console.log(
+      `[fuzz] ${sent} frames sent, ${read} provably read, in ${Date.now() - started} ms; fatal Socket.IO frames ${JSON.stringify(fatalKinds)}; ` +
+        `reopened ${total("reopened")}, unexpected close codes ${JSON.stringify(unexpectedCloseCodes)}, stalled ${total("stalls")}, unexpected closes ${total("unexpectedCloses")}, survived fatal ${total("survivedFatal")}`,
+    );
+    expect(sent).toBeGreaterThanOrEqual(TOTAL_FRAMES);
+    // Well-framed frames, however hostile their content, never stall or close a connection;
+    // frames the Socket.IO parser refuses close exactly that connection.
+    expect({ stalls: total("stalls"), unexpectedCloses: total("unexpectedCloses"), survivedFatal: total("survivedFatal") }, `seed ${seed}`).toEqual({ stalls: 0, unexpectedCloses: 0, survivedFatal: 0 });
+    expect(read, `seed ${seed}`).toBe(sent);
 
     const health = await fetch(`${t.url}/healthz`);
     expect(health.status, `seed ${seed}`).toBe(200);
