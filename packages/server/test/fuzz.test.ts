@@ -112,7 +112,11 @@ function sioFrame(rng: Rng): string {
 function fatalSioFrame(rng: Rng): { frames: (string | Buffer)[]; kind: string } {
   const ack = rng.int(1000);
   switch (rng.int(9)) {
-    case 0: return { kind: "truncated", frames: [truncate(rng, `42${ack}[${JSON.stringify(rng.pick(EVENTS))},${randomPayloadJson(rng)}]`).replace(/\]$/, "")] };
+    case 0: {
+      // A strict, non-empty prefix of a JSON array is never valid JSON.
+      const json = `[${JSON.stringify(rng.pick(EVENTS))},${randomPayloadJson(rng)}]`;
+      return { kind: "truncated", frames: [`42${ack}${json.slice(0, 1 + rng.int(json.length - 1))}`] };
+    }
     case 1: return { kind: "garbage", frames: [`9${randomString(rng)}`] };
     case 2: return { kind: "binary", frames: [Buffer.from(Array.from({ length: 1 + rng.int(64) }, () => rng.int(256)))] };
     case 3: return { kind: "reserved-name", frames: [`42${ack}[${JSON.stringify(rng.pick(RESERVED))},{}]`] };
@@ -168,6 +172,8 @@ class Lane {
     this.inbox = [];
     onCleanup(async () => ws.terminate());
     ws.on("message", (data, isBinary) => {
+      // Engine.IO heartbeat: answer the server's ping, or a long run is closed by the ping timeout.
+      if (this.kind === "sio" && !isBinary && data.toString() === "2") ws.send("3");
       if (!isBinary) this.inbox.push(data.toString());
       if (this.inbox.length > 2000) this.inbox.splice(0, 1000);
     });
