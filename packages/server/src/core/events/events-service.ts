@@ -7,6 +7,21 @@ export interface PublishResult {
   event: string;
 }
 
+/** Deepest nesting of arrays and objects accepted in event data. */
+export const EVENT_DATA_MAX_DEPTH = 64;
+
+/** Whether `value` nests arrays/objects more than `max` levels deep, found without recursion. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /**
  * Domain events from the app's backend (`appointment:created` to
  * `tenant:acme`): validated, size-checked, and handed to the broker, which
@@ -24,6 +39,9 @@ export class EventsService {
       throw new AppError("bad_request", "invalid event", details);
     }
     const { channel, channels, event, data } = parsed.data;
+    // Hostile data nested thousands deep would overflow the stack in JSON.stringify (a 500)
+    // and again in every transport's encoder: refuse it before anything serializes it.
+    if (nestedDeeperThan(data, EVENT_DATA_MAX_DEPTH)) throw new AppError("bad_request", `event data is nested deeper than ${EVENT_DATA_MAX_DEPTH} levels`, [{ path: "data", message: "too deeply nested" }]);
     const size = Buffer.byteLength(JSON.stringify(data ?? null));
     if (size > EVENT_DATA_MAX_BYTES) throw new AppError("payload_too_large", `event data is ${size} bytes; the limit is ${EVENT_DATA_MAX_BYTES}`);
     const targets = [...new Set(channels ?? [channel!])];

@@ -10,6 +10,7 @@ import type { Broker } from "../../ports/broker.js";
 import type { NotificationStore, PushSubscription } from "../../ports/notification-store.js";
 import type { PushSender } from "../../ports/push-sender.js";
 import type { ConnectionRegistry } from "../connection-registry.js";
+import { EVENT_DATA_MAX_DEPTH, nestedDeeperThan } from "../events/events-service.js";
 import type { DomainEvent } from "../domain-events.js";
 import { AppError, issueDetails } from "../errors.js";
 
@@ -39,6 +40,8 @@ export class NotificationService {
     }
     const n = parsed.data;
     const now = new Date();
+    // Hostile data nested thousands deep would overflow the stack when stored and delivered (a 500).
+    if (nestedDeeperThan(n.data, EVENT_DATA_MAX_DEPTH)) throw new AppError("bad_request", `data is nested deeper than ${EVENT_DATA_MAX_DEPTH} levels`, [{ path: "data", message: "too deeply nested" }]);
     if (n.expiresAt && Date.parse(n.expiresAt) <= now.getTime()) throw new AppError("bad_request", "expiresAt is in the past", [{ path: "expiresAt", message: "in the past" }]);
     const userIds = n.userIds ? [...new Set(n.userIds)] : await this.deps.store.subscribers(tenantId, n.topic!);
     const created = await this.deps.store.create({

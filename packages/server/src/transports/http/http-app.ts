@@ -31,6 +31,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     routerOptions: { maxParamLength: 512 },
     // Socket.IO and other WebSocket endpoints keep long-lived connections on this server.
     forceCloseConnections: "idle",
+    // Errors fastify raises before routing (a malformed percent-encoding, an over-long
+    // parameter) leave in the same `{ error: { code, message } }` shape as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const status = typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      void (reply as unknown as { code(status: number): { send(body: unknown): unknown } }).code(status).send({ error: { code: codeForStatus(status), message: error.message } });
+    },
   });
 
   await app.register(cors, {

@@ -32,8 +32,12 @@ export class RequestDispatcher {
   }
 
   async dispatch(connection: Connection, event: string, payload: unknown): Promise<Ack> {
-    const ack = await this.run(connection, event, payload);
-    this.hooks.onResult?.(connection, event, payload, ack);
+    // Socket.IO's parser lets numbers through as event names, and an attachment-only or empty
+    // binary event reaches onAny with no name or the ack as the name; make it text
+    // so a hostile name is an unknown event, never a TypeError answered as `internal`.
+    const name = typeof event === "string" ? event : typeof event === "number" ? String(event) : `(${typeof event})`;
+    const ack = await this.run(connection, name, payload);
+    this.hooks.onResult?.(connection, name, payload, ack);
     return ack;
   }
 
