@@ -39,3 +39,4 @@ export { webhookScreener, type WebhookScreenerOptions } from "./drivers/http/web
 export { parseEvalSet, runEvaluation, summarize, isError, type EvalCase, type CaseOutcome, type Metrics } from "./core/moderation/screener-evaluation.js";
 export { SwitchboardApi, SwitchboardApiError, type SwitchboardApiOptions } from "./sdk/switchboard-api.js";
 export type { SwitchboardBackend, UserOnline } from "./sdk/backend.js";
+export { triggerSql, type TriggerOptions } from "./cli/sql-trigger.js";

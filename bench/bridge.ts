@@ -1,0 +1,121 @@
+/**
+ * Postgres bridge latency (issue 8 / issue 12 scenario 5): 1,000 connected
+ * users; rows inserted into the app's table (with the trigger from
+ * `switchboard sql trigger`) reach the named user's socket. Measures INSERT
+ * commit -> client receive, inserter and clients in one process (one clock).
+ *
+ *   npm run bench:bridge -- [--quick]
+ */
+import { execSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SignJWT } from "jose";
+import pg from "pg";
+import { triggerSql } from "@switchboard/server";
+import { startSwitchboard } from "./lib/server-process.js";
+import { SioClient } from "./lib/sio-client.js";
+import { Samples, processCpuSeconds } from "./lib/stats.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const USERS = 1000;
+const RATES = quick ? [100] : [100, 500];
+const STEP_MS = quick ? 5000 : 10_000;
+const PG_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const SECRET = "bench-secret-0123456789abcdef0123456789";
+const now = () => performance.timeOrigin + performance.now();
+
+const schema = `bench_app_${Date.now()}`;
+const notifyChannel = `sb_bench_${Date.now()}`;
+const app = new pg.Client({ connectionString: PG_URL });
+await app.connect();
+await app.query(`create schema ${schema}`);
+await app.query(`create table ${schema}.moods (id bigserial primary key, user_id text not null, score int not null, sent_at double precision not null)`);
+await app.query(triggerSql({ table: `${schema}.moods`, event: "mood_update", channel: "'user:' || NEW.user_id", tenant: "bench", notifyChannel }));
+
+const server = await startSwitchboard({
+  JWT_SECRET: SECRET,
+  DATA_DIR: ":memory:",
+  EVENTS_DATABASE_URL: PG_URL,
+  EVENTS_CHANNELS: notifyChannel,
+  RATE_LIMITS: "connect=1000000/1",
+});
+const results = [];
+try {
+  const secret = new TextEncoder().encode(SECRET);
+  let current = new Samples();
+  let received = 0;
+  const clients: SioClient[] = [];
+  for (let i = 0; i < USERS; i += 100) {
+    clients.push(
+      ...(await Promise.all(
+        Array.from({ length: 100 }, async (_, k) => {
+          const token = await new SignJWT({ sub: `u${i + k}`, tenant: "bench" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("1h").sign(secret);
+          const client = new SioClient(server.url, token);
+          await client.connected;
+          client.on("mood_update", (row: { sent_at: number }) => {
+            received++;
+            current.add(now() - row.sent_at);
+          });
+          return client;
+        }),
+      )),
+    );
+  }
+  for (const rate of RATES) {
+    current = new Samples();
+    received = 0;
+    const cpuBefore = await processCpuSeconds(server.pid);
+    const start = now();
+    let sent = 0;
+    const inflight: Promise<unknown>[] = [];
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = now() - start;
+        if (elapsed >= STEP_MS) {
+          clearInterval(timer);
+          return resolve();
+        }
+        const due = Math.floor((elapsed / 1000) * rate) - sent;
+        for (let i = 0; i < due; i++) {
+          sent++;
+          // sent_at is taken just before the INSERT: latency includes the insert, commit, NOTIFY, bridge and delivery.
+          inflight.push(app.query(`insert into ${schema}.moods (user_id, score, sent_at) values ($1, $2, $3)`, [`u${sent % USERS}`, 1 + (sent % 5), now()]));
+        }
+      }, 5);
+    });
+    await Promise.all(inflight);
+    await new Promise((r) => setTimeout(r, 1000));
+    const serverCpu = ((await processCpuSeconds(server.pid)) - cpuBefore) / (STEP_MS / 1000 + 1);
+    const row = { rate, inserted: sent, received, latencyMs: current.summary(), serverCpuPercent: Math.round(serverCpu * 100) };
+    console.error(`  rate=${rate}/s inserted=${sent} received=${received} p50=${row.latencyMs.p50} p99=${row.latencyMs.p99}`);
+    results.push(row);
+  }
+  for (const c of clients) c.close();
+} finally {
+  await server.stop();
+  await app.query(`drop schema ${schema} cascade`);
+  await app.end();
+}
+
+const commit = execSync("git rev-parse --short HEAD").toString().trim();
+const run = {
+  benchmark: "bridge",
+  date: new Date().toISOString(),
+  commit,
+  command: `npm run bench:bridge -- ${args.join(" ")}`.trim(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  setup: { users: USERS, stepMs: STEP_MS },
+  results,
+};
+const dir = fileURLToPath(new URL("./results/", import.meta.url));
+await mkdir(dir, { recursive: true });
+const file = join(dir, `bridge-${run.date.replace(/[:.]/g, "-")}.json`);
+await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
+console.log(`\nPostgres bridge benchmark, commit ${commit}, ${run.date}, written to ${file}\n`);
+console.log("| inserts/s | inserted | received | INSERT->client p50 / p99 / p99.9 ms | server CPU |");
+console.log("|---|---|---|---|---|");
+for (const r of results) console.log(`| ${r.rate} | ${r.inserted} | ${r.received} | ${r.latencyMs.p50} / ${r.latencyMs.p99} / ${r.latencyMs.p999} | ${r.serverCpuPercent}% |`);
+process.exit(0);
