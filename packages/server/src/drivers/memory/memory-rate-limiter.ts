@@ -1,5 +1,6 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterMemory } from "rate-limiter-flexible";
 import type { RateLimitDecision, RateLimitRule, RateLimiter } from "../../ports/rate-limiter.js";
+import { consumePoint } from "../rate-limit-decision.js";
 
 /** Per-node rate limits on rate-limiter-flexible's in-memory fixed windows. */
 export class MemoryRateLimiter implements RateLimiter {
@@ -11,15 +12,7 @@ export class MemoryRateLimiter implements RateLimiter {
     }
   }
 
-  async consume(family: string, key: string): Promise<RateLimitDecision> {
-    const limiter = this.limiters.get(family);
-    if (!limiter) return { allowed: true };
-    try {
-      await limiter.consume(key);
-      return { allowed: true };
-    } catch (res) {
-      if (res instanceof RateLimiterRes) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(res.msBeforeNext)) };
-      throw res;
-    }
+  consume(family: string, key: string): Promise<RateLimitDecision> {
+    return consumePoint(this.limiters.get(family), key);
   }
 }

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
 import type { RateLimitDecision, RateLimitRule, RateLimiter } from "../../ports/rate-limiter.js";
+import { consumePoint } from "../rate-limit-decision.js";
 
 /**
  * Rate limits shared by every node (rate-limiter-flexible on Redis). While
@@ -26,15 +27,7 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
-  async consume(family: string, key: string): Promise<RateLimitDecision> {
-    const limiter = this.limiters.get(family);
-    if (!limiter) return { allowed: true };
-    try {
-      await limiter.consume(key);
-      return { allowed: true };
-    } catch (res) {
-      if (res instanceof RateLimiterRes) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(res.msBeforeNext)) };
-      throw res;
-    }
+  consume(family: string, key: string): Promise<RateLimitDecision> {
+    return consumePoint(this.limiters.get(family), key);
   }
 }
