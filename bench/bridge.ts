@@ -15,6 +15,7 @@ import { SignJWT } from "jose";
 import pg from "pg";
 import { triggerSql } from "@switchboard/server";
 import { startSwitchboard } from "./lib/server-process.js";
+import { paced } from "./lib/paced.js";
 import { SioClient } from "./lib/sio-client.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 
@@ -68,25 +69,13 @@ try {
     current = new Samples();
     received = 0;
     const cpuBefore = await processCpuSeconds(server.pid);
-    const start = now();
-    let sent = 0;
-    const inflight: Promise<unknown>[] = [];
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const elapsed = now() - start;
-        if (elapsed >= STEP_MS) {
-          clearInterval(timer);
-          return resolve();
-        }
-        const due = Math.floor((elapsed / 1000) * rate) - sent;
-        for (let i = 0; i < due; i++) {
-          sent++;
-          // sent_at is taken just before the INSERT: latency includes the insert, commit, NOTIFY, bridge and delivery.
-          inflight.push(app.query(`insert into ${schema}.moods (user_id, score, sent_at) values ($1, $2, $3)`, [`u${sent % USERS}`, 1 + (sent % 5), now()]));
-        }
-      }, 5);
-    });
-    await Promise.all(inflight);
+    // sent_at is taken just before the INSERT: latency includes the insert, commit, NOTIFY, bridge and delivery.
+    const sent = await paced(
+      rate,
+      STEP_MS,
+      (n) => app.query(`insert into ${schema}.moods (user_id, score, sent_at) values ($1, $2, $3)`, [`u${n % USERS}`, 1 + (n % 5), now()]),
+      5,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const serverCpu = ((await processCpuSeconds(server.pid)) - cpuBefore) / (STEP_MS / 1000 + 1);
     const row = { rate, inserted: sent, received, latencyMs: current.summary(), serverCpuPercent: Math.round(serverCpu * 100) };

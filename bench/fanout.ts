@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SioClient } from "./lib/sio-client.js";
 import { ask } from "./lib/ipc.js";
+import { paced } from "./lib/paced.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 import { ROOM, startTarget, type Target } from "./lib/targets.js";
 
@@ -41,25 +42,7 @@ async function runStep(target: Target, workers: ChildProcess[], n: number, rate:
   const cpuBefore = await processCpuSeconds(target.pid);
   const clientCpuBefore = (await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")))).reduce((s, r) => s + r.cpuMicros, 0);
   await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
-  const start = now();
-  let sent = 0;
-  const inflight: Promise<void>[] = [];
-  // Ticks of 10 ms, each sending what the rate owes by then: steady even above 100/s.
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = now() - start;
-      if (elapsed >= STEP_MS) {
-        clearInterval(timer);
-        return resolve();
-      }
-      const due = Math.floor((elapsed / 1000) * rate) - sent;
-      for (let i = 0; i < due; i++) {
-        sent++;
-        inflight.push(target.publish("bench:tick", { t: now() }).catch(() => {}));
-      }
-    }, 10);
-  });
-  await Promise.all(inflight);
+  const sent = await paced(rate, STEP_MS, () => target.publish("bench:tick", { t: now() }).catch(() => {}));
   await new Promise((resolve) => setTimeout(resolve, 500));
   const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")));
   const seconds = STEP_MS / 1000;
