@@ -450,10 +450,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       publish: (channel, event, data) => events.publish(tenantId, { ...(Array.isArray(channel) ? { channels: channel } : { channel }), event, data }),
       notify: (notification) => notifications.create(tenantId, notification),
       presence: (userIds) => presence.get(tenantId, userIds),
-      isOnline: async (userId) => {
-        const [info] = await presence.get(tenantId, [userId]);
-        return { userId, online: info!.status !== "offline", status: info!.status, lastSeen: info!.lastSeen };
-      },
+      isOnline: (userId) => presence.online(tenantId, userId),
     }),
     get url() {
       return `http://127.0.0.1:${port}`;

@@ -1,13 +1,7 @@
 import type { NotificationCreatePayload, PresenceInfo } from "@switchboard/protocol";
+import type { UserOnline } from "../core/presence/presence-service.js";
 
-/** `GET /v1/users/{id}/online`. */
-export interface UserOnline {
-  userId: string;
-  /** False while offline or appearing offline. */
-  online: boolean;
-  status: PresenceInfo["status"];
-  lastSeen: string | null;
-}
+export type { UserOnline } from "../core/presence/presence-service.js";
 
 /**
  * What an app's backend does with Switchboard, scoped to one tenant. The same

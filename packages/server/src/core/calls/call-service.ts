@@ -18,6 +18,7 @@ import type { ConnectionListener } from "../connection-listener.js";
 import type { ConnectionRegistry } from "../connection-registry.js";
 import type { DomainEvents } from "../domain-events.js";
 import { AppError } from "../errors.js";
+import { publishToUsers } from "../publish-to-users.js";
 import { CallTimers } from "./call-timers.js";
 
 /** Told when users enter and leave active calls (presence shows them `in_call`). */
@@ -236,7 +237,6 @@ export class CallService implements ConnectionListener {
   }
 
   private publish(tenantId: string, userIds: readonly string[], event: string, data: unknown, origin: Origin = {}): Promise<void> {
-    if (userIds.length === 0) return Promise.resolve();
-    return this.broker.publish({ tenantId, channels: userIds.map((id) => `user:${id}`), event, data, exceptConnectionId: origin.connectionId });
+    return publishToUsers(this.broker, tenantId, userIds, event, data, origin.connectionId);
   }
 }

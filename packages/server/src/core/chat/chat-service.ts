@@ -19,6 +19,7 @@ import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import type { CrisisService } from "../crisis/crisis-service.js";
 import type { DomainEvents } from "../domain-events.js";
 import { AppError } from "../errors.js";
+import { publishToUsers } from "../publish-to-users.js";
 
 /** Where a request came from: its connection is not sent its own event back. */
 export interface Origin {
@@ -199,8 +200,7 @@ export class ChatService {
 
   /** Sends an event to every participant's devices (except the originating connection). */
   publish(tenantId: string, userIds: readonly string[], event: string, data: unknown, origin: Origin): Promise<void> {
-    if (userIds.length === 0) return Promise.resolve();
-    return this.broker.publish({ tenantId, channels: userIds.map((id) => `user:${id}`), event, data, exceptConnectionId: origin.connectionId });
+    return publishToUsers(this.broker, tenantId, userIds, event, data, origin.connectionId);
   }
 
   private async receipt(caller: Caller, kind: "delivered" | "read", payload: ReceiptPayload, origin: Origin): Promise<void> {

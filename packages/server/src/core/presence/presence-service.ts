@@ -34,6 +34,15 @@ export interface PresenceServiceDeps {
   onMood?: (caller: Caller, custom: CustomStatus) => Promise<void>;
 }
 
+/** `GET /v1/users/{id}/online` and the SDK's `isOnline`. */
+export interface UserOnline {
+  userId: string;
+  /** False while offline or appearing offline. */
+  online: boolean;
+  status: PresenceInfo["status"];
+  lastSeen: string | null;
+}
+
 /** Internal channel carrying one user's `presence:changed` to its subscribers. */
 export function presenceChannel(userId: string): string {
   return `presence:${userId}`;
@@ -191,6 +200,12 @@ export class PresenceService implements ConnectionListener {
     const ids = [...new Set(userIds)];
     const [records, live] = await Promise.all([this.deps.records.get(tenantId, ids), this.deps.store.users(tenantId, ids)]);
     return ids.map((id) => presenceInfo(id, records.get(id), live.get(id)));
+  }
+
+  /** Whether a user counts as online (`away`, `busy`, `in_call` do; offline and appearing offline do not). */
+  async online(tenantId: string, userId: string): Promise<UserOnline> {
+    const [info] = await this.get(tenantId, [userId]);
+    return { userId, online: info!.status !== "offline", status: info!.status, lastSeen: info!.lastSeen };
   }
 
   /** Subscribes first, then reads, so no change falls between the answer and the first event. */

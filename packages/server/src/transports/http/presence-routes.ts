@@ -5,7 +5,7 @@ import type { ApiKey } from "../../config/config.js";
 import type { ApiKeyStore } from "../../ports/api-key-store.js";
 import { AppError, issueDetails } from "../../core/errors.js";
 import type { PresenceService } from "../../core/presence/presence-service.js";
-import type { UserOnline } from "../../sdk/backend.js";
+import type { UserOnline } from "../../core/presence/presence-service.js";
 import { useApiKeyAuth, type ApiKeyAudit } from "./api-key-auth.js";
 
 export interface PresenceRoutesDeps {
@@ -43,8 +43,7 @@ export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceRoute
 
     scope.get("/v1/users/:id/online", async (request): Promise<UserOnline> => {
       const { id } = parse(userParamsSchema, request.params, "path");
-      const [presence] = await deps.presence.get(request.apiTenantId, [id]);
-      return { userId: id, online: presence!.status !== "offline", status: presence!.status, lastSeen: presence!.lastSeen };
+      return deps.presence.online(request.apiTenantId, id);
     });
   });
 }
