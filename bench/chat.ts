@@ -9,15 +9,13 @@
  * each run uses a fresh schema, dropped afterwards. Results go to
  * bench/results/chat-<timestamp>.json and a Markdown table on stdout.
  */
-import { fork, execSync } from "node:child_process";
+import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { startSwitchboard } from "./lib/server-process.js";
+import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
+import { runHeader, writeRun } from "./lib/report.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
@@ -32,23 +30,14 @@ const LATENCY_MS = quick ? 5_000 : 15_000;
 const LATENCY_RATE = 1000; // messages per second, all conversations together
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4); // outstanding sends per conversation in the throughput phase
 const SECRET = randomBytes(24).toString("base64url");
-const PG_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 type Worker = ReturnType<typeof fork>;
 
 
 async function runOne(db: string) {
-  let schema: string | undefined;
-  let dataDir: string | undefined;
+  const store = await benchDatabase(db === "postgres" ? "postgres" : "pglite", Number(process.env.BENCH_POOL ?? 20));
   // The benchmark measures capacity, so per-user request limits are lifted far above any human pace.
-  const env: Record<string, string> = { JWT_SECRET: SECRET, RATE_LIMITS: "message=1000000/1,conversation=1000000/1,connect=1000000/1" };
-  if (db === "postgres") {
-    schema = `bench_${Date.now()}`;
-    Object.assign(env, { DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: process.env.BENCH_POOL ?? "20" });
-  } else {
-    dataDir = await mkdtemp(join(tmpdir(), "switchboard-bench-"));
-    env.DATA_DIR = dataDir;
-  }
+  const env: Record<string, string> = { JWT_SECRET: SECRET, RATE_LIMITS: "message=1000000/1,conversation=1000000/1,connect=1000000/1", ...store.env };
   const server = await startSwitchboard(env);
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./chat-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   try {
@@ -105,13 +94,7 @@ async function runOne(db: string) {
     }
     for (const w of workers) w.send({ type: "exit" });
     await server.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    if (schema) {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists "${schema}" cascade`);
-      await client.end();
-    }
+    await store.drop();
   }
 }
 
@@ -121,22 +104,14 @@ for (const db of databases) {
   results.push(await runOne(db));
 }
 
-const commit = execSync("git rev-parse --short HEAD").toString().trim();
 const run = {
-  benchmark: "chat",
-  date: new Date().toISOString(),
-  commit,
-  command: `npm run bench:chat -- ${args.join(" ")}`.trim(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  ...runHeader("chat", `npm run bench:chat -- ${args.join(" ")}`.trim()),
   setup: { conversations: CONVERSATIONS, clientsPerConversation: USERS_PER_CONVERSATION, connections: CONVERSATIONS * USERS_PER_CONVERSATION, workers: WORKERS, window: WINDOW, throughputMs: THROUGHPUT_MS, latencyMs: LATENCY_MS },
   results,
 };
-const dir = fileURLToPath(new URL("./results/", import.meta.url));
-await mkdir(dir, { recursive: true });
-const file = join(dir, `chat-${run.date.replace(/[:.]/g, "-")}.json`);
-await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
+const file = await writeRun(run);
 
-console.log(`\nchat benchmark, commit ${commit}, ${run.date}, ${run.machine.cpus} CPUs (${run.machine.cpuModel}), written to ${file}\n`);
+console.log(`\nchat benchmark, commit ${run.commit}, ${run.date}, ${run.machine.cpus} CPUs (${run.machine.cpuModel}), written to ${file}\n`);
 console.log("| database | stored msg/s | delivered msg/s | server CPU | client CPU | rate | send->receive p50 / p99 / p99.9 ms | send->ack p50 / p99 ms |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {

@@ -6,14 +6,12 @@
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
  */
-import { execSync, fork, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SioClient } from "./lib/sio-client.js";
 import { ask } from "./lib/ipc.js";
 import { paced } from "./lib/paced.js";
+import { runHeader, writeRun } from "./lib/report.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 import { ROOM, startTarget, type Target } from "./lib/targets.js";
 
@@ -100,22 +98,16 @@ for (const n of SIZES) {
   }
 }
 
-const commit = execSync("git rev-parse --short HEAD").toString().trim();
 const run = {
-  benchmark: "fanout",
-  date: new Date().toISOString(),
-  commit,
-  command: `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:fanout -- ${args.join(" ")}`.trim(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  ...runHeader(
+    "fanout", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:fanout -- ${args.join(" ")}`.trim(),
+  ),
   setup: { workers: WORKERS, stepMs: STEP_MS, rates: RATES, keepUpRatio: KEEP_UP_RATIO },
   results,
 };
-const dir = fileURLToPath(new URL("./results/", import.meta.url));
-await mkdir(dir, { recursive: true });
-const file = join(dir, `fanout-${run.date.replace(/[:.]/g, "-")}.json`);
-await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
+const file = await writeRun(run);
 
-console.log(`\nfan-out benchmark, commit ${commit}, ${run.date}, ${run.machine.cpus} CPUs, written to ${file}\n`);
+console.log(`\nfan-out benchmark, commit ${run.commit}, ${run.date}, ${run.machine.cpus} CPUs, written to ${file}\n`);
 console.log("| subscribers | server | max sustained publish rate | delivered msg/s | vs plain Socket.IO | p50 / p99 / p99.9 ms at that rate | server CPU | client CPU |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {

@@ -19,6 +19,11 @@ io.on("connection", (socket) => {
     io.to(room).emit(event, data);
     ack?.();
   });
+  // A member talking to the rest of its room (the small-rooms scenario).
+  socket.on("send", ({ room, event, data }: { room: string; event: string; data: unknown }, ack?: () => void) => {
+    socket.to(room).emit(event, data);
+    ack?.();
+  });
 });
 http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   process.stdout.write(`listening on http://127.0.0.1:${(http.address() as AddressInfo).port}\n`);

@@ -30,6 +30,10 @@ wss.on("connection", (ws) => {
     } else if (event === "publish") {
       const frame = `42${JSON.stringify([payload.event, payload.data])}`;
       for (const member of rooms.get(payload.room) ?? []) member.send(frame);
+    } else if (event === "send") {
+      // A member talking to the rest of its room (the small-rooms scenario).
+      const frame = `42${JSON.stringify([payload.event, payload.data])}`;
+      for (const member of rooms.get(payload.room) ?? []) if (member !== ws) member.send(frame);
     }
     if (ackId) ws.send(`43${ackId}[]`);
   });

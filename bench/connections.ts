@@ -1,0 +1,120 @@
+/**
+ * Idle connections (issue 12, scenario 4): ramps each server started here to N
+ * authenticated idle connections (distinct users, so Switchboard does its full
+ * per-connection work: JWT, presence, automatic channels, limits) and reports
+ * the connect rate, and the server's RSS and V8 heap per connection (growth from
+ * the idle server to the settled loaded one).
+ *
+ *   npm run bench:connections -- [--quick] [--connections 20000] [--db postgres|pglite] [--targets switchboard,socketio,raw-ws]
+ *
+ * The file limit bounds N: the harness raises it where it may (`ulimit -n`) and
+ * otherwise stops short of the hard limit and says so in the result.
+ */
+import { execSync, fork, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { benchDatabase } from "./lib/database.js";
+import { ask } from "./lib/ipc.js";
+import { argValue, runHeader, writeRun } from "./lib/report.js";
+import { processCpuSeconds } from "./lib/stats.js";
+import { SECRET, startTarget, type Target } from "./lib/targets.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const TARGETS = (argValue(args, "--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
+const DB = argValue(args, "--db") === "pglite" ? "pglite" : "postgres";
+const WANTED = Number(argValue(args, "--connections") ?? (quick ? 5000 : 20000));
+/** Descriptors a server needs besides its sockets (listeners, database, logs, libuv). */
+const HEADROOM = 200;
+const hardLimit = Number(execSync("bash -c 'ulimit -Hn'").toString().trim());
+const N = Math.min(WANTED, Number.isFinite(hardLimit) ? hardLimit - HEADROOM : WANTED);
+const WORKERS = 2;
+const CONCURRENCY = 100; // handshakes in flight per worker
+const SETTLE_MS = quick ? 3000 : 8000;
+
+async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/** Switchboard's V8 heap in use, from its Prometheus metrics (the peers have none). */
+async function heapBytes(target: Target): Promise<number | undefined> {
+  if (target.name !== "switchboard") return undefined;
+  const text = await (await fetch(`${target.url}/metrics`)).text();
+  const match = /^switchboard_nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
+async function runTarget(name: Target["name"]) {
+  const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
+  const target = await startTarget(name, async () => async () => {}, {
+    ...db?.env,
+    RATE_LIMITS: "connect=1000000/1,room=1000000/1,other=1000000/1",
+    MAX_CONNECTIONS_PER_USER: "100000",
+  });
+  const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./connections-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  try {
+    await settle();
+    const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
+    const cpuBefore = await processCpuSeconds(target.pid);
+    const start = performance.now();
+    const reports = await Promise.all(
+      workers.map((w, i) =>
+        ask<any>(w, {
+          type: "open",
+          url: target.url,
+          secret: SECRET,
+          switchboard: name === "switchboard",
+          concurrency: CONCURRENCY,
+          users: Array.from({ length: N }, (_, k) => `idle${k}`).filter((_, k) => k % WORKERS === i),
+        }, "opened"),
+      ),
+    );
+    const rampSeconds = (performance.now() - start) / 1000;
+    const rampCpu = (await processCpuSeconds(target.pid)) - cpuBefore;
+    const opened = reports.reduce((s, r) => s + r.opened, 0);
+    await settle();
+    const after = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
+    const result = {
+      target: name,
+      connections: opened,
+      failed: reports.reduce((s, r) => s + r.failed, 0),
+      rampSeconds: Math.round(rampSeconds * 10) / 10,
+      connectsPerSecond: Math.round(opened / rampSeconds),
+      serverCpuPercentDuringRamp: Math.round((rampCpu / rampSeconds) * 100),
+      clientCpuSeconds: Math.round(reports.reduce((s, r) => s + r.cpuSeconds, 0) * 10) / 10,
+      rssBeforeMiB: Math.round(before.rss / 2 ** 20),
+      rssAfterMiB: Math.round(after.rss / 2 ** 20),
+      rssPerConnectionKiB: Math.round(((after.rss - before.rss) / Math.max(1, opened) / 1024) * 10) / 10,
+      heapPerConnectionKiB: before.heap !== undefined && after.heap !== undefined ? Math.round(((after.heap - before.heap) / Math.max(1, opened) / 1024) * 10) / 10 : undefined,
+    };
+    console.error(`  ${name}: ${opened} connected (${result.failed} failed) in ${result.rampSeconds}s, RSS +${result.rssPerConnectionKiB} KiB/conn, heap +${result.heapPerConnectionKiB ?? "-"} KiB/conn`);
+    return result;
+  } finally {
+    for (const w of workers) w.send({ type: "exit" });
+    await target.stop();
+    await db?.drop();
+  }
+}
+
+const results = [];
+for (const name of TARGETS) {
+  console.error(`[bench:connections] ${name}: ${N} idle connections`);
+  results.push(await runTarget(name));
+}
+const run = {
+  ...runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim()),
+  setup: { wanted: WANTED, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },
+  results,
+};
+const file = await writeRun(run);
+
+console.log(`\nidle connections, commit ${run.commit}, ${run.date}, written to ${file}${N < WANTED ? ` (capped at ${N} by the hard file limit ${hardLimit})` : ""}\n`);
+console.log("| server | connections | connect rate | server CPU during ramp | RSS idle -> loaded | RSS per connection | V8 heap per connection |");
+console.log("|---|---|---|---|---|---|---|");
+for (const r of results) {
+  console.log(`| ${r.target} | ${r.connections} | ${r.connectsPerSecond}/s | ${r.serverCpuPercentDuringRamp}% | ${r.rssBeforeMiB} -> ${r.rssAfterMiB} MiB | ${r.rssPerConnectionKiB} KiB | ${r.heapPerConnectionKiB ?? "-"} KiB |`);
+}
+process.exit(0);

@@ -1,0 +1,40 @@
+import { execSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** What every result file records about where and how it was measured. */
+export interface RunHeader {
+  benchmark: string;
+  date: string;
+  commit: string;
+  command: string;
+  machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string };
+}
+
+/** The header of a run of `npm run <script> -- <args>` on this machine, now. */
+export function runHeader(benchmark: string, command: string): RunHeader {
+  return {
+    benchmark,
+    date: new Date().toISOString(),
+    commit: execSync("git rev-parse --short HEAD").toString().trim(),
+    command,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  };
+}
+
+/** Writes a run to `bench/results/<benchmark>-<date>.json`; resolves with the file's path. */
+export async function writeRun(run: RunHeader & Record<string, unknown>): Promise<string> {
+  const dir = fileURLToPath(new URL("../results/", import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${run.benchmark}-${run.date.replace(/[:.]/g, "-")}.json`);
+  await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
+  return file;
+}
+
+/** Reads a flag's value (`--name value`) from argv. */
+export function argValue(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}

@@ -1,0 +1,111 @@
+/**
+ * Load-generator process of the small-rooms benchmark (issue 12, scenario 2). It
+ * holds whole rooms, so each message's sender and receivers share this
+ * process's clock. Members send in turn; every other member of the room should
+ * receive each message.
+ */
+import { SignJWT } from "jose";
+import { SioClient } from "./lib/sio-client.js";
+
+interface Setup {
+  target: "switchboard" | "socketio" | "raw-ws";
+  url: string;
+  secret: string;
+  rooms: number[];
+  members: number;
+}
+
+interface Room {
+  /** Conversation id (Switchboard) or room name (peers). */
+  id: string;
+  clients: SioClient[];
+  next: number;
+}
+
+const rooms: Room[] = [];
+let target: Setup["target"] = "socketio";
+let received = 0;
+let latencies: number[] = [];
+
+async function token(secret: string, sub: string): Promise<string> {
+  return new SignJWT({ sub, tenant: "bench", name: sub }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(new TextEncoder().encode(secret));
+}
+
+function onReceive(sentAt: number): void {
+  received++;
+  latencies.push(performance.now() - sentAt);
+}
+
+async function setupRoom(setup: Setup, r: number): Promise<Room> {
+  const users = Array.from({ length: setup.members }, (_, k) => `r${r}m${k}`);
+  const clients = await Promise.all(
+    users.map(async (sub) => {
+      const client = new SioClient(setup.url, setup.target === "switchboard" ? await token(setup.secret, sub) : "");
+      await client.connected;
+      if (setup.target === "switchboard") client.on("message:new", ({ message }) => onReceive(Number(message.body.slice(2))));
+      else client.on("bench:msg", (data: { t: number }) => onReceive(data.t));
+      return client;
+    }),
+  );
+  if (setup.target !== "switchboard") {
+    await Promise.all(clients.map((c) => c.request("join", `room${r}`)));
+    return { id: `room${r}`, clients, next: 0 };
+  }
+  const ack = await clients[0]!.request("conversation:create", { type: "group", participantIds: users.slice(1), title: `room ${r}` });
+  if (!ack.ok) throw new Error(`create failed: ${JSON.stringify(ack)}`);
+  return { id: ack.data.conversation.id, clients, next: 0 };
+}
+
+/** One message from the room's next member to the others. */
+function sendOne(room: Room): Promise<unknown> {
+  const sender = room.clients[room.next]!;
+  room.next = (room.next + 1) % room.clients.length;
+  const t = performance.now();
+  return target === "switchboard"
+    ? sender.request("message:send", { conversationId: room.id, body: `t=${t}` })
+    : sender.request("send", { room: room.id, event: "bench:msg", data: { t } });
+}
+
+async function step(rate: number, durationMs: number): Promise<void> {
+  received = 0;
+  latencies = [];
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  let sent = 0;
+  let failed = 0;
+  const pending: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - start;
+      if (elapsed >= durationMs) {
+        clearInterval(timer);
+        return resolve();
+      }
+      const due = Math.floor((elapsed / 1000) * rate) - sent;
+      for (let i = 0; i < due; i++) {
+        const room = rooms[sent++ % rooms.length]!;
+        pending.push(sendOne(room).then((ack: any) => void (ack && ack.ok === false && failed++)));
+      }
+    }, 10);
+  });
+  await Promise.all(pending);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const used = process.cpuUsage(cpu);
+  process.send!({ type: "step", sent, failed, received, latencies, cpuSeconds: (used.user + used.system) / 1e6 });
+}
+
+process.on("message", async (msg: any) => {
+  try {
+    if (msg.type === "setup") {
+      target = msg.target;
+      for (let i = 0; i < msg.rooms.length; i += 50) rooms.push(...(await Promise.all(msg.rooms.slice(i, i + 50).map((r: number) => setupRoom(msg, r)))));
+      process.send!({ type: "ready" });
+    } else if (msg.type === "step") await step(msg.rate, msg.durationMs);
+    else if (msg.type === "exit") {
+      for (const room of rooms) for (const c of room.clients) c.close();
+      process.exit(0);
+    }
+  } catch (err) {
+    process.send!({ type: "error", message: (err as Error).stack ?? String(err) });
+  }
+});

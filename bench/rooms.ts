@@ -1,0 +1,107 @@
+/**
+ * Many small rooms (issue 12, scenario 2): 1,000 rooms of 5 members on each of
+ * three servers started here; members take turns sending to their room and
+ * every other member should receive each message. The total send rate is
+ * stepped up until delivery falls behind.
+ *
+ * On Switchboard a room is a group conversation and a message is `message:send`:
+ * validated, authorized, stored in Postgres (gapless `seq`) and acked after the
+ * commit, then delivered. The peers do what typical apps do with no persistence:
+ * plain Socket.IO `socket.to(room).emit` from a handler, raw `ws` a loop over
+ * the room's other sockets. The ratio therefore prices persistence in.
+ *
+ *   npm run bench:rooms -- [--quick] [--db postgres|pglite] [--targets switchboard,socketio,raw-ws]
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { benchDatabase } from "./lib/database.js";
+import { ask } from "./lib/ipc.js";
+import { argValue, runHeader, writeRun } from "./lib/report.js";
+import { Samples, processCpuSeconds } from "./lib/stats.js";
+import { SECRET, startTarget, type Target } from "./lib/targets.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const DB = argValue(args, "--db") ?? "postgres";
+const TARGETS = (argValue(args, "--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
+const ROOMS = Number(argValue(args, "--rooms") ?? 1000);
+const MEMBERS = 5;
+const WORKERS = 2;
+const STEP_MS = quick ? 1500 : 3000;
+const RATES = quick ? [500, 2000, 4000, 8000] : [250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 12000];
+const KEEP_UP_RATIO = 0.97;
+
+async function runTarget(name: Target["name"]) {
+  const db = name === "switchboard" ? await benchDatabase(DB === "pglite" ? "pglite" : "postgres") : undefined;
+  const env: Record<string, string> = {
+    RATE_LIMITS: "message=1000000/1,conversation=1000000/1,room=1000000/1,connect=1000000/1,other=1000000/1",
+    ...db?.env,
+  };
+  const target = await startTarget(name, async () => async () => {}, env);
+  const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./rooms-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  try {
+    const connectStart = performance.now();
+    await Promise.all(
+      workers.map((w, i) =>
+        ask(w, { type: "setup", target: name, url: target.url, secret: SECRET, members: MEMBERS, rooms: Array.from({ length: ROOMS }, (_, r) => r).filter((r) => r % WORKERS === i) }, "ready"),
+      ),
+    );
+    const setupSeconds = (performance.now() - connectStart) / 1000;
+    const steps = [];
+    for (const rate of RATES) {
+      const cpuBefore = await processCpuSeconds(target.pid);
+      const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "step", rate: rate / WORKERS, durationMs: STEP_MS }, "step")));
+      const seconds = STEP_MS / 1000 + 0.5;
+      const sent = reports.reduce((s, r) => s + r.sent, 0);
+      const received = reports.reduce((s, r) => s + r.received, 0);
+      const latency = new Samples();
+      for (const r of reports) latency.addAll(r.latencies);
+      const summary = latency.summary();
+      const expected = sent * (MEMBERS - 1);
+      const step = {
+        rate,
+        sent,
+        failed: reports.reduce((s, r) => s + r.failed, 0),
+        deliveredPerSecond: Math.round(received / (STEP_MS / 1000)),
+        deliveredRatio: Math.round((received / Math.max(1, expected)) * 1000) / 1000,
+        latencyMs: summary,
+        serverCpuPercent: Math.round((((await processCpuSeconds(target.pid)) - cpuBefore) / seconds) * 100),
+        clientCpuPercent: Math.round((reports.reduce((s, r) => s + r.cpuSeconds, 0) / seconds) * 100),
+        keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
+      };
+      steps.push(step);
+      console.error(`  ${name} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${summary.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}%`);
+      if (!step.keptUp) break;
+    }
+    const sustained = steps.filter((s) => s.keptUp).at(-1);
+    return { target: name, setupSeconds: Math.round(setupSeconds * 10) / 10, maxSustainedRate: sustained?.rate ?? 0, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, steps };
+  } finally {
+    for (const w of workers) w.send({ type: "exit" });
+    await target.stop();
+    await db?.drop();
+  }
+}
+
+const results = [];
+for (const name of TARGETS) {
+  console.error(`[bench:rooms] ${name}: ${ROOMS} rooms x ${MEMBERS} members`);
+  results.push(await runTarget(name));
+}
+const run = {
+  ...runHeader("rooms", `npm run bench:rooms -- ${args.join(" ")}`.trim()),
+  setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, rates: RATES, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },
+  results,
+};
+const file = await writeRun(run);
+
+console.log(`\nsmall rooms, commit ${run.commit}, ${run.date}, written to ${file}\n`);
+console.log("| server | max sustained send rate | delivered msg/s | vs plain Socket.IO | p50 / p99 / p99.9 ms at that rate | server CPU | client CPU |");
+console.log("|---|---|---|---|---|---|---|");
+const peer = results.find((r) => r.target === "socketio");
+for (const r of results) {
+  const step = r.steps.find((s) => s.rate === r.maxSustainedRate);
+  const ratio = peer && peer.maxSustainedDeliveredPerSecond > 0 ? (r.maxSustainedDeliveredPerSecond / peer.maxSustainedDeliveredPerSecond).toFixed(2) : "-";
+  const l = step?.latencyMs;
+  console.log(`| ${r.target} | ${r.maxSustainedRate}/s | ${r.maxSustainedDeliveredPerSecond} | ${ratio}x | ${l ? `${l.p50} / ${l.p99} / ${l.p999}` : "-"} | ${step?.serverCpuPercent ?? "-"}% | ${step?.clientCpuPercent ?? "-"}% |`);
+}
+process.exit(0);
