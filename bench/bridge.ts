@@ -6,16 +6,12 @@
  *
  *   npm run bench:bridge -- [--quick]
  */
-import { execSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import pg from "pg";
 import { triggerSql } from "@switchboard/server";
 import { startSwitchboard } from "./lib/server-process.js";
 import { paced } from "./lib/paced.js";
+import { runHeader, writeRun } from "./lib/report.js";
 import { SioClient } from "./lib/sio-client.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 
@@ -89,21 +85,13 @@ try {
   await app.end();
 }
 
-const commit = execSync("git rev-parse --short HEAD").toString().trim();
 const run = {
-  benchmark: "bridge",
-  date: new Date().toISOString(),
-  commit,
-  command: `npm run bench:bridge -- ${args.join(" ")}`.trim(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  ...runHeader("bridge", `npm run bench:bridge -- ${args.join(" ")}`.trim()),
   setup: { users: USERS, stepMs: STEP_MS },
   results,
 };
-const dir = fileURLToPath(new URL("./results/", import.meta.url));
-await mkdir(dir, { recursive: true });
-const file = join(dir, `bridge-${run.date.replace(/[:.]/g, "-")}.json`);
-await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
-console.log(`\nPostgres bridge benchmark, commit ${commit}, ${run.date}, written to ${file}\n`);
+const file = await writeRun(run);
+console.log(`\nPostgres bridge benchmark, commit ${run.commit}, ${run.date}, written to ${file}\n`);
 console.log("| inserts/s | inserted | received | INSERT->client p50 / p99 / p99.9 ms | server CPU |");
 console.log("|---|---|---|---|---|");
 for (const r of results) console.log(`| ${r.rate} | ${r.inserted} | ${r.received} | ${r.latencyMs.p50} / ${r.latencyMs.p99} / ${r.latencyMs.p999} | ${r.serverCpuPercent}% |`);

@@ -10,6 +10,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SioClient } from "./lib/sio-client.js";
 import { ask } from "./lib/ipc.js";
+import { climb } from "./lib/ladder.js";
 import { paced } from "./lib/paced.js";
 import { runHeader, writeRun } from "./lib/report.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
@@ -21,7 +22,6 @@ const quick = args.includes("--quick");
 const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").map(Number);
 const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
 const STEP_MS = quick ? 2000 : 4000;
-const RATES = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 /** A step "keeps up" when nearly every expected delivery arrived and p99 stays under a second. */
 const KEEP_UP_RATIO = 0.97;
 const WORKERS = 2;
@@ -74,20 +74,23 @@ async function runTarget(name: Target["name"], n: number) {
         await ask(w, { type: "connect", url: target.url, tokens, join: target.join }, "connected");
       }),
     );
-    const steps = [];
-    for (const rate of RATES) {
-      if (rate * n > 2_000_000) break; // beyond any 2-core box; skip rather than flood
+    // From 10,000 deliveries/s up, doubling, then two bisections; 2M deliveries/s is beyond any 2-core box.
+    const { steps, sustained } = await climb(Math.max(1, 10_000 / n), 2_000_000 / n, 2, async (rate) => {
       const step = await runStep(target, workers, n, rate);
-      steps.push(step);
       console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}%`);
-      if (!step.keptUp) break;
-    }
-    const sustained = steps.filter((s) => s.keptUp).at(-1);
+      return step;
+    });
     return { target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
   } finally {
     for (const w of workers) w.send({ type: "exit" });
     await target.stop();
   }
+}
+
+/** The highest rate every server ran and kept up with (ladders share their doubling steps). */
+function commonRate(rows: { steps: { rate: number; keptUp: boolean }[] }[]): number {
+  const ok = rows.map((r) => new Set(r.steps.filter((s) => s.keptUp).map((s) => s.rate)));
+  return Math.max(0, ...[...ok[0]!].filter((rate) => ok.every((set) => set.has(rate))));
 }
 
 const results = [];
@@ -102,7 +105,7 @@ const run = {
   ...runHeader(
     "fanout", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:fanout -- ${args.join(" ")}`.trim(),
   ),
-  setup: { workers: WORKERS, stepMs: STEP_MS, rates: RATES, keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, stepMs: STEP_MS, ladder: "from 10,000 deliveries/s, doubling until behind, then 2 geometric bisections", keepUpRatio: KEEP_UP_RATIO },
   results,
 };
 const file = await writeRun(run);
@@ -122,7 +125,7 @@ for (const r of results) {
 // Latency at the same rate: the highest rate every server sustained, per size.
 for (const n of SIZES) {
   const rows = results.filter((r) => r.subscribers === n);
-  const common = Math.min(...rows.map((r) => r.maxSustainedRate));
+  const common = commonRate(rows);
   console.log(`\nsubscribers=${n}, all at ${common}/s: ` + rows.map((r) => `${r.target} p99 ${r.steps.find((s) => s.rate === common)?.latencyMs.p99 ?? "-"} ms`).join(", "));
 }
 process.exit(0);

@@ -16,6 +16,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
+import { climb } from "./lib/ladder.js";
 import { argValue, runHeader, writeRun } from "./lib/report.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 import { SECRET, startTarget, type Target } from "./lib/targets.js";
@@ -28,7 +29,9 @@ const ROOMS = Number(argValue(args, "--rooms") ?? 1000);
 const MEMBERS = 5;
 const WORKERS = 2;
 const STEP_MS = quick ? 1500 : 3000;
-const RATES = quick ? [500, 2000, 4000, 8000] : [250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 12000];
+/** Total sends per second: from 250, doubling until delivery falls behind, then two bisections. */
+const RATE_START = 250;
+const RATE_MAX = 32_000;
 const KEEP_UP_RATIO = 0.97;
 
 async function runTarget(name: Target["name"]) {
@@ -47,8 +50,7 @@ async function runTarget(name: Target["name"]) {
       ),
     );
     const setupSeconds = (performance.now() - connectStart) / 1000;
-    const steps = [];
-    for (const rate of RATES) {
+    const { steps, sustained } = await climb(RATE_START, RATE_MAX, 2, async (rate) => {
       const cpuBefore = await processCpuSeconds(target.pid);
       const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "step", rate: rate / WORKERS, durationMs: STEP_MS }, "step")));
       const seconds = STEP_MS / 1000 + 0.5;
@@ -69,11 +71,9 @@ async function runTarget(name: Target["name"]) {
         clientCpuPercent: Math.round((reports.reduce((s, r) => s + r.cpuSeconds, 0) / seconds) * 100),
         keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
       };
-      steps.push(step);
       console.error(`  ${name} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${summary.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}%`);
-      if (!step.keptUp) break;
-    }
-    const sustained = steps.filter((s) => s.keptUp).at(-1);
+      return step;
+    });
     return { target: name, setupSeconds: Math.round(setupSeconds * 10) / 10, maxSustainedRate: sustained?.rate ?? 0, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, steps };
   } finally {
     for (const w of workers) w.send({ type: "exit" });
@@ -89,7 +89,7 @@ for (const name of TARGETS) {
 }
 const run = {
   ...runHeader("rooms", `npm run bench:rooms -- ${args.join(" ")}`.trim()),
-  setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, rates: RATES, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },
+  setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, ladder: { start: RATE_START, max: RATE_MAX, refine: 2 }, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },
   results,
 };
 const file = await writeRun(run);

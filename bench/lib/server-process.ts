@@ -13,7 +13,9 @@ export interface ServerProcess {
 /** Starts the built Switchboard CLI (what `npm start` runs) and waits for it to listen. */
 export async function startSwitchboard(env: Record<string, string>): Promise<ServerProcess> {
   // Through bash only to raise the file limit for many sockets; exec keeps the pid on node.
-  const child = spawn("bash", ["-c", `ulimit -n 65536 2>/dev/null || true; exec '${process.execPath}' '${CLI}'`], {
+  // BENCH_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = process.env.BENCH_NODE_ARGS ?? "";
+  const child = spawn("bash", ["-c", `ulimit -n 65536 2>/dev/null || true; exec '${process.execPath}' ${nodeArgs} '${CLI}'`], {
     env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

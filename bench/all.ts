@@ -1,0 +1,91 @@
+/**
+ * `npm run bench`: every scenario of issue 12 in one bounded run on this
+ * machine, each against the servers it compares (Switchboard, plain Socket.IO,
+ * raw ws where they apply), then the charts of latency against rate.
+ *
+ *   npm run bench             # about 5 minutes
+ *   npm run bench -- --quick  # about 1 minute: smaller sizes, shorter steps
+ *
+ * Each scenario script writes its own JSON to bench/results/ and prints a
+ * Markdown table; this runner prints them together, draws
+ * bench/results/<date>-fanout.svg and -rooms.svg and writes a summary JSON that
+ * names every file of the run.
+ */
+import { spawn } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { lineChart, type Series } from "./lib/chart.js";
+import { runHeader, writeRun } from "./lib/report.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const BENCH = fileURLToPath(new URL(".", import.meta.url));
+
+/** Scenario scripts and their flags, in the order run. */
+const SCENARIOS: [string, string[]][] = quick
+  ? [
+      ["fanout.ts", ["--quick", "--sizes", "100,1000"]],
+      ["rooms.ts", ["--quick", "--rooms", "300"]],
+      ["connections.ts", ["--quick"]],
+    ]
+  : [
+      ["fanout.ts", ["--quick", "--sizes", "100,1000,5000"]],
+      ["rooms.ts", ["--quick"]],
+      ["connections.ts", []],
+      ["chat.ts", ["--quick", "--db", "both"]],
+      ["bridge.ts", ["--quick"]],
+    ];
+
+/** Runs one scenario script, echoing its output; resolves with its stdout. */
+function runScenario(script: string, flags: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...flags], { cwd: BENCH, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      process.stdout.write(chunk);
+    });
+    child.once("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${script} exited ${code}`))));
+  });
+}
+
+interface StepLike {
+  rate: number;
+  deliveredPerSecond: number;
+  latencyMs: { p99: number };
+}
+
+/** p99 latency against delivered messages/s, one line per server (and size). */
+function latencySeries(results: { target: string; subscribers?: number; steps: StepLike[] }[]): Series[] {
+  return results.map((r) => ({
+    label: r.subscribers ? `${r.target}, ${r.subscribers} subs` : r.target,
+    points: r.steps.map((s) => ({ x: s.deliveredPerSecond, y: s.latencyMs.p99 })),
+  }));
+}
+
+const started = performance.now();
+const files: Record<string, string> = {};
+for (const [script, flags] of SCENARIOS) {
+  console.error(`\n[bench] ${script} ${flags.join(" ")}`);
+  const out = await runScenario(script, flags);
+  const file = /written to (\S+)/.exec(out)?.[1];
+  if (file) files[script.replace(/\.ts$/, "")] = file;
+}
+
+const run = { ...runHeader("all", `npm run bench -- ${args.join(" ")}`.trim()), files, charts: {} as Record<string, string>, minutes: 0 };
+const stamp = run.date.replace(/[:.]/g, "-");
+for (const [name, title] of [
+  ["fanout", "Fan-out: p99 publish-to-receive latency vs delivered messages/s"],
+  ["rooms", "1,000 rooms x 5: p99 send-to-receive latency vs delivered messages/s"],
+] as const) {
+  if (!files[name]) continue;
+  const data = JSON.parse(await readFile(files[name]!, "utf8"));
+  const svg = lineChart(latencySeries(data.results), { title, xLabel: "delivered messages/s (log)", yLabel: "p99 latency, ms (log)" });
+  const path = fileURLToPath(new URL(`./results/${name}-${stamp}.svg`, import.meta.url));
+  await writeFile(path, svg);
+  run.charts[name] = path;
+}
+run.minutes = Math.round(((performance.now() - started) / 60_000) * 10) / 10;
+const summary = await writeRun(run);
+console.log(`\nall scenarios in ${run.minutes} min; summary ${summary}; charts ${Object.values(run.charts).join(", ")}`);
+process.exit(0);
