@@ -383,15 +383,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
   );
   const storedKeys = new SqlApiKeyStore(database);
-  const auditKeyUse = (tenantId: string | undefined, request: { method: string; url: string }) =>
-    audit.record({
-      tenantId: tenantId ?? "-",
-      actor: "api-key",
-      actorKind: "api_key",
-      action: "api_key.use",
-      target: `${request.method} ${request.url.split("?")[0]}`.slice(0, 200),
-      result: tenantId ? "ok" : "denied",
-    });
+  const auditKeyUse = (tenantId: string | undefined, request: { method: string; url: string }) => {
+    const entry = { actor: "api-key", actorKind: "api_key", action: "api_key.use", target: `${request.method} ${request.url.split("?")[0]}`.slice(0, 200) } as const;
+    // A backend publishes at machine pace: accepted uses are counted per window, refusals kept one by one.
+    if (tenantId) audit.recordRepeated({ ...entry, tenantId, result: "ok" });
+    else audit.record({ ...entry, tenantId: "-", result: "denied" });
+  };
   registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys, storedKeys, audit: auditKeyUse });
   registerBackendRoutes(http, { events, notifications, webhooks, apiKeys: config.apiKeys, storedKeys, audit: auditKeyUse, recordAudit: (entry) => audit.record(entry) });
   registerAuditRoutes(http, audit, verifier);

@@ -37,6 +37,23 @@ describe("audit log", () => {
     expect(denied.body.entries.map((e: any) => e.target)).toEqual(["user:bob"]);
   });
 
+  it("counts an API key's repeated use within one batching window in a single entry, refusals one by one", async () => {
+    const { url, token, server } = await startServer({ env: { API_KEYS: `acme:${KEY}` } });
+    const publish = (key: string) =>
+      fetch(`${url}/v1/events`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ channel: "tenant:acme", event: "tick", data: {} }),
+      });
+    const statuses = await Promise.all([...Array.from({ length: 5 }, () => publish(KEY)), publish("wrong-key-0123456789abc"), publish("wrong-key-0123456789abc")]);
+    expect(statuses.map((r) => r.status)).toEqual([202, 202, 202, 202, 202, 401, 401]);
+    const { body } = await auditOf(url, await token({ sub: "ada", tenant: "acme", roles: ["admin"] }), "?action=api_key.use");
+    const uses = body.entries.filter((e: any) => e.target === "POST /v1/events").map((e: any) => [e.result, e.detail ?? null]);
+    expect(uses).toEqual([["ok", "count=5"]]);
+    const { rows } = await server.database.query<{ result: string }>("select result from audit_log where action = 'api_key.use' and tenant_id = '-'");
+    expect(rows).toEqual([{ result: "denied" }, { result: "denied" }]);
+  });
+
   it("only admins of the tenant read it, and only their tenant's entries", async () => {
     const { url, token, connect } = await startServer();
     await connect({ sub: "gina", tenant: "globex" });

@@ -40,6 +40,8 @@ export interface AuditServiceOptions {
  */
 export class AuditService implements ConnectionListener {
   private buffer: AuditEntry[] = [];
+  /** Identical successful entries of this window, written once with their count (see {@link recordRepeated}). */
+  private repeats = new Map<string, { entry: AuditEntry; count: number }>();
   private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private readonly retention: NodeJS.Timeout;
@@ -57,6 +59,21 @@ export class AuditService implements ConnectionListener {
   record(entry: Omit<AuditEntry, "at">): void {
     this.buffer.push({ ...entry, at: new Date() });
     if (this.buffer.length >= 500) void this.flush();
+  }
+
+  /**
+   * For actions a caller repeats at machine pace (an app backend publishing
+   * through its API key hundreds of times a second): identical entries of one
+   * batching window become one row, stamped with the first occurrence and
+   * `detail: "count=N"` when N > 1. Who did what, and when to within the window,
+   * stays on record without one INSERT row per request; refusals are never
+   * coalesced (use {@link record}).
+   */
+  recordRepeated(entry: Omit<AuditEntry, "at" | "detail">): void {
+    const key = `${entry.tenantId}\u0000${entry.actor}\u0000${entry.actorKind}\u0000${entry.action}\u0000${entry.target ?? ""}\u0000${entry.result}`;
+    const seen = this.repeats.get(key);
+    if (seen) seen.count++;
+    else this.repeats.set(key, { entry: { ...entry, at: new Date() }, count: 1 });
   }
 
   async connected({ caller, id }: Connection): Promise<void> {
@@ -93,6 +110,8 @@ export class AuditService implements ConnectionListener {
   /** Writes what is buffered; serialised so batches keep their order. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
+      for (const { entry, count } of this.repeats.values()) this.buffer.push(count > 1 ? { ...entry, detail: `count=${count}` } : entry);
+      this.repeats.clear();
       if (this.buffer.length === 0) return;
       const batch = this.buffer;
       this.buffer = [];
