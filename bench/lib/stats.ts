@@ -41,3 +41,15 @@ export async function processCpuSeconds(pid: number): Promise<number> {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
 }
+
+/**
+ * Write system calls (write, writev, sendmsg...) a Linux process has made so
+ * far, from /proc/<pid>/io `syscw`: a count that does not depend on how busy
+ * the machine is, so before/after comparisons of the write path hold on a
+ * shared box.
+ */
+export async function processWriteSyscalls(pid: number): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const io = await readFile(`/proc/${pid}/io`, "utf8");
+  return Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? Number.NaN);
+}

@@ -74,6 +74,7 @@ import { PgNotifyBridge } from "./transports/pg-notify/pg-notify-bridge.js";
 import { attachPusher } from "./transports/pusher/index.js";
 import { UpgradeRouter } from "./transports/upgrade-router.js";
 import { WsTransport } from "./transports/ws/ws-transport.js";
+import { WriteCoalescer } from "./transports/write-coalescer.js";
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -305,6 +306,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   // The registry first: the others ask it whether a user is still connected.
   const listeners = [registry, policies, audit, channels, presence, typing, calls];
   const origins = new OriginPolicy(config.corsOrigins);
+  // One per server: every WebSocket transport writes each socket's frames of an event-loop turn together.
+  const coalescer = new WriteCoalescer();
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
   const socketio = new SocketIoTransport(http.server, {
     maxPayloadBytes: config.maxPayloadBytes,
@@ -321,6 +324,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     onRefused: (code, caller) =>
       audit.record({ tenantId: caller?.tenantId ?? "-", actor: caller?.userId ?? "-", actorKind: "user", action: "connect", result: "denied", detail: code }),
     knownEvents: SERVER_EVENTS,
+    coalescer,
   });
 
   const router = new UpgradeRouter(http.server, origins);
@@ -338,6 +342,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     admits,
     admitsAddress,
     knownEvents: SERVER_EVENTS,
+    coalescer,
   });
 
   // Redis came back after an outage: events from other nodes may have been missed; clients fetch gaps by seq.
@@ -364,6 +369,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
     logger,
     knownEvents: SERVER_EVENTS,
+    coalescer,
   });
 
   let stopping = false;

@@ -14,6 +14,7 @@ import { registerPusherHttpApi } from "./http-api.js";
 import { PusherApps } from "./pusher-apps.js";
 import { PusherTransport } from "./pusher-transport.js";
 import { PusherWebhooks } from "./webhooks.js";
+import type { WriteCoalescer } from "../write-coalescer.js";
 
 export interface PusherDeps {
   config: Config;
@@ -28,6 +29,8 @@ export interface PusherDeps {
   metrics: Metrics;
   logger: Logger;
   knownEvents: ReadonlySet<string>;
+  /** Batches each socket's frames per event-loop turn into one write. */
+  coalescer: WriteCoalescer;
 }
 
 /** The Pusher protocol's pieces, as the composition root holds them. */
@@ -72,6 +75,7 @@ export function attachPusher(deps: PusherDeps): PusherEndpoints {
     activityTimeoutSeconds: config.pusher.activityTimeoutSeconds,
     maxPayloadBytes: config.maxPayloadBytes,
     knownEvents: deps.knownEvents,
+    coalescer: deps.coalescer,
   });
   registerPusherHttpApi(http, { apps, broker, channels, occupancy, terminateUser: (tenantId, userId) => transport.terminateUser(tenantId, userId) });
   registerPusherAuthEndpoint(http, { apps, authorizer: deps.authorizer, verifier: deps.verifier });

@@ -17,6 +17,7 @@ import { verifyUserAuth } from "./signatures.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { memberInfo, PusherSubscriptions } from "./subscriptions.js";
 import type { PusherWebhooks } from "./webhooks.js";
+import type { WriteCoalescer } from "../write-coalescer.js";
 
 export interface PusherTransportOptions {
   apps: PusherApps;
@@ -30,6 +31,8 @@ export interface PusherTransportOptions {
   maxPayloadBytes: number;
   /** Event names the server itself emits; others are counted as `app`. */
   knownEvents: ReadonlySet<string>;
+  /** Batches each socket's frames per event-loop turn into one write. */
+  coalescer: WriteCoalescer;
 }
 
 /** Close codes (Pusher protocol): 4000-4099 do not reconnect, 4200-4299 reconnect at once. */
@@ -110,7 +113,7 @@ export class PusherTransport {
     const match = PATH.exec(url.pathname);
     if (!match) return reject(socket, 404, "no WebSocket endpoint here");
     const key = safeDecode(match[1]!);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, key, url.searchParams.get("protocol")));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(this.options.coalescer.wrap(ws, socket), key, url.searchParams.get("protocol")));
   }
 
   private open(ws: WebSocket, key: string, protocol: string | null): void {

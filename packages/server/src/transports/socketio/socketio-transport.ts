@@ -12,6 +12,7 @@ import type { RequestDispatcher } from "../requests/request-dispatcher.js";
 import { authMiddleware, type SocketData } from "./auth-middleware.js";
 import { roomKey } from "./room-key.js";
 import { SocketConnection } from "./socket-connection.js";
+import type { WriteCoalescer } from "../write-coalescer.js";
 
 export interface SocketIoTransportOptions {
   maxPayloadBytes: number;
@@ -33,6 +34,8 @@ export interface SocketIoTransportOptions {
   onRefused?: (code: string, caller?: Caller) => void;
   /** Event names the server itself emits; others are app events and counted as `app`. */
   knownEvents: ReadonlySet<string>;
+  /** Batches each socket's frames per event-loop turn into one write. */
+  coalescer: WriteCoalescer;
 }
 
 /**
@@ -54,6 +57,7 @@ export class SocketIoTransport {
     const { origins } = options;
     this.io = new Server(httpServer, {
       maxHttpBufferSize: options.maxPayloadBytes,
+      wsEngine: options.coalescer.wsEngine(),
       // Other WebSocket endpoints (plain WS, Pusher) share this HTTP server; let them take their upgrades.
       destroyUpgrade: false,
       cors: { origin: (origin, cb) => cb(null, origins.isAllowed(origin)), credentials: true },

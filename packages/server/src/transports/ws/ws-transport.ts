@@ -14,6 +14,7 @@ import type { RequestDispatcher } from "../requests/request-dispatcher.js";
 import { reject, type UpgradeRouter } from "../upgrade-router.js";
 import { WsConnection } from "./ws-connection.js";
 import { clientFrameSchema, type ClientFrame } from "./ws-frames.js";
+import type { WriteCoalescer } from "../write-coalescer.js";
 
 export interface WsTransportOptions {
   router: UpgradeRouter;
@@ -29,6 +30,8 @@ export interface WsTransportOptions {
   admits: (caller: Caller) => boolean;
   admitsAddress: (address: string) => Promise<boolean>;
   knownEvents: ReadonlySet<string>;
+  /** Batches each socket's frames per event-loop turn into one write. */
+  coalescer: WriteCoalescer;
 }
 
 export const WS_PATH = "/realtime/ws";
@@ -85,7 +88,7 @@ export class WsTransport {
       return reject(socket, 401, reason);
     }
     if (!this.options.admits(caller)) return reject(socket, 429, "too_many_connections");
-    this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(ws, caller));
+    this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(this.options.coalescer.wrap(ws, socket), caller));
   }
 
   private async open(ws: WebSocket, caller: Caller): Promise<void> {
