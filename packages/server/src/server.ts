@@ -38,6 +38,9 @@ import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupanc
 import { MemoryPresenceStore } from "./drivers/memory/memory-presence-store.js";
 import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
 import { RedisBroker } from "./drivers/redis/redis-broker.js";
+import { RedisChannelMembers } from "./drivers/redis/redis-channel-members.js";
+import { RedisChannelOccupancy } from "./drivers/redis/redis-channel-occupancy.js";
+import { RedisPresenceStore } from "./drivers/redis/redis-presence-store.js";
 import { RedisRateLimiter } from "./drivers/redis/redis-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
@@ -69,6 +72,7 @@ import { crisisRequests } from "./transports/requests/crisis-requests.js";
 import { notificationRequests } from "./transports/requests/notification-requests.js";
 import { presenceRequests } from "./transports/requests/presence-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
+import { redisStreamsAdapter } from "./transports/socketio/redis-streams-adapter.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
 import { PgNotifyBridge } from "./transports/pg-notify/pg-notify-bridge.js";
 import { attachPusher } from "./transports/pusher/index.js";
@@ -217,7 +221,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         })
       : new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
-  const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker, maxRoomsPerConnection: config.limits.maxRoomsPerConnection });
+  // With Redis, live state (presence, members, subscriptions) is shared and leased to this node; without it, it dies with the process.
+  const leased = { prefix: config.redisPrefix, nodeId: config.nodeId, leaseMs: config.nodeLeaseMs };
+  const channels = new ChannelService({
+    authorizer,
+    members: redis ? new RedisChannelMembers({ redis, ...leased }) : new MemoryChannelMembers(),
+    broker,
+    maxRoomsPerConnection: config.limits.maxRoomsPerConnection,
+    leaseMs: config.nodeLeaseMs,
+    logger: logger.child({ component: "channels" }),
+  });
+  channels.start();
   const registry = new ConnectionRegistry();
   const rateRules = { ...DEFAULT_RATE_LIMITS, ...config.limits.rateLimits };
   const rateLimiter = redis ? new RedisRateLimiter(redis, config.redisPrefix, rateRules) : new MemoryRateLimiter(rateRules);
@@ -248,7 +262,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     domainEvents,
   });
   const presence = new PresenceService({
-    store: new MemoryPresenceStore(),
+    store: redis ? new RedisPresenceStore({ redis, prefix: config.redisPrefix }) : new MemoryPresenceStore(),
+    leaseMs: config.nodeLeaseMs,
     records: new SqlPresenceRecords(database),
     broker,
     authorizer,
@@ -306,7 +321,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const listeners = [registry, policies, audit, channels, presence, typing, calls];
   const origins = new OriginPolicy(config.corsOrigins);
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
+  const streams = redis ? redisStreamsAdapter(redis, config.redisPrefix) : undefined;
   const socketio = new SocketIoTransport(http.server, {
+    adapter: streams?.factory,
     maxPayloadBytes: config.maxPayloadBytes,
     recoveryWindowMs: config.recoveryWindowMs,
     origins,
@@ -358,7 +375,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     router,
     channels,
     authorizer,
-    occupancy: new MemoryChannelOccupancy(),
+    occupancy: redis ? new RedisChannelOccupancy({ redis, ...leased }) : new MemoryChannelOccupancy(),
     broker,
     verifier,
     metrics,
@@ -414,8 +431,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     // Give the announcement a moment to reach the wire before the transports close.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
+    streams?.close();
     await ws.close();
     await pusher.close();
+    await channels.close();
     typing.close();
     calls.close();
     policies.close();

@@ -51,7 +51,7 @@ export class RedisBroker implements Broker {
   }
 
   async publish(message: ChannelMessage): Promise<void> {
-    this.deliver(message);
+    this.deliver(message, "local");
     try {
       await this.options.publisher.publish(this.options.channel, JSON.stringify({ from: this.options.nodeId, message }));
     } catch (err) {
@@ -72,11 +72,11 @@ export class RedisBroker implements Broker {
       return;
     }
     if (parsed.from === this.options.nodeId || !parsed.message || !Array.isArray(parsed.message.channels)) return;
-    this.deliver(parsed.message);
+    this.deliver(parsed.message, "remote");
   }
 
-  private deliver(message: ChannelMessage): void {
-    for (const handler of this.handlers) handler(message);
+  private deliver(message: ChannelMessage, origin: "local" | "remote"): void {
+    for (const handler of this.handlers) handler(message, origin);
   }
 
   async close(): Promise<void> {
