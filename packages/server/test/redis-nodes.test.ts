@@ -1,18 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { collect, databaseEnv, nextEvent, request, sleep, startServer, testDb } from "./support/server-harness.js";
+import { collect, nextEvent, request, sleep, testDb } from "./support/server-harness.js";
 import { createGroup, ok } from "./support/chat-helpers.js";
-
-const redisUrl = process.env.REDIS_URL;
-
-/** Two nodes of one deployment: same Redis prefix (fresh per test), and in the Postgres project the same database. */
-async function twoNodes(extra: Record<string, string> = {}) {
-  const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `t${randomBytes(5).toString("hex")}`, ...extra };
-  const db = testDb === "postgres" ? databaseEnv() : undefined;
-  const a = await startServer({ env: { ...shared, ...db, NODE_ID: "node-a" } });
-  const b = await startServer({ env: { ...shared, ...(db ?? {}), ...(db ? {} : { DATA_DIR: ":memory:" }), NODE_ID: "node-b" } });
-  return { a, b };
-}
+import { redisUrl, twoNodes } from "./support/redis-helpers.js";
 
 describe.runIf(redisUrl)("several nodes over Redis", () => {
   it("an event published on one node reaches subscribers on both nodes exactly once", async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { onCleanup } from "./server-harness.js";
+import { databaseEnv, onCleanup, startServer, testDb } from "./server-harness.js";
 
 export const redisUrl = process.env.REDIS_URL;
 
@@ -28,4 +28,16 @@ export function testRedis(): Redis {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   onCleanup(async () => void redis.disconnect());
   return redis;
+}
+
+/**
+ * Two nodes of one deployment: same Redis prefix (fresh per test, keys deleted
+ * after it) and, in the Postgres project, the same database.
+ */
+export async function twoNodes(extra: Record<string, string> = {}) {
+  const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: freshPrefix(), ...extra };
+  const db = testDb === "postgres" ? databaseEnv() : undefined;
+  const a = await startServer({ env: { ...shared, ...db, NODE_ID: "node-a" } });
+  const b = await startServer({ env: { ...shared, ...(db ?? {}), ...(db ? {} : { DATA_DIR: ":memory:" }), NODE_ID: "node-b" } });
+  return { a, b, prefix: shared.REDIS_PREFIX };
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { ChannelMember, ChannelMembers, ExpiredMember, MemberAdded, MemberRemoved } from "../../ports/channel-members.js";
-import { LEASE_LUA, LuaScript, ownerId, redisCall, renewLease, TAKE_BATCH, takeBatch } from "./redis-leases.js";
+import { LEASE_LUA, LuaScript, ownerId, PendingRemovals, redisCall, renewLease, TAKE_BATCH, takeBatch } from "./redis-leases.js";
 
 // Keys, under ns = `<prefix>:members:` (tenant ids cannot contain `/`):
 //   ns m:<tenant>/<channel>    HASH user -> {"m": ChannelMember, "t": first join ms}
@@ -94,6 +94,7 @@ export interface RedisChannelMembersOptions {
 export class RedisChannelMembers implements ChannelMembers {
   private readonly ns: string;
   private readonly owner: string;
+  private readonly removals = new PendingRemovals();
   private readonly scripts: Record<"add" | "remove" | "removeConnection" | "takeExpired", LuaScript>;
 
   constructor(private readonly options: RedisChannelMembersOptions) {
@@ -111,7 +112,8 @@ export class RedisChannelMembers implements ChannelMembers {
   }
 
   async remove(tenantId: string, channel: string, connectionId: string): Promise<MemberRemoved> {
-    const raw = await this.scripts.remove.run([this.ns, tenantId, channel, connectionId]);
+    const args = [this.ns, tenantId, channel, connectionId];
+    const raw = await this.removals.run(`r ${args.join("\n")}`, () => this.scripts.remove.run(args));
     return typeof raw === "string" ? { lastLeave: true, member: (JSON.parse(raw) as StoredMember).m } : { lastLeave: false };
   }
 
@@ -124,11 +126,13 @@ export class RedisChannelMembers implements ChannelMembers {
   }
 
   async removeConnection(tenantId: string, connectionId: string): Promise<{ channel: string; member: ChannelMember }[]> {
-    const gone = parseList((await this.scripts.removeConnection.run([this.ns, tenantId, connectionId])) as string);
+    const args = [this.ns, tenantId, connectionId];
+    const gone = parseList((await this.removals.run(`rc ${args.join("\n")}`, () => this.scripts.removeConnection.run(args))) as string);
     return gone.map(({ channel, member }) => ({ channel, member }));
   }
 
   async renew(): Promise<void> {
+    await this.removals.flush();
     await renewLease(this.options.redis, this.ns, this.owner, this.options.leaseMs);
   }
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { ChannelOccupancy, OccupancyAdded, OccupancyRemoved } from "../../ports/channel-occupancy.js";
-import { LEASE_LUA, LuaScript, ownerId, redisCall, renewLease, TAKE_BATCH, takeBatch } from "./redis-leases.js";
+import { LEASE_LUA, LuaScript, ownerId, PendingRemovals, redisCall, renewLease, TAKE_BATCH, takeBatch } from "./redis-leases.js";
 
 // Keys, under ns = `<prefix>:occupancy:` (tenant ids cannot contain `/`):
 //   ns s:<tenant>/<name>       SET of subscribed connection ids
@@ -93,6 +93,7 @@ export interface RedisChannelOccupancyOptions {
 export class RedisChannelOccupancy implements ChannelOccupancy {
   private readonly ns: string;
   private readonly owner: string;
+  private readonly removals = new PendingRemovals();
   private readonly scripts: Record<"add" | "remove" | "removeConnection" | "list" | "takeExpired", LuaScript>;
 
   constructor(private readonly options: RedisChannelOccupancyOptions) {
@@ -108,11 +109,14 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
   }
 
   async remove(tenantId: string, name: string, connectionId: string): Promise<OccupancyRemoved> {
-    return { vacated: (await this.scripts.remove.run([this.ns, tenantId, name, connectionId])) === 1 };
+    const args = [this.ns, tenantId, name, connectionId];
+    return { vacated: (await this.removals.run(`r ${args.join("\n")}`, () => this.scripts.remove.run(args))) === 1 };
   }
 
   async removeConnection(tenantId: string, connectionId: string): Promise<string[]> {
-    const rows = JSON.parse((await this.scripts.removeConnection.run([this.ns, tenantId, connectionId])) as string) as [string, string][] | Record<string, never>;
+    const args = [this.ns, tenantId, connectionId];
+    const raw = await this.removals.run(`rc ${args.join("\n")}`, () => this.scripts.removeConnection.run(args));
+    const rows = JSON.parse(raw as string) as [string, string][] | Record<string, never>;
     return Array.isArray(rows) ? rows.map(([, name]) => name) : [];
   }
 
@@ -128,6 +132,7 @@ export class RedisChannelOccupancy implements ChannelOccupancy {
   }
 
   async renew(): Promise<void> {
+    await this.removals.flush();
     await renewLease(this.options.redis, this.ns, this.owner, this.options.leaseMs);
   }
 

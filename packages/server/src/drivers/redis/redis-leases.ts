@@ -117,3 +117,30 @@ export async function takeBatch<T>(script: LuaScript, args: (string | number)[])
   // cjson encodes an empty table as {}.
   return [taken, Array.isArray(entries) ? entries : []];
 }
+
+/**
+ * Removals that failed because Redis was unreachable. An entry whose removal
+ * is lost would be renewed with its node's lease for as long as the node
+ * lives (a user online forever), so each failed removal is kept and retried
+ * before the next renewal; the caller still sees the failure.
+ */
+export class PendingRemovals {
+  private readonly pending = new Map<string, () => Promise<unknown>>();
+
+  async run<T>(key: string, removal: () => Promise<T>): Promise<T> {
+    try {
+      return await removal();
+    } catch (err) {
+      if (err instanceof DependencyUnavailableError) this.pending.set(key, removal);
+      throw err;
+    }
+  }
+
+  /** Retries the kept removals in order; rejects (keeping the rest) while Redis is still away. */
+  async flush(): Promise<void> {
+    for (const [key, removal] of this.pending) {
+      await removal();
+      this.pending.delete(key);
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { ExpiredEntries, LiveUserState, PresenceConnection, PresenceStore, PresenceViewer } from "../../ports/presence-store.js";
-import { LEASE_LUA, LuaScript, ownerId, redisCall, renewLease, TAKE_BATCH, takeBatch } from "./redis-leases.js";
+import { LEASE_LUA, LuaScript, ownerId, PendingRemovals, redisCall, renewLease, TAKE_BATCH, takeBatch } from "./redis-leases.js";
 
 // Keys, under ns = `<prefix>:presence:` (tenant ids cannot contain `/`, so `tenant/name` is unambiguous):
 //   ns c:<tenant>/<user>        HASH connection id -> {"o": owner, "c": PresenceConnection}
@@ -119,6 +119,7 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly redis: Redis;
   /** This instance's owner id per node id (one in a server; tests add entries "for" other nodes). */
   private readonly owners = new Map<string, string>();
+  private readonly removals = new PendingRemovals();
   private readonly scripts: Record<"addConnection" | "removeConnection" | "setIdle" | "addViewer" | "removeViewer" | "removeViewerEverywhere" | "takeExpired", LuaScript>;
 
   constructor(options: RedisPresenceStoreOptions) {
@@ -144,7 +145,8 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async removeConnection(tenantId: string, userId: string, connectionId: string): Promise<boolean> {
-    return (await this.scripts.removeConnection.run([this.ns, tenantId, userId, connectionId])) === 1;
+    const args = [this.ns, tenantId, userId, connectionId];
+    return (await this.removals.run(`c ${args.join("\n")}`, () => this.scripts.removeConnection.run(args))) === 1;
   }
 
   async setIdle(tenantId: string, userId: string, connectionId: string, idle: boolean): Promise<boolean> {
@@ -182,12 +184,14 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async removeViewer(tenantId: string, resource: string, connectionId: string): Promise<PresenceViewer | undefined> {
-    const raw = await this.scripts.removeViewer.run([this.ns, tenantId, resource, connectionId]);
+    const args = [this.ns, tenantId, resource, connectionId];
+    const raw = await this.removals.run(`v ${args.join("\n")}`, () => this.scripts.removeViewer.run(args));
     return typeof raw === "string" ? (JSON.parse(raw) as StoredViewer).v : undefined;
   }
 
   async removeViewerEverywhere(tenantId: string, connectionId: string): Promise<{ resource: string; viewer: PresenceViewer }[]> {
-    const flat = (await this.scripts.removeViewerEverywhere.run([this.ns, tenantId, connectionId])) as string[];
+    const args = [this.ns, tenantId, connectionId];
+    const flat = (await this.removals.run(`ve ${args.join("\n")}`, () => this.scripts.removeViewerEverywhere.run(args))) as string[];
     const removed: { resource: string; viewer: PresenceViewer }[] = [];
     for (let i = 0; i < flat.length; i += 2) removed.push({ resource: flat[i]!, viewer: (JSON.parse(flat[i + 1]!) as StoredViewer).v });
     return removed;
@@ -199,6 +203,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async renew(nodeId: string, leaseMs: number): Promise<void> {
+    await this.removals.flush();
     await renewLease(this.redis, this.ns, this.owner(nodeId), leaseMs);
   }
 
