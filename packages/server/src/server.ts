@@ -37,10 +37,12 @@ import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js
 import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
 import { MemoryPresenceStore } from "./drivers/memory/memory-presence-store.js";
 import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
+import { MemoryTypingStore } from "./drivers/memory/memory-typing-store.js";
 import { RedisBroker } from "./drivers/redis/redis-broker.js";
 import { RedisChannelMembers } from "./drivers/redis/redis-channel-members.js";
 import { RedisChannelOccupancy } from "./drivers/redis/redis-channel-occupancy.js";
 import { RedisPresenceStore } from "./drivers/redis/redis-presence-store.js";
+import { RedisTypingStore } from "./drivers/redis/redis-typing-store.js";
 import { RedisRateLimiter } from "./drivers/redis/redis-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
@@ -281,7 +283,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
   const chat = new ChatService(chatStore, broker, authorizer, domainEvents, crisis);
-  const typing = new TypingService(chat, config.typingTimeoutMs);
+  const typing = new TypingService(chat, redis ? new RedisTypingStore(redis, config.redisPrefix) : new MemoryTypingStore(), config.typingTimeoutMs, logger.child({ component: "typing" }));
   const calls = new CallService(new SqlCallStore(database), broker, registry, {
     ...config.calls,
     isConversationParticipant: (tenantId, conversationId, userId) => chatStore.isParticipant(tenantId, conversationId, userId),
