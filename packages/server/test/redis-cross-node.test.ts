@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RedisChannelMembers } from "../src/drivers/redis/redis-channel-members.js";
+import { RedisTypingStore } from "../src/drivers/redis/redis-typing-store.js";
 import { collect, nextEvent, sleep } from "./support/server-harness.js";
 import { ok } from "./support/chat-helpers.js";
 import { APP, backendFor, channelEvent, collectChannel, eventually, PUSHER_ENV, pusherClient, subscribe, webhookReceiver } from "./support/pusher-helpers.js";
@@ -97,6 +98,25 @@ describe.runIf(redisUrl)("Socket.IO across nodes (Redis Streams adapter)", () =>
       await sleep(1000);
       expect(left.map((l) => l.length)).toEqual([1, 1]);
       expect(await participants()).toEqual(["alice", "bob"]);
+    },
+    SLOW,
+  );
+});
+
+describe.runIf(redisUrl)("typing across nodes", () => {
+  it(
+    "an indicator whose typist's node crashed still stops on time, announced once by one surviving node",
+    async () => {
+      const { a, b, prefix } = await twoNodes({ TYPING_TIMEOUT_MS: "400" });
+      const { socket: bobOnA } = await a.connect({ sub: "bob", tenant: "acme" });
+      const { socket: bobOnB } = await b.connect({ sub: "bob", tenant: "acme" });
+      const stops = [collect(bobOnA, "typing:stop"), collect(bobOnB, "typing:stop")];
+      // Alice's node wrote her indicator and died before its timer could fire.
+      const crashed = new RedisTypingStore(testRedis(), prefix);
+      await crashed.start({ tenantId: "acme", userId: "alice", conversationId: "c-1", name: "Alice", participants: ["alice", "bob"], connectionId: "gone" }, Date.now() + 400);
+      await eventually(() => expect(stops).toEqual([[{ conversationId: "c-1", userId: "alice", name: "Alice" }], [{ conversationId: "c-1", userId: "alice", name: "Alice" }]]), 3000);
+      await sleep(500);
+      expect(stops.map((s) => s.length)).toEqual([1, 1]);
     },
     SLOW,
   );
