@@ -5,7 +5,11 @@ import { RedisChannelMembers } from "../src/drivers/redis/redis-channel-members.
 import { RedisChannelOccupancy } from "../src/drivers/redis/redis-channel-occupancy.js";
 import type { ChannelMembers } from "../src/ports/channel-members.js";
 import type { ChannelOccupancy } from "../src/ports/channel-occupancy.js";
-import { sleep } from "./support/server-harness.js";
+import { Redis } from "ioredis";
+import { DependencyUnavailableError } from "../src/ports/errors.js";
+import { eventually } from "./support/pusher-helpers.js";
+import { onCleanup, sleep } from "./support/server-harness.js";
+import { tcpProxy } from "./support/tcp-proxy.js";
 import { freshPrefix, redisUrl, testRedis } from "./support/redis-helpers.js";
 
 const alice = { userId: "alice", name: "Alice" };
@@ -121,5 +125,33 @@ describe.runIf(redisUrl)("Redis channel state after a node crash", () => {
     expect(await live!.takeExpired(Date.now())).toEqual([{ tenantId: "acme", name: "lonely" }]);
     expect(await live!.list("acme")).toEqual(new Map([["shared", 1]]));
     expect(await live!.takeExpired(Date.now())).toEqual([]);
+  });
+});
+
+describe.runIf(redisUrl)("Redis channel state while Redis is away", () => {
+  it("a removal lost to an outage is retried before the next renewal, so the departed connection does not live on", async () => {
+    const url = new URL(redisUrl!);
+    const proxy = await tcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    url.hostname = "127.0.0.1";
+    url.port = String(proxy.port);
+    // Configured as the server configures its client: fail fast while Redis is unreachable.
+    const redis = new Redis(url.toString(), { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 50 });
+    redis.on("error", () => {});
+    onCleanup(async () => void redis.disconnect());
+    const prefix = freshPrefix();
+    const node = new RedisChannelMembers({ redis, prefix, nodeId: "node-a", leaseMs: 30_000 });
+    const other = new RedisChannelMembers({ redis: testRedis(), prefix, nodeId: "node-b", leaseMs: 30_000 });
+    await eventually(() => expect(redis.status).toBe("ready"));
+    await node.add("acme", "topic:x", "c1", alice);
+
+    await proxy.cut();
+    await expect(node.remove("acme", "topic:x", "c1")).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(node.renew()).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(await other.list("acme", "topic:x")).toEqual([alice]);
+
+    await proxy.restore();
+    await eventually(() => expect(redis.status).toBe("ready"), 5000);
+    await node.renew();
+    expect(await other.list("acme", "topic:x")).toEqual([]);
   });
 });
