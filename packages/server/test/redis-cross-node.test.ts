@@ -4,7 +4,9 @@ import { RedisTypingStore } from "../src/drivers/redis/redis-typing-store.js";
 import { collect, nextEvent, sleep } from "./support/server-harness.js";
 import { ok } from "./support/chat-helpers.js";
 import { APP, backendFor, channelEvent, collectChannel, eventually, PUSHER_ENV, pusherClient, subscribe, webhookReceiver } from "./support/pusher-helpers.js";
-import { redisUrl, testRedis, twoNodes } from "./support/redis-helpers.js";
+import { freshPrefix, redisUrl, testRedis, twoNodes } from "./support/redis-helpers.js";
+import { startServer } from "./support/server-harness.js";
+import { tcpProxy } from "./support/tcp-proxy.js";
 
 // Starting two servers is slow on a busy machine; the behaviour itself takes a second or two.
 const SLOW = 120_000;
@@ -98,6 +100,33 @@ describe.runIf(redisUrl)("Socket.IO across nodes (Redis Streams adapter)", () =>
       await sleep(1000);
       expect(left.map((l) => l.length)).toEqual([1, 1]);
       expect(await participants()).toEqual(["alice", "bob"]);
+    },
+    SLOW,
+  );
+});
+
+describe.runIf(redisUrl)("one node while Redis is unreachable", () => {
+  it(
+    "its Socket.IO clients still get local events at once, and clients dropping (sessions not storable) do not stop the node",
+    async () => {
+      const url = new URL(redisUrl!);
+      const proxy = await tcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+      url.hostname = "127.0.0.1";
+      url.port = String(proxy.port);
+      const node = await startServer({ env: { REDIS_URL: url.toString(), REDIS_PREFIX: freshPrefix() } });
+      const { socket: alice } = await node.connect({ sub: "alice", tenant: "acme" });
+      const { socket: bob } = await node.connect({ sub: "bob", tenant: "acme" });
+      await ok(alice, "room:join", { room: "topic:x" });
+      await ok(bob, "room:join", { room: "topic:x" });
+      const seen = collect<{ id: number }>(alice, "appointment:created");
+
+      await proxy.cut();
+      bob.io.engine.close();
+      await node.server.publish("acme", { channel: "topic:x", event: "appointment:created", data: { id: 1 } });
+      await eventually(() => expect(seen.map((e) => e.id)).toEqual([1]), 3000);
+      const { socket: carol } = await node.connect({ sub: "carol", tenant: "acme" });
+      expect(carol.connected).toBe(true);
+      await proxy.restore();
     },
     SLOW,
   );

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
 import type { ChannelMember, ChannelMembers } from "../../ports/channel-members.js";
+import { DependencyUnavailableError } from "../../ports/errors.js";
 import type { Connection } from "../connection.js";
 import type { ConnectionListener } from "../connection-listener.js";
 import { AppError } from "../errors.js";
@@ -90,8 +91,16 @@ export class ChannelService implements ConnectionListener {
       connection.subscribe(channel);
       if (this.deps.authorizer.hasPrivateMembership(channel)) continue;
       const who = member(caller);
-      const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, who);
-      if (firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel, who);
+      let added;
+      try {
+        added = await this.deps.members.add(caller.tenantId, channel, connection.id, who);
+      } catch (err) {
+        // A shared member list that cannot be reached (Redis away) must not refuse the connection: it gets its events, unlisted.
+        if (!(err instanceof DependencyUnavailableError)) throw err;
+        this.deps.logger.warn({ channel }, "member list unavailable; connection not listed in the channel");
+        continue;
+      }
+      if (added.firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel, who);
     }
   }
 

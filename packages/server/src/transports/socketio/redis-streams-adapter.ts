@@ -25,6 +25,17 @@ export function redisStreamsAdapter(redis: Redis, prefix: string): StreamsAdapte
   const publisher = redis.duplicate({ lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
   const readers: Redis[] = [];
   publisher.on("error", () => {});
+  // The adapter fires SET (session of a dropped client) and PUBLISH without handling their promises; while
+  // Redis is away those would be unhandled rejections, which stop the process. The session or message is lost, as it
+  // would be with Redis down anyway.
+  for (const method of ["set", "publish"] as const) {
+    const original = (publisher[method] as (...args: unknown[]) => Promise<unknown>).bind(publisher);
+    (publisher as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      const result = original(...args);
+      result.catch(() => {});
+      return result;
+    };
+  }
   // The adapter calls `duplicate()` for its stream reader and its pub/sub client.
   publisher.duplicate = () => {
     const reader = redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
