@@ -3,6 +3,9 @@ import { collect, nextEvent, request, sleep, testDb } from "./support/server-har
 import { createGroup, ok } from "./support/chat-helpers.js";
 import { redisUrl, twoNodes } from "./support/redis-helpers.js";
 
+// Starting two servers takes most of a test's time on a busy machine.
+const SLOW = 120_000;
+
 describe.runIf(redisUrl)("several nodes over Redis", () => {
   it("an event published on one node reaches subscribers on both nodes exactly once", async () => {
     const { a, b } = await twoNodes();
@@ -21,7 +24,7 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     expect(ids(seenA)).toEqual([1, 2]);
     expect(ids(seenB)).toEqual([1, 2]);
     expect(leaked).toEqual([]);
-  });
+  }, SLOW);
 
   it("rate limits are shared by the nodes", async () => {
     const { a, b } = await twoNodes({ RATE_LIMITS: "room=3/30" });
@@ -31,7 +34,7 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     await ok(onA.socket, "room:join", { room: "topic:b" });
     await ok(onB.socket, "room:join", { room: "topic:c" });
     expect(((await request(onB.socket, "room:join", { room: "topic:d" })) as any).error.code).toBe("rate_limited");
-  });
+  }, SLOW);
 
   it.runIf(testDb === "postgres")("a chat message sent on one node reaches the other participant on another node", async () => {
     const { a, b } = await twoNodes();
@@ -47,5 +50,5 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     await sleep(300);
     expect(atB.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(atA.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
-  });
+  }, SLOW);
 });
