@@ -292,6 +292,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       entered: async (tenantId, userId) => void (await presence.setInCall(tenantId, userId, true)),
       left: async (tenantId, userId) => void (await presence.setInCall(tenantId, userId, false)),
     },
+    // With Redis, a participant back on another node within the grace keeps the call.
+    isConnectedAnywhere: (tenantId, userId) => presence.hasConnections(tenantId, userId),
     domainEvents,
     logger,
   });

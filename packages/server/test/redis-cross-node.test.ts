@@ -5,7 +5,7 @@ import { collect, nextEvent, sleep } from "./support/server-harness.js";
 import { ok } from "./support/chat-helpers.js";
 import { APP, backendFor, channelEvent, collectChannel, eventually, PUSHER_ENV, pusherClient, subscribe, webhookReceiver } from "./support/pusher-helpers.js";
 import { freshPrefix, redisUrl, testRedis, twoNodes } from "./support/redis-helpers.js";
-import { startServer } from "./support/server-harness.js";
+import { startServer, testDb } from "./support/server-harness.js";
 import { tcpProxy } from "./support/tcp-proxy.js";
 
 // Starting two servers is slow on a busy machine; the behaviour itself takes a second or two.
@@ -86,13 +86,13 @@ describe.runIf(redisUrl)("Socket.IO across nodes (Redis Streams adapter)", () =>
     "members left behind by a crashed node are announced as leaving once, by a surviving node, within the lease",
     async () => {
       const { a, b, prefix } = await twoNodes({ NODE_LEASE_MS: "600" });
-      // A third node held Carol's connection and died: it never renews.
-      const dead = new RedisChannelMembers({ redis: testRedis(), prefix, nodeId: "node-c", leaseMs: 600 });
-      await dead.add("acme", "topic:x", "carol-1", { userId: "carol", name: "Carol" });
       const { socket: alice } = await a.connect({ sub: "alice", tenant: "acme" });
       const { socket: bob } = await b.connect({ sub: "bob", tenant: "acme" });
       await ok(alice, "room:join", { room: "topic:x" });
       await ok(bob, "room:join", { room: "topic:x" });
+      // A third node held Carol's connection and died: it never renews.
+      const dead = new RedisChannelMembers({ redis: testRedis(), prefix, nodeId: "node-c", leaseMs: 1500 });
+      await dead.add("acme", "topic:x", "carol-1", { userId: "carol", name: "Carol" });
       const left = [collect<{ userId: string }>(alice, "room:userLeft"), collect<{ userId: string }>(bob, "room:userLeft")];
       const participants = async () => ((await ok(bob, "room:participants", { room: "topic:x" })) as { participants: { userId: string }[] }).participants.map((p) => p.userId).sort();
       expect(await participants()).toEqual(["alice", "bob", "carol"]);
@@ -146,6 +146,29 @@ describe.runIf(redisUrl)("typing across nodes", () => {
       await eventually(() => expect(stops).toEqual([[{ conversationId: "c-1", userId: "alice", name: "Alice" }], [{ conversationId: "c-1", userId: "alice", name: "Alice" }]]), 3000);
       await sleep(500);
       expect(stops.map((s) => s.length)).toEqual([1, 1]);
+    },
+    SLOW,
+  );
+});
+
+describe.runIf(redisUrl && testDb === "postgres")("calls across nodes", () => {
+  it(
+    "a participant whose device drops on one node and comes back on another within the grace keeps the call",
+    async () => {
+      const { a, b } = await twoNodes({ CALL_GRACE_MS: "800", CALL_RING_TIMEOUT_MS: "10000" });
+      const { socket: alice } = await a.connect({ sub: "alice", tenant: "acme" });
+      const { socket: bob } = await a.connect({ sub: "bob", tenant: "acme" });
+      const { call } = (await ok(alice, "call:initiate", { calleeIds: ["bob"], media: "audio" })) as { call: { id: string } };
+      await ok(bob, "call:accept", { callId: call.id });
+      const endings = collect(alice, "call:ended");
+      bob.disconnect();
+      await sleep(100);
+      const { socket: bobOnB } = await b.connect({ sub: "bob", tenant: "acme" });
+      await sleep(1500);
+      expect(endings).toEqual([]);
+      const ended = nextEvent<{ callId: string; reason: string }>(alice, "call:ended", 8000);
+      bobOnB.disconnect();
+      expect(await ended).toMatchObject({ callId: call.id, reason: "disconnected" });
     },
     SLOW,
   );

@@ -25,21 +25,13 @@ export function redisStreamsAdapter(redis: Redis, prefix: string): StreamsAdapte
   const publisher = redis.duplicate({ lazyConnect: false, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 });
   const readers: Redis[] = [];
   publisher.on("error", () => {});
-  // The adapter fires SET (session of a dropped client) and PUBLISH without handling their promises; while
-  // Redis is away those would be unhandled rejections, which stop the process. The session or message is lost, as it
-  // would be with Redis down anyway.
-  for (const method of ["set", "publish"] as const) {
-    const original = (publisher[method] as (...args: unknown[]) => Promise<unknown>).bind(publisher);
-    (publisher as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-      const result = original(...args);
-      result.catch(() => {});
-      return result;
-    };
-  }
-  // The adapter calls `duplicate()` for its stream reader and its pub/sub client.
+  // The adapter fires SET (session of a dropped client) and PUBLISH without handling their promises.
+  handled(publisher, ["set", "publish"]);
+  // The adapter calls `duplicate()` for its stream reader and its pub/sub client (whose SUBSCRIBE is not handled either).
   publisher.duplicate = () => {
     const reader = redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
     reader.on("error", () => {});
+    handled(reader, ["subscribe"]);
     readers.push(reader);
     return reader;
   };
@@ -56,4 +48,20 @@ export function redisStreamsAdapter(redis: Redis, prefix: string): StreamsAdapte
       publisher.disconnect();
     },
   };
+}
+
+/**
+ * Marks the promises of these commands as handled: while Redis is away (or the
+ * client is closing) they reject, and an unhandled rejection stops the
+ * process. What they carried is lost, as it would be with Redis down anyway.
+ */
+function handled(client: Redis, methods: readonly ("set" | "publish" | "subscribe")[]): void {
+  for (const method of methods) {
+    const original = (client[method] as (...args: unknown[]) => Promise<unknown>).bind(client);
+    (client as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+      const result = original(...args);
+      result.catch(() => {});
+      return result;
+    };
+  }
 }
