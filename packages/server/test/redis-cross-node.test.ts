@@ -126,7 +126,11 @@ describe.runIf(redisUrl)("one node while Redis is unreachable", () => {
       await eventually(() => expect(seen.map((e) => e.id)).toEqual([1]), 3000);
       const { socket: carol } = await node.connect({ sub: "carol", tenant: "acme" });
       expect(carol.connected).toBe(true);
+      // Redis back: the node reconnects by itself.
       await proxy.restore();
+      let ready = 0;
+      for (const deadline = Date.now() + 10_000; ready !== 200 && Date.now() < deadline; await sleep(100)) ready = (await fetch(`${node.url}/readyz`)).status;
+      expect(ready).toBe(200);
     },
     SLOW,
   );

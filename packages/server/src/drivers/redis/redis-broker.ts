@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Broker, ChannelMessage, ChannelMessageHandler } from "../../ports/broker.js";
+import { handled } from "./handled-commands.js";
 
 export interface RedisBrokerOptions {
   /** Publishing connection. */
@@ -32,6 +33,8 @@ export class RedisBroker implements Broker {
 
   static async start(options: RedisBrokerOptions): Promise<RedisBroker> {
     const broker = new RedisBroker(options);
+    // ioredis re-subscribes by itself after a reconnect, without handling that promise (rejected if the client closes meanwhile).
+    handled(options.subscriber, ["subscribe"]);
     options.subscriber.on("message", (channel: string, raw: string) => {
       if (channel === options.channel) broker.onRemote(raw);
     });

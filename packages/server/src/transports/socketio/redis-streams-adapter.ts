@@ -1,5 +1,6 @@
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import type { Redis } from "ioredis";
+import { handled } from "../../drivers/redis/handled-commands.js";
 
 /** The official Socket.IO Redis Streams adapter, set up for Switchboard; `close` after the Socket.IO server. */
 export interface StreamsAdapter {
@@ -48,20 +49,4 @@ export function redisStreamsAdapter(redis: Redis, prefix: string): StreamsAdapte
       publisher.disconnect();
     },
   };
-}
-
-/**
- * Marks the promises of these commands as handled: while Redis is away (or the
- * client is closing) they reject, and an unhandled rejection stops the
- * process. What they carried is lost, as it would be with Redis down anyway.
- */
-function handled(client: Redis, methods: readonly ("set" | "publish" | "subscribe")[]): void {
-  for (const method of methods) {
-    const original = (client[method] as (...args: unknown[]) => Promise<unknown>).bind(client);
-    (client as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-      const result = original(...args);
-      result.catch(() => {});
-      return result;
-    };
-  }
 }
