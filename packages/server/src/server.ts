@@ -37,7 +37,12 @@ import { MemoryChannelMembers } from "./drivers/memory/memory-channel-members.js
 import { MemoryChannelOccupancy } from "./drivers/memory/memory-channel-occupancy.js";
 import { MemoryPresenceStore } from "./drivers/memory/memory-presence-store.js";
 import { MemoryRateLimiter } from "./drivers/memory/memory-rate-limiter.js";
+import { MemoryTypingStore } from "./drivers/memory/memory-typing-store.js";
 import { RedisBroker } from "./drivers/redis/redis-broker.js";
+import { RedisChannelMembers } from "./drivers/redis/redis-channel-members.js";
+import { RedisChannelOccupancy } from "./drivers/redis/redis-channel-occupancy.js";
+import { RedisPresenceStore } from "./drivers/redis/redis-presence-store.js";
+import { RedisTypingStore } from "./drivers/redis/redis-typing-store.js";
 import { RedisRateLimiter } from "./drivers/redis/redis-rate-limiter.js";
 import { migrate } from "./drivers/sql/migrations.js";
 import { openDatabase } from "./drivers/sql/open-database.js";
@@ -69,6 +74,7 @@ import { crisisRequests } from "./transports/requests/crisis-requests.js";
 import { notificationRequests } from "./transports/requests/notification-requests.js";
 import { presenceRequests } from "./transports/requests/presence-requests.js";
 import { roomRequests } from "./transports/requests/room-requests.js";
+import { redisStreamsAdapter } from "./transports/socketio/redis-streams-adapter.js";
 import { SocketIoTransport } from "./transports/socketio/socketio-transport.js";
 import { PgNotifyBridge } from "./transports/pg-notify/pg-notify-bridge.js";
 import { attachPusher } from "./transports/pusher/index.js";
@@ -218,7 +224,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
         })
       : new MemoryBroker();
   const authorizer = new ChannelAuthorizer(hooks);
-  const channels = new ChannelService({ authorizer, members: new MemoryChannelMembers(), broker, maxRoomsPerConnection: config.limits.maxRoomsPerConnection });
+  // With Redis, live state (presence, members, subscriptions) is shared and leased to this node; without it, it dies with the process.
+  const leased = { prefix: config.redisPrefix, nodeId: config.nodeId, leaseMs: config.nodeLeaseMs };
+  const channels = new ChannelService({
+    authorizer,
+    members: redis ? new RedisChannelMembers({ redis, ...leased }) : new MemoryChannelMembers(),
+    broker,
+    maxRoomsPerConnection: config.limits.maxRoomsPerConnection,
+    leaseMs: config.nodeLeaseMs,
+    logger: logger.child({ component: "channels" }),
+  });
+  channels.start();
   const registry = new ConnectionRegistry();
   const rateRules = { ...DEFAULT_RATE_LIMITS, ...config.limits.rateLimits };
   const rateLimiter = redis ? new RedisRateLimiter(redis, config.redisPrefix, rateRules) : new MemoryRateLimiter(rateRules);
@@ -249,7 +265,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     domainEvents,
   });
   const presence = new PresenceService({
-    store: new MemoryPresenceStore(),
+    store: redis ? new RedisPresenceStore({ redis, prefix: config.redisPrefix }) : new MemoryPresenceStore(),
+    leaseMs: config.nodeLeaseMs,
     records: new SqlPresenceRecords(database),
     broker,
     authorizer,
@@ -267,7 +284,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
   const chat = new ChatService(chatStore, broker, authorizer, domainEvents, crisis);
-  const typing = new TypingService(chat, config.typingTimeoutMs);
+  const typing = new TypingService(chat, redis ? new RedisTypingStore(redis, config.redisPrefix) : new MemoryTypingStore(), config.typingTimeoutMs, logger.child({ component: "typing" }));
   const calls = new CallService(new SqlCallStore(database), broker, registry, {
     ...config.calls,
     isConversationParticipant: (tenantId, conversationId, userId) => chatStore.isParticipant(tenantId, conversationId, userId),
@@ -276,6 +293,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       entered: async (tenantId, userId) => void (await presence.setInCall(tenantId, userId, true)),
       left: async (tenantId, userId) => void (await presence.setInCall(tenantId, userId, false)),
     },
+    // With Redis, a participant back on another node within the grace keeps the call.
+    isConnectedAnywhere: (tenantId, userId) => presence.hasConnections(tenantId, userId),
     domainEvents,
     logger,
   });
@@ -309,7 +328,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   // One per server: every WebSocket transport writes each socket's frames of an event-loop turn together.
   const coalescer = new WriteCoalescer();
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
+  const streams = redis ? redisStreamsAdapter(redis, config.redisPrefix) : undefined;
   const socketio = new SocketIoTransport(http.server, {
+    adapter: streams?.factory,
     maxPayloadBytes: config.maxPayloadBytes,
     recoveryWindowMs: config.recoveryWindowMs,
     origins,
@@ -363,7 +384,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     router,
     channels,
     authorizer,
-    occupancy: new MemoryChannelOccupancy(),
+    occupancy: redis ? new RedisChannelOccupancy({ redis, ...leased }) : new MemoryChannelOccupancy(),
     broker,
     verifier,
     metrics,
@@ -417,8 +438,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     // Give the announcement a moment to reach the wire before the transports close.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await socketio.close();
+    streams?.close();
     await ws.close();
     await pusher.close();
+    await channels.close();
     typing.close();
     calls.close();
     policies.close();

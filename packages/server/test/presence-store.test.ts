@@ -11,8 +11,10 @@ import { migrate } from "../src/drivers/sql/migrations.js";
 import { openDatabase } from "../src/drivers/sql/open-database.js";
 import { SqlPresenceRecords } from "../src/drivers/sql/sql-presence-records.js";
 import type { ChannelMessage } from "../src/ports/broker.js";
-import type { PresenceConnection } from "../src/ports/presence-store.js";
+import type { PresenceConnection, PresenceStore } from "../src/ports/presence-store.js";
+import { RedisPresenceStore } from "../src/drivers/redis/redis-presence-store.js";
 import { databaseEnv, onCleanup, sleep, testDb } from "./support/server-harness.js";
+import { freshPrefix, redisUrl, testRedis } from "./support/redis-helpers.js";
 
 const now = () => new Date().toISOString();
 const entry = (connectionId: string, userId: string, nodeId = "n1"): PresenceConnection => ({ connectionId, userId, nodeId, connectedAt: now(), idle: false });
@@ -39,9 +41,18 @@ function localConnection(id: string, caller: Caller): Connection {
   };
 }
 
-describe("MemoryPresenceStore (the PresenceStore contract)", () => {
+/**
+ * Every PresenceStore driver passes the same contract: memory always, Redis when
+ * REDIS_URL is set (CI requires it; see vitest.config.ts), with a fresh key prefix per test.
+ */
+const drivers: [string, () => PresenceStore][] = [
+  ["MemoryPresenceStore", () => new MemoryPresenceStore()],
+  ...(redisUrl ? [["RedisPresenceStore", () => new RedisPresenceStore({ redis: testRedis(), prefix: freshPrefix() })] as [string, () => PresenceStore]] : []),
+];
+
+describe.each(drivers)("%s (the PresenceStore contract)", (_name, newStore) => {
   it("entries are per tenant: the same user and connection ids in two tenants never meet", async () => {
-    const store = new MemoryPresenceStore();
+    const store = newStore();
     await store.addConnection("acme", entry("c1", "bob"), 30_000);
     await store.setInCall("globex", "bob", true);
     expect([...(await store.users("acme", ["bob"])).values()]).toEqual([{ connections: [expect.objectContaining({ connectionId: "c1" })], inCall: false }]);
@@ -54,7 +65,7 @@ describe("MemoryPresenceStore (the PresenceStore contract)", () => {
   });
 
   it("entries of a node that stops renewing expire, are handed out once and removed; renewed entries stay", async () => {
-    const store = new MemoryPresenceStore();
+    const store = newStore();
     await store.addConnection("acme", entry("live", "alice", "live-node"), 100);
     await store.addConnection("acme", entry("dead", "bob", "dead-node"), 100);
     await store.addViewer("acme", "patient:1", { connectionId: "dead", userId: "bob", name: "Bob", nodeId: "dead-node", since: now() }, 100);
@@ -70,7 +81,7 @@ describe("MemoryPresenceStore (the PresenceStore contract)", () => {
   });
 
   it("viewing again from the same connection keeps the original since", async () => {
-    const store = new MemoryPresenceStore();
+    const store = newStore();
     const since = "2020-01-01T00:00:00.000Z";
     await store.addViewer("acme", "patient:1", { connectionId: "c1", userId: "bob", name: "Bob", nodeId: "n1", since }, 30_000);
     await store.addViewer("acme", "patient:1", { connectionId: "c1", userId: "bob", name: "Bob", nodeId: "n1", since: now() }, 30_000);
@@ -96,9 +107,9 @@ describe(`SqlPresenceRecords (${testDb})`, () => {
   });
 });
 
-describe("presence after a node crash", () => {
+describe.each(drivers)("presence after a node crash (%s)", (_name, newStore) => {
   it("the connections and views a stopped node left behind expire, and its users are announced offline with lastSeen", async () => {
-    const store = new MemoryPresenceStore();
+    const store = newStore();
     const broker = new MemoryBroker();
     const seen: ChannelMessage[] = [];
     broker.subscribe((message) => seen.push(message));
@@ -131,5 +142,38 @@ describe("presence after a node crash", () => {
     ]);
     // This node keeps renewing its own entries: Alice stays online.
     expect((await service.get("acme", ["alice"]))[0]!.status).toBe("online");
+  });
+});
+
+describe.runIf(redisUrl)("RedisPresenceStore shared by several nodes", () => {
+  it("each node sees every node's entries, and a dead node's entries go to exactly one of the sweeping nodes", async () => {
+    const prefix = freshPrefix();
+    const [a, b, dead] = [0, 1, 2].map(() => new RedisPresenceStore({ redis: testRedis(), prefix }));
+    await a!.addConnection("acme", entry("a1", "alice", "node-a"), 30_000);
+    await dead!.addConnection("acme", entry("d1", "bob", "node-d"), 100);
+    await dead!.addConnection("acme", entry("d2", "bob", "node-d"), 100);
+    await dead!.addViewer("acme", "patient:1", { connectionId: "d1", userId: "bob", name: "Bob", nodeId: "node-d", since: now() }, 100);
+    expect(await b!.setIdle("acme", "alice", "a1", true)).toBe(true);
+    const seen = await b!.users("acme", ["alice", "bob"]);
+    expect(seen.get("alice")?.connections).toEqual([expect.objectContaining({ connectionId: "a1", nodeId: "node-a", idle: true })]);
+    expect(seen.get("bob")?.connections.map((c) => c.connectionId)).toEqual(["d1", "d2"]);
+    await sleep(150);
+    const [fromA, fromB] = await Promise.all([a!.takeExpired(Date.now()), b!.takeExpired(Date.now())]);
+    const taken = [...fromA.connections, ...fromB.connections].map((e) => e.connection.connectionId).sort();
+    expect(taken).toEqual(["d1", "d2"]);
+    expect(fromA.viewers.length + fromB.viewers.length).toBe(1);
+    expect([...(await a!.users("acme", ["alice", "bob"])).keys()]).toEqual(["alice"]);
+  });
+
+  it("a node restarted under the same id does not keep its previous life's entries alive", async () => {
+    const prefix = freshPrefix();
+    const before = new RedisPresenceStore({ redis: testRedis(), prefix });
+    const after = new RedisPresenceStore({ redis: testRedis(), prefix });
+    await before.addConnection("acme", entry("old", "bob", "node-a"), 100);
+    await after.addConnection("acme", entry("new", "alice", "node-a"), 100);
+    await sleep(60);
+    await after.renew("node-a", 100);
+    await sleep(60);
+    expect((await after.takeExpired(Date.now())).connections.map((e) => e.connection.connectionId)).toEqual(["old"]);
   });
 });

@@ -1,18 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { collect, databaseEnv, nextEvent, request, sleep, startServer, testDb } from "./support/server-harness.js";
+import { collect, nextEvent, request, sleep, testDb } from "./support/server-harness.js";
 import { createGroup, ok } from "./support/chat-helpers.js";
+import { redisUrl, twoNodes } from "./support/redis-helpers.js";
 
-const redisUrl = process.env.REDIS_URL;
-
-/** Two nodes of one deployment: same Redis prefix (fresh per test), and in the Postgres project the same database. */
-async function twoNodes(extra: Record<string, string> = {}) {
-  const shared = { REDIS_URL: redisUrl!, REDIS_PREFIX: `t${randomBytes(5).toString("hex")}`, ...extra };
-  const db = testDb === "postgres" ? databaseEnv() : undefined;
-  const a = await startServer({ env: { ...shared, ...db, NODE_ID: "node-a" } });
-  const b = await startServer({ env: { ...shared, ...(db ?? {}), ...(db ? {} : { DATA_DIR: ":memory:" }), NODE_ID: "node-b" } });
-  return { a, b };
-}
+// Starting two servers takes most of a test's time on a busy machine.
+const SLOW = 120_000;
 
 describe.runIf(redisUrl)("several nodes over Redis", () => {
   it("an event published on one node reaches subscribers on both nodes exactly once", async () => {
@@ -32,7 +24,7 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     expect(ids(seenA)).toEqual([1, 2]);
     expect(ids(seenB)).toEqual([1, 2]);
     expect(leaked).toEqual([]);
-  });
+  }, SLOW);
 
   it("rate limits are shared by the nodes", async () => {
     const { a, b } = await twoNodes({ RATE_LIMITS: "room=3/30" });
@@ -42,7 +34,7 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     await ok(onA.socket, "room:join", { room: "topic:b" });
     await ok(onB.socket, "room:join", { room: "topic:c" });
     expect(((await request(onB.socket, "room:join", { room: "topic:d" })) as any).error.code).toBe("rate_limited");
-  });
+  }, SLOW);
 
   it.runIf(testDb === "postgres")("a chat message sent on one node reaches the other participant on another node", async () => {
     const { a, b } = await twoNodes();
@@ -58,5 +50,5 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     await sleep(300);
     expect(atB.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(atA.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
-  });
+  }, SLOW);
 });

@@ -23,6 +23,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "DATA_DIR", help: "PGlite data directory (':memory:' for an in-memory database)", default: "./data" },
   { env: "REDIS_URL", help: "Redis: channel events and rate limits shared across nodes; checked by /readyz" },
   { env: "REDIS_PREFIX", help: "prefix of Switchboard's Redis keys and channels (one per deployment)", default: "switchboard" },
+  { env: "NODE_LEASE_MS", help: "with Redis: a node's presence, channel members and subscriptions outlive it by at most this (renewed every third of it)", default: "30000" },
   { env: "CORS_ORIGINS", help: "comma-separated Origin allowlist for HTTP and WebSocket upgrades (unset = any)" },
   { env: "CHANNEL_AUTH_URL", help: "app backend URL asked (POST) whether a user may join an app-defined channel" },
   { env: "CHANNEL_AUTH_SECRET", help: "when set, channel authorization webhook bodies are signed (X-Switchboard-Signature: sha256=HMAC)" },
@@ -97,6 +98,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ . : -").default("switchboard"),
+  NODE_LEASE_MS: int(300, 600_000).default(30_000),
   CORS_ORIGINS: z.string().optional(),
   CHANNEL_AUTH_URL: optionalUrl,
   CHANNEL_AUTH_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
@@ -169,6 +171,8 @@ export interface Config {
   database: { url?: string; schema: string; poolSize: number; dataDir: string };
   redisUrl?: string;
   redisPrefix: string;
+  /** Lease of a node's live entries in Redis; a crashed node's users are gone within about 4/3 of it. */
+  nodeLeaseMs: number;
   /** Empty = any origin. */
   corsOrigins: string[];
   channelAuth: { url?: string; secret?: string; timeoutMs: number };
@@ -290,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
+    nodeLeaseMs: e.NODE_LEASE_MS,
     corsOrigins,
     channelAuth: { url: e.CHANNEL_AUTH_URL, secret: e.CHANNEL_AUTH_SECRET, timeoutMs: e.CHANNEL_AUTH_TIMEOUT_MS },
     pusherApps,

@@ -15,7 +15,12 @@ export interface ChannelMessage {
   userId?: string;
 }
 
-export type ChannelMessageHandler = (message: ChannelMessage) => void;
+/**
+ * `origin` is `local` for a message published on this node and `remote` for
+ * one from another node: a transport with its own cross-node fan-out (Socket.IO
+ * through its Redis adapter) sends local messages into it and ignores remote ones.
+ */
+export type ChannelMessageHandler = (message: ChannelMessage, origin: "local" | "remote") => void;
 
 /**
  * Carries channel events to every transport on every node.

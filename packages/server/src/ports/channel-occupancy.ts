@@ -20,6 +20,10 @@ export interface OccupancyRemoved {
  * drops a connection under every name and reports the names it vacated.
  * Who the subscribers are (presence members) is not kept here: that is
  * {@link ChannelMembers}.
+ *
+ * Leases work as for {@link ChannelMembers}: a shared driver's subscriptions of
+ * a stopped node are removed by `takeExpired`, once across nodes, which
+ * reports the names they vacated.
  */
 export interface ChannelOccupancy {
   add(tenantId: string, name: string, connectionId: string): Promise<OccupancyAdded>;
@@ -29,4 +33,8 @@ export interface ChannelOccupancy {
   count(tenantId: string, name: string): Promise<number>;
   /** Occupied names of a tenant starting with `prefix`, with their subscription counts. */
   list(tenantId: string, prefix?: string): Promise<Map<string, number>>;
+  /** Extends the lease of every subscription this node added. */
+  renew(): Promise<void>;
+  /** Removes the subscriptions of nodes whose lease ended before `now` (ms); resolves with the names they vacated. */
+  takeExpired(now: number): Promise<{ tenantId: string; name: string }[]>;
 }

@@ -36,6 +36,12 @@ export interface CallServiceOptions {
   /** Whether a user belongs to a conversation (calls tied to one must be among its participants). */
   isConversationParticipant(tenantId: string, conversationId: string, userId: string): Promise<boolean>;
   inCall?: InCallTracker;
+  /**
+   * Whether a user has a live connection on any node (shared presence). Asked
+   * when a disconnect grace ends, so a device that came back on another node
+   * keeps the call.
+   */
+  isConnectedAnywhere?: (tenantId: string, userId: string) => Promise<boolean>;
   domainEvents?: DomainEvents;
   logger: Logger;
 }
@@ -177,10 +183,17 @@ export class CallService implements ConnectionListener {
   async disconnected({ caller }: Connection): Promise<void> {
     if (this.registry.isConnected(caller.tenantId, caller.userId)) return;
     for (const callId of await this.store.openCallsOf(caller.tenantId, caller.userId)) {
-      this.timers.set(`grace:${caller.tenantId}/${caller.userId}/${callId}`, this.options.graceMs, () => {
-        if (this.registry.isConnected(caller.tenantId, caller.userId)) return;
-        void this.finish(caller.tenantId, callId, "disconnected").catch((err) => this.options.logger.warn({ err }, "ending a call failed"));
-      });
+      this.timers.set(`grace:${caller.tenantId}/${caller.userId}/${callId}`, this.options.graceMs, () => void this.endUnlessBack(caller, callId));
+    }
+  }
+
+  private async endUnlessBack(caller: Caller, callId: string): Promise<void> {
+    try {
+      if (this.registry.isConnected(caller.tenantId, caller.userId)) return;
+      if (await this.options.isConnectedAnywhere?.(caller.tenantId, caller.userId).catch(() => false)) return;
+      await this.finish(caller.tenantId, callId, "disconnected");
+    } catch (err) {
+      this.options.logger.warn({ err }, "ending a call failed");
     }
   }
 

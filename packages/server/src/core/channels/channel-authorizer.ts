@@ -18,6 +18,8 @@ export interface ChannelRuleOptions {
 /** Kinds whose rules belong to Switchboard; hooks are never asked about them (`pusher`: Pusher public channels, ruled by the Pusher transport). */
 const RESERVED_KINDS = new Set(["user", "tenant", "role", "conversation", "call", "topic", "presence", "viewers", "pusher"]);
 
+const AUTOMATIC_KINDS = new Set(["user", "tenant", "role"]);
+
 /**
  * Who may join which channel (PROTOCOL.md section 3). Every name is already
  * scoped to the caller's tenant by the transports, so these rules only decide
@@ -73,6 +75,11 @@ export class ChannelAuthorizer {
       if (typeof decision === "boolean") return decision;
     }
     return false;
+  }
+
+  /** Whether a channel is of a kind connections join only automatically (`user:`, `tenant:`, `role:`: their rules admit nobody else). */
+  static isAutomaticChannel(channel: string): boolean {
+    return AUTOMATIC_KINDS.has(splitChannel(channel).kind);
   }
 
   /** Channels every connection of this caller joins automatically. */

@@ -1,10 +1,13 @@
 import type { Participant } from "@switchboard/protocol";
+import type { Logger } from "pino";
 import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
 import type { ChannelMember, ChannelMembers } from "../../ports/channel-members.js";
+import { DependencyUnavailableError } from "../../ports/errors.js";
 import type { Connection } from "../connection.js";
 import type { ConnectionListener } from "../connection-listener.js";
 import { AppError } from "../errors.js";
+import { LeaseKeeper } from "../lease-keeper.js";
 import { ChannelAuthorizer } from "./channel-authorizer.js";
 
 export interface ChannelServiceDeps {
@@ -13,6 +16,9 @@ export interface ChannelServiceDeps {
   broker: Broker;
   /** Channels one connection may join besides its automatic ones. */
   maxRoomsPerConnection: number;
+  /** Lease of this node's member entries in a shared store (`NODE_LEASE_MS`). */
+  leaseMs: number;
+  logger: Logger;
 }
 
 /**
@@ -32,8 +38,26 @@ export interface MembershipObserver {
  */
 export class ChannelService implements ConnectionListener {
   private readonly observers = new Set<MembershipObserver>();
+  private readonly leases: LeaseKeeper;
 
-  constructor(private readonly deps: ChannelServiceDeps) {}
+  constructor(private readonly deps: ChannelServiceDeps) {
+    this.leases = new LeaseKeeper({
+      leaseMs: deps.leaseMs,
+      renew: () => deps.members.renew(),
+      sweep: () => this.sweepExpired(),
+      what: "channel members",
+      logger: deps.logger,
+    });
+  }
+
+  /** Keeps this node's member entries alive and removes those of crashed nodes (with a shared store). */
+  start(): void {
+    this.leases.start();
+  }
+
+  async close(): Promise<void> {
+    await this.leases.stop();
+  }
 
   /** Registers an observer of first joins and last leaves; returns the function that removes it. */
   observe(observer: MembershipObserver): () => void {
@@ -67,8 +91,16 @@ export class ChannelService implements ConnectionListener {
       connection.subscribe(channel);
       if (this.deps.authorizer.hasPrivateMembership(channel)) continue;
       const who = member(caller);
-      const { firstJoin } = await this.deps.members.add(caller.tenantId, channel, connection.id, who);
-      if (firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel, who);
+      let added;
+      try {
+        added = await this.deps.members.add(caller.tenantId, channel, connection.id, who);
+      } catch (err) {
+        // A shared member list that cannot be reached (Redis away) must not refuse the connection: it gets its events, unlisted.
+        if (!(err instanceof DependencyUnavailableError)) throw err;
+        this.deps.logger.warn({ channel }, "member list unavailable; connection not listed in the channel");
+        continue;
+      }
+      if (added.firstJoin && !automatic.has(channel)) await this.announceJoined(connection, channel, who);
     }
   }
 
@@ -135,6 +167,17 @@ export class ChannelService implements ConnectionListener {
     const automatic = new Set(ChannelAuthorizer.automaticChannels(connection.caller));
     for (const { channel, member: who } of gone) {
       if (!automatic.has(channel)) await this.announceLeft(connection.caller.tenantId, channel, who);
+    }
+  }
+
+  /**
+   * Users whose connections were on a node that stopped renewing: announced as
+   * leaving once, by the node whose sweep took them (automatic channels never
+   * are, as on a normal disconnect).
+   */
+  private async sweepExpired(): Promise<void> {
+    for (const { tenantId, channel, member: who } of await this.deps.members.takeExpired(Date.now())) {
+      if (!ChannelAuthorizer.isAutomaticChannel(channel)) await this.announceLeft(tenantId, channel, who);
     }
   }
 

@@ -1,82 +1,78 @@
+import type { Logger } from "pino";
 import type { Caller } from "../../auth/caller.js";
+import { DependencyUnavailableError } from "../../ports/errors.js";
+import type { TypingEntry, TypingStore } from "../../ports/typing-store.js";
 import type { Connection } from "../connection.js";
 import type { ConnectionListener } from "../connection-listener.js";
 import type { ChatService, Origin } from "./chat-service.js";
 
-interface TypingState {
-  timer: NodeJS.Timeout;
-  participants: string[];
-  name: string;
-  connectionId?: string;
-}
-
 /**
- * Typing indicators: never stored. A user typing in a conversation is announced
- * once (`typing:start`); further starts only push back the automatic stop, so
- * a client sending one per keystroke costs nothing downstream. The server sends
- * `typing:stop` itself after `timeoutMs` of silence and when the typing
- * connection closes.
+ * Typing indicators: never stored durably. A user typing in a conversation is
+ * announced once (`typing:start`); further starts only push back the automatic
+ * stop, so a client sending one per keystroke costs nothing downstream. The
+ * server sends `typing:stop` itself after `timeoutMs` of silence and when the
+ * typing connection closes. Indicators live in a {@link TypingStore}; every
+ * node sweeps their deadlines, so with a shared store an indicator stops on
+ * time even when the typist's node crashed, and a user typing on two devices
+ * connected to different nodes is still announced once.
  */
 export class TypingService implements ConnectionListener {
-  private readonly typing = new Map<string, TypingState>();
+  private readonly sweep: NodeJS.Timeout;
 
   constructor(
     private readonly chat: ChatService,
+    private readonly store: TypingStore,
     private readonly timeoutMs: number,
-  ) {}
+    private readonly logger: Logger,
+  ) {
+    // A stop is late by at most a quarter of the timeout (at most a second).
+    this.sweep = setInterval(() => void this.stopExpired(), Math.min(1000, Math.max(25, Math.floor(timeoutMs / 4))));
+    this.sweep.unref();
+  }
 
   async start(caller: Caller, conversationId: string, origin: Origin = {}): Promise<Record<string, never>> {
-    const key = typingKey(caller, conversationId);
-    const current = this.typing.get(key);
-    if (current) {
-      current.timer.refresh();
-      current.connectionId = origin.connectionId;
-      return {};
-    }
+    const until = Date.now() + this.timeoutMs;
+    if (await this.store.refresh(caller.tenantId, caller.userId, conversationId, until, origin.connectionId)) return {};
     const participants = await this.chat.participantsFor(caller, conversationId);
-    if (this.typing.has(key)) return {}; // a concurrent start won the race
-    const timer = setTimeout(() => void this.end(caller, conversationId).catch(() => {}), this.timeoutMs);
-    timer.unref();
-    this.typing.set(key, { timer, participants, name: caller.name, connectionId: origin.connectionId });
-    await this.chat.publish(caller.tenantId, participants, "typing:start", event(caller, conversationId), origin);
+    const entry: TypingEntry = { tenantId: caller.tenantId, userId: caller.userId, conversationId, name: caller.name, participants, connectionId: origin.connectionId };
+    // False: a concurrent start (on any node) won the race and announced it.
+    if (await this.store.start(entry, until)) await this.chat.publish(caller.tenantId, participants, "typing:start", event(caller, conversationId), origin);
     return {};
   }
 
   async stop(caller: Caller, conversationId: string, origin: Origin = {}): Promise<Record<string, never>> {
-    if (!this.typing.has(typingKey(caller, conversationId))) {
+    const entry = await this.store.stop(caller.tenantId, caller.userId, conversationId);
+    if (!entry) {
       await this.chat.participantsFor(caller, conversationId); // refuses non-members the same way start does
       return {};
     }
-    await this.end(caller, conversationId, origin);
+    await this.announceStop(entry, origin);
     return {};
   }
 
   /** Stops every indicator a closing connection started. */
   async disconnected({ caller, id: connectionId }: Connection): Promise<void> {
-    const prefix = `${caller.tenantId}/${caller.userId}/`;
-    for (const [key, state] of this.typing) {
-      if (key.startsWith(prefix) && state.connectionId === connectionId) await this.end(caller, key.slice(prefix.length));
+    for (const entry of await this.store.stopConnection(caller.tenantId, connectionId)) await this.announceStop(entry);
+  }
+
+  /** Stops the sweep (server stop); indicators still running end by their deadline on another node. */
+  close(): void {
+    clearInterval(this.sweep);
+  }
+
+  private async stopExpired(): Promise<void> {
+    try {
+      for (const entry of await this.store.takeExpired(Date.now())) await this.announceStop(entry);
+    } catch (err) {
+      if (err instanceof DependencyUnavailableError) this.logger.debug("typing sweep skipped: store unavailable");
+      else this.logger.error({ err }, "typing sweep failed");
     }
   }
 
-  /** Drops all timers (server stop). */
-  close(): void {
-    for (const state of this.typing.values()) clearTimeout(state.timer);
-    this.typing.clear();
+  private announceStop(entry: TypingEntry, origin: Origin = {}): Promise<void> {
+    const data = { conversationId: entry.conversationId, userId: entry.userId, name: entry.name };
+    return this.chat.publish(entry.tenantId, entry.participants, "typing:stop", data, origin);
   }
-
-  private async end(caller: Caller, conversationId: string, origin: Origin = {}): Promise<void> {
-    const key = typingKey(caller, conversationId);
-    const state = this.typing.get(key);
-    if (!state) return;
-    clearTimeout(state.timer);
-    this.typing.delete(key);
-    await this.chat.publish(caller.tenantId, state.participants, "typing:stop", { ...event(caller, conversationId), name: state.name }, origin);
-  }
-}
-
-function typingKey(caller: Caller, conversationId: string): string {
-  return `${caller.tenantId}/${caller.userId}/${conversationId}`;
 }
 
 function event(caller: Caller, conversationId: string) {

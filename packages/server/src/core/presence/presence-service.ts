@@ -208,6 +208,16 @@ export class PresenceService implements ConnectionListener {
     return { userId, online: info!.status !== "offline", status: info!.status, lastSeen: info!.lastSeen };
   }
 
+  /**
+   * Whether a user has a live connection on any node (whatever status they
+   * show); the entry this node keeps through the offline grace is not one.
+   */
+  async hasConnections(tenantId: string, userId: string): Promise<boolean> {
+    const leaving = this.pendingOffline.get(userKey(tenantId, userId))?.connectionId;
+    const connections = (await this.deps.store.users(tenantId, [userId])).get(userId)?.connections ?? [];
+    return connections.some((c) => c.connectionId !== leaving);
+  }
+
   /** Subscribes first, then reads, so no change falls between the answer and the first event. */
   async subscribe(connection: Connection, userIds: readonly string[]): Promise<{ presence: PresenceInfo[] }> {
     for (const userId of userIds) connection.subscribe(presenceChannel(userId));

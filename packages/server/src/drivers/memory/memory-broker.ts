@@ -5,7 +5,7 @@ export class MemoryBroker implements Broker {
   private readonly handlers = new Set<ChannelMessageHandler>();
 
   async publish(message: ChannelMessage): Promise<void> {
-    for (const handler of this.handlers) handler(message);
+    for (const handler of this.handlers) handler(message, "local");
   }
 
   subscribe(handler: ChannelMessageHandler): () => void {

@@ -1,4 +1,4 @@
-import type { ChannelMember, ChannelMembers, MemberAdded, MemberRemoved } from "../../ports/channel-members.js";
+import type { ChannelMember, ChannelMembers, ExpiredMember, MemberAdded, MemberRemoved } from "../../ports/channel-members.js";
 
 interface Entry {
   member: ChannelMember;
@@ -66,6 +66,14 @@ export class MemoryChannelMembers implements ChannelMembers {
     users.delete(userId);
     if (users.size === 0) this.channels.delete(key);
     return true;
+  }
+
+  /** Entries of one process die with it: nothing to renew. */
+  async renew(): Promise<void> {}
+
+  /** Nothing outlives its node here. */
+  async takeExpired(): Promise<ExpiredMember[]> {
+    return [];
   }
 }
 

@@ -44,4 +44,12 @@ export class MemoryChannelOccupancy implements ChannelOccupancy {
     }
     return result;
   }
+
+  /** Entries of one process die with it: nothing to renew. */
+  async renew(): Promise<void> {}
+
+  /** Nothing outlives its node here. */
+  async takeExpired(): Promise<{ tenantId: string; name: string }[]> {
+    return [];
+  }
 }

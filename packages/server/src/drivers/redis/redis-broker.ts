@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Broker, ChannelMessage, ChannelMessageHandler } from "../../ports/broker.js";
+import { handled } from "./handled-commands.js";
 
 export interface RedisBrokerOptions {
   /** Publishing connection. */
@@ -32,6 +33,8 @@ export class RedisBroker implements Broker {
 
   static async start(options: RedisBrokerOptions): Promise<RedisBroker> {
     const broker = new RedisBroker(options);
+    // ioredis re-subscribes by itself after a reconnect, without handling that promise (rejected if the client closes meanwhile).
+    handled(options.subscriber, ["subscribe"]);
     options.subscriber.on("message", (channel: string, raw: string) => {
       if (channel === options.channel) broker.onRemote(raw);
     });
@@ -51,7 +54,7 @@ export class RedisBroker implements Broker {
   }
 
   async publish(message: ChannelMessage): Promise<void> {
-    this.deliver(message);
+    this.deliver(message, "local");
     try {
       await this.options.publisher.publish(this.options.channel, JSON.stringify({ from: this.options.nodeId, message }));
     } catch (err) {
@@ -72,11 +75,11 @@ export class RedisBroker implements Broker {
       return;
     }
     if (parsed.from === this.options.nodeId || !parsed.message || !Array.isArray(parsed.message.channels)) return;
-    this.deliver(parsed.message);
+    this.deliver(parsed.message, "remote");
   }
 
-  private deliver(message: ChannelMessage): void {
-    for (const handler of this.handlers) handler(message);
+  private deliver(message: ChannelMessage, origin: "local" | "remote"): void {
+    for (const handler of this.handlers) handler(message, origin);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { Config } from "../../config/config.js";
 import type { ChannelAuthorizer } from "../../core/channels/channel-authorizer.js";
 import type { ChannelService } from "../../core/channels/channel-service.js";
+import { LeaseKeeper } from "../../core/lease-keeper.js";
 import type { Metrics } from "../../metrics.js";
 import type { Broker } from "../../ports/broker.js";
 import type { ChannelOccupancy } from "../../ports/channel-occupancy.js";
@@ -77,6 +78,17 @@ export function attachPusher(deps: PusherDeps): PusherEndpoints {
     knownEvents: deps.knownEvents,
     coalescer: deps.coalescer,
   });
+  // Subscriptions of a crashed node (shared occupancy): the sweeping node reports the names they vacated, once.
+  const occupancyLeases = new LeaseKeeper({
+    leaseMs: config.nodeLeaseMs,
+    renew: () => occupancy.renew(),
+    sweep: async () => {
+      for (const { tenantId, name } of await occupancy.takeExpired(Date.now())) webhooks.send(tenantId, { name: "channel_vacated", channel: name });
+    },
+    what: "pusher occupancy",
+    logger: pusherLogger,
+  });
+  occupancyLeases.start();
   registerPusherHttpApi(http, { apps, broker, channels, occupancy, terminateUser: (tenantId, userId) => transport.terminateUser(tenantId, userId) });
   registerPusherAuthEndpoint(http, { apps, authorizer: deps.authorizer, verifier: deps.verifier });
 
@@ -84,6 +96,7 @@ export function attachPusher(deps: PusherDeps): PusherEndpoints {
     transport,
     async close() {
       await transport.close();
+      await occupancyLeases.stop();
       stopObserving();
       await webhooks.drain();
     },

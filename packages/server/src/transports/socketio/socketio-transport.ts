@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from "node:http";
 import type { ServerShutdownEvent } from "@switchboard/protocol";
-import { Server, type Socket } from "socket.io";
+import { Server, type ServerOptions, type Socket } from "socket.io";
 import type { Logger } from "pino";
 import type { Caller } from "../../auth/caller.js";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
@@ -36,13 +36,24 @@ export interface SocketIoTransportOptions {
   knownEvents: ReadonlySet<string>;
   /** Batches each socket's frames per event-loop turn into one write. */
   coalescer: WriteCoalescer;
+  /**
+   * A cluster adapter (Redis Streams) when several nodes share the deployment:
+   * channel events then reach Socket.IO clients only through it.
+   */
+  adapter?: ServerOptions["adapter"];
 }
 
 /**
  * The native protocol (PROTOCOL.md sections 1-3): authenticates handshakes,
  * hands requests to the dispatcher, and delivers channel events from the broker
- * to the local sockets of each tenant-scoped room. Holds no state of its own
- * beyond Socket.IO's.
+ * to the sockets of each tenant-scoped room. Holds no state of its own beyond
+ * Socket.IO's.
+ *
+ * On one node, each broker message is emitted to this node's rooms. With a
+ * cluster adapter, the node that published a message broadcasts it through the
+ * adapter, which carries it to the rooms on every node and keeps it for
+ * connection state recovery on any node; the copies the broker brings from
+ * other nodes are then only counted, so each client gets each event once.
  */
 export class SocketIoTransport {
   readonly io: Server;
@@ -56,6 +67,7 @@ export class SocketIoTransport {
   ) {
     const { origins } = options;
     this.io = new Server(httpServer, {
+      ...(options.adapter && { adapter: options.adapter }),
       maxHttpBufferSize: options.maxPayloadBytes,
       wsEngine: options.coalescer.wsEngine(),
       // Other WebSocket endpoints (plain WS, Pusher) share this HTTP server; let them take their upgrades.
@@ -76,7 +88,7 @@ export class SocketIoTransport {
     });
     this.io.use(authMiddleware(options.verifier, options.logger, options.admits, options.onRefused));
     this.io.on("connection", (socket) => this.onConnection(socket));
-    this.unsubscribeBroker = options.broker.subscribe((message) => this.deliver(message));
+    this.unsubscribeBroker = options.broker.subscribe((message, origin) => this.deliver(message, origin));
   }
 
   /** Open sockets on this node. */
@@ -135,15 +147,23 @@ export class SocketIoTransport {
     );
   }
 
-  /** Delivers one broker message to this node's sockets in the channels' rooms, once per socket. */
-  private deliver(message: ChannelMessage): void {
+  /** Delivers one broker message to the sockets in the channels' rooms, once per socket. */
+  private deliver(message: ChannelMessage, origin: "local" | "remote"): void {
     const rooms = this.io.of("/").adapter.rooms;
-    const keys = message.channels.map((channel) => roomKey(message.tenantId, channel)).filter((key) => rooms.has(key));
-    if (keys.length === 0) return;
-    let target = this.io.local.to(keys);
-    if (message.exceptConnectionId) target = target.except(message.exceptConnectionId);
-    target.emit(message.event, message.data);
-    this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, recipientCount(rooms, keys, message.exceptConnectionId));
+    const keys = message.channels.map((channel) => roomKey(message.tenantId, channel));
+    const localKeys = keys.filter((key) => rooms.has(key));
+    if (this.options.adapter) {
+      // Through the adapter to every node's rooms (tenant-scoped names; `except` is the sender's socket id, a room of its own).
+      if (origin === "local") this.emit(this.io.to(keys), message);
+    } else if (localKeys.length > 0) {
+      this.emit(this.io.local.to(localKeys), message);
+    }
+    if (localKeys.length === 0) return;
+    this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, recipientCount(rooms, localKeys, message.exceptConnectionId));
+  }
+
+  private emit(target: ReturnType<Server["to"]>, message: ChannelMessage): void {
+    (message.exceptConnectionId ? target.except(message.exceptConnectionId) : target).emit(message.event, message.data);
   }
 
   /** Tells every local client the server is stopping and when to come back. */
