@@ -400,6 +400,8 @@ export function helpText(): string {
     "",
     "Usage:",
     "  switchboard [start]     start the server (configured by the environment below)",
+    "  switchboard start --cluster <n>   n nodes on PORT+1..PORT+n behind a round-robin balancer on PORT",
+    "                          (needs DATABASE_URL and REDIS_URL; clients use the WebSocket transport)",
     "  switchboard sql trigger --table <t> --event <e> --channel <sql> (--tenant <id> | --tenant-expr <sql>)",
     "                          [--notify-channel switchboard_events] [--on insert,update] [--id-column id]",
     "                          print SQL that publishes <e> when rows are added to <t> (Postgres bridge)",
