@@ -20,6 +20,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "DATABASE_URL", help: "Postgres connection string; unset = embedded PGlite in DATA_DIR" },
   { env: "DATABASE_SCHEMA", help: "Postgres schema for Switchboard's tables", default: "public" },
   { env: "DATABASE_POOL_SIZE", help: "Postgres connections per node", default: "10" },
+  { env: "DATABASE_QUERY_TIMEOUT_MS", help: "a Postgres query without an answer for this long fails as unavailable (network partition; 0 = wait forever)", default: "15000" },
   { env: "DATA_DIR", help: "PGlite data directory (':memory:' for an in-memory database)", default: "./data" },
   { env: "REDIS_URL", help: "Redis: channel events and rate limits shared across nodes; checked by /readyz" },
   { env: "REDIS_PREFIX", help: "prefix of Switchboard's Redis keys and channels (one per deployment)", default: "switchboard" },
@@ -94,6 +95,7 @@ const envSchema = z.object({
     .optional(),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("public"),
   DATABASE_POOL_SIZE: int(1, 500).default(10),
+  DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(15_000),
   DATA_DIR: z.string().min(1).default("./data"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ . : -").default("switchboard"),
@@ -166,7 +168,7 @@ export interface Config {
     audience?: string;
     requireExp: boolean;
   };
-  database: { url?: string; schema: string; poolSize: number; dataDir: string };
+  database: { url?: string; schema: string; poolSize: number; queryTimeoutMs: number; dataDir: string };
   redisUrl?: string;
   redisPrefix: string;
   /** Empty = any origin. */
@@ -287,7 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.JWT_AUDIENCE,
       requireExp: e.JWT_REQUIRE_EXP,
     },
-    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
+    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS, dataDir: e.DATA_DIR },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     corsOrigins,
