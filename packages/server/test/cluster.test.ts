@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Socket } from "socket.io-client";
 import { ChatFollower, sendMany } from "./support/chat-follower.js";
-import { CLUSTER_API_KEY, expectSpread, startCluster, type Cluster } from "./support/cluster-harness.js";
+import { CLUSTER_API_KEY, connectTracked, startCluster, type Cluster } from "./support/cluster-harness.js";
 import { startRedis, waitFor, type RedisProcess } from "./support/node-processes.js";
 import { nextEvent, request, sleep, testDb } from "./support/server-harness.js";
 import { hostPort, startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
@@ -19,13 +19,6 @@ async function ok<T = any>(socket: Socket, event: string, payload: unknown): Pro
   return ack.data;
 }
 
-/** Connects users one after another, so round robin puts user i on node i % nodes. */
-async function connectInOrder(cluster: Cluster, users: string[]): Promise<Socket[]> {
-  const sockets: Socket[] = [];
-  for (const sub of users) sockets.push(await cluster.connect({ sub, tenant: "acme", name: sub }));
-  return sockets;
-}
-
 describe.runIf(enabled)("three node processes behind the balancer", () => {
   let redis: RedisProcess;
   let proxy: TcpProxy;
@@ -36,9 +29,15 @@ describe.runIf(enabled)("three node processes behind the balancer", () => {
     redis = await startRedis();
     proxy = await startTcpProxy(hostPort(databaseUrl!));
     cluster = await startCluster({ nodes: 3, redisUrl: redis.url, databaseUrl: proxy.url(databaseUrl!), adminDatabaseUrl: databaseUrl! });
-    [alice, bob, carol] = await connectInOrder(cluster, ["alice", "bob", "carol"]);
-    await expectSpread(cluster, [1, 1, 1]);
+    const { sockets, nodeOf } = await connectTracked(cluster, ["alice", "bob", "carol"]);
+    [alice, bob, carol] = sockets as [Socket, Socket, Socket];
+    expect(new Set(nodeOf).size).toBe(3);
   }, 60_000);
+
+  // A node a test killed or drained comes back for the next test, whatever that test's outcome.
+  afterEach(async () => {
+    for (const [i, node] of cluster.nodes.entries()) if (!node.alive) await cluster.restart(i);
+  }, 30_000);
 
   afterAll(async () => {
     await cluster?.close();
@@ -127,31 +126,84 @@ describe.runIf(enabled)("three node processes behind the balancer", () => {
     expect(sent[0]!.seq).toBe(1);
     await waitFor(() => followers.every((f) => f.messages.get(1)?.body === "back 0"), 5000, "the message after recovery did not cross nodes");
   });
+
+  it("SIGKILL of a node: its clients reconnect to another node and every acked message arrives exactly once", { timeout: 40_000 }, async () => {
+    const { victim, followers } = await trafficThrough(cluster, async (node) => {
+      node.kill("SIGKILL");
+      await node.exited;
+    });
+    // The sender and the follower of the killed node came back on the other nodes.
+    expect(followers.frank.reconnects).toBeGreaterThanOrEqual(1);
+    expect((await cluster.connectionsPerNode())[victim]).toBe(0);
+  });
+
+  it("SIGTERM drains a node: its clients get server:shutdown, move to the other nodes and miss nothing", { timeout: 40_000 }, async () => {
+    const { victim, followers } = await trafficThrough(cluster, async (node) => {
+      node.kill("SIGTERM");
+      expect(await node.exited).toEqual({ code: 0, signal: null });
+    });
+    expect(followers.frank.shutdowns).toBe(1);
+    expect(followers.frank.reconnects).toBeGreaterThanOrEqual(1);
+    expect(followers.dave.shutdowns + followers.erin.shutdowns).toBe(0);
+    expect((await cluster.connectionsPerNode())[victim]).toBe(0);
+  });
+
+  it("Redis restarted mid-traffic: nodes reconnect by themselves, clients get server:resync and no acked message is lost", { timeout: 40_000 }, async () => {
+    const { victim, followers } = await trafficThrough(cluster, async () => {
+      await redis.kill();
+      await sleep(500);
+      await redis.start();
+    });
+    for (const f of Object.values(followers)) expect(f.resyncs).toBeGreaterThanOrEqual(1);
+    expect(cluster.nodes.every((n) => n.alive)).toBe(true);
+    // Events cross nodes through Redis again: published on one node, received by a client on another.
+    const frank = followers.frank.socket;
+    await ok(frank, "room:join", { room: "topic:after" });
+    const received = nextEvent<any>(frank, "after:restart");
+    const res = await fetch(`${cluster.nodes.find((_, i) => i !== victim)!.url}/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${CLUSTER_API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ channel: "topic:after", event: "after:restart", data: { ok: true } }),
+    });
+    expect(res.status).toBeLessThan(300);
+    expect(await received).toEqual({ ok: true });
+  });
+});
+
+/** Clients of the traffic scenarios, closed after each test so later counts start clean. */
+const trafficSockets: Socket[] = [];
+afterEach(() => {
+  for (const s of trafficSockets.splice(0)) s.disconnect();
 });
 
 /**
- * Three senders (one per node) and three followers (one per node) in one
- * conversation; `disrupt` runs mid-traffic. Afterwards every message is stored
- * exactly once with gapless seqs, and every follower holds all of them: live,
- * or fetched by seq after reconnecting or being told to resync.
+ * Three senders and three followers in one conversation, one of each per node;
+ * `disrupt` runs mid-traffic with the node of the third sender and follower.
+ * Afterwards every message is stored exactly once with gapless seqs, and every
+ * follower holds all of them: live, or fetched by seq after reconnecting or
+ * being told to resync.
  */
-async function trafficThrough(cluster: Cluster, disrupt: () => Promise<void>) {
-  const users = ["alice", "bob", "carol", "dave", "erin", "frank"];
-  const sockets = await connectInOrder(cluster, users);
-  await expectSpread(cluster, [2, 2, 2]);
-  const [alice, bob, carol, dave, erin, frank] = sockets as [Socket, Socket, Socket, Socket, Socket, Socket];
-  const { conversation } = await ok(alice, "conversation:create", { type: "group", participantIds: users.slice(1), title: "Traffic" });
+async function trafficThrough(cluster: Cluster, disrupt: (node: Cluster["nodes"][number]) => Promise<void>) {
+  const users = ["sam", "sue", "sid", "dave", "erin", "frank"];
+  const { sockets, nodeOf } = await connectTracked(cluster, users);
+  expect(new Set(nodeOf.slice(0, 3)).size).toBe(3);
+  expect(nodeOf.slice(3)).toEqual(nodeOf.slice(0, 3));
+  const victim = nodeOf[5]!;
+  const [sam, sue, sid, dave, erin, frank] = sockets as [Socket, Socket, Socket, Socket, Socket, Socket];
+  const { conversation } = await ok(sam, "conversation:create", { type: "group", participantIds: users.slice(1), title: "Traffic" });
   const followers = { dave: new ChatFollower(dave, conversation.id), erin: new ChatFollower(erin, conversation.id), frank: new ChatFollower(frank, conversation.id) };
   const perSender = 40;
-  const deadline = Date.now() + 30_000;
-  const sending = Promise.all([alice, bob, carol].map((s, i) => sendMany(s, conversation.id, `s${i}`, perSender, { pauseMs: 20, deadline })));
+  const deadline = Date.now() + 25_000;
+  // clientMessageIds are per sender, not per conversation: a fresh prefix per run.
+  const run = conversation.id.slice(0, 8);
+  const sending = Promise.all([sam, sue, sid].map((s, i) => sendMany(s, conversation.id, `${run}-s${i}`, perSender, { pauseMs: 20, deadline })));
   await sleep(400);
-  await disrupt();
+  await disrupt(cluster.nodes[victim]!);
   const acked = (await sending).flat();
   const total = 3 * perSender;
 
   // Stored exactly once each (retries reused their clientMessageId), seqs 1..total without a gap.
-  const { messages } = await ok(alice, "message:history", { conversationId: conversation.id, afterSeq: 0, limit: 200 });
+  const { messages } = await ok(sam, "message:history", { conversationId: conversation.id, afterSeq: 0, limit: 200 });
   expect(messages.map((m: any) => m.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
   expect(new Set(messages.map((m: any) => m.clientMessageId)).size).toBe(total);
   expect(new Set(acked.map((m) => m.id))).toEqual(new Set(messages.map((m: any) => m.id)));
@@ -162,72 +214,7 @@ async function trafficThrough(cluster: Cluster, disrupt: () => Promise<void>) {
     // Live delivery never duplicates; what was missed live came from history, once.
     expect([...f.liveCount.values()].every((n) => n === 1), `${name} got a message twice live`).toBe(true);
   }
-  return { followers, sockets };
+  expect(sockets.every((s) => s.connected)).toBe(true);
+  trafficSockets.push(...sockets);
+  return { victim, followers };
 }
-
-describe.runIf(enabled)("nodes failing mid-traffic", () => {
-  let redis: RedisProcess;
-  let cluster: Cluster | undefined;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  }, 20_000);
-  afterAll(async () => {
-    await cluster?.close();
-    await redis?.close();
-  }, 30_000);
-
-  const fresh = async () => {
-    await cluster?.close();
-    cluster = await startCluster({ nodes: 3, redisUrl: redis.url, databaseUrl: databaseUrl!, adminDatabaseUrl: databaseUrl! });
-    return cluster;
-  };
-
-  it("SIGKILL of a node: its clients reconnect to another node and every acked message arrives exactly once", { timeout: 60_000 }, async () => {
-    const c = await fresh();
-    const victim = c.nodes[2]!;
-    const { followers, sockets } = await trafficThrough(c, async () => {
-      victim.kill("SIGKILL");
-      await victim.exited;
-    });
-    // frank (a follower) and carol (a sender) were on the killed node; both came back elsewhere.
-    expect(followers.frank.reconnects).toBeGreaterThanOrEqual(1);
-    expect(sockets[2]!.connected && sockets[5]!.connected).toBe(true);
-    expect(await c.connectionsPerNode()).toEqual([3, 3, 0]);
-  });
-
-  it("SIGTERM drains a node: its clients get server:shutdown, move to the other nodes and miss nothing", { timeout: 60_000 }, async () => {
-    const c = await fresh();
-    const draining = c.nodes[2]!;
-    const { followers } = await trafficThrough(c, async () => {
-      draining.kill("SIGTERM");
-      expect(await draining.exited).toEqual({ code: 0, signal: null });
-    });
-    expect(followers.frank.shutdowns).toBe(1);
-    expect(followers.frank.reconnects).toBeGreaterThanOrEqual(1);
-    expect(followers.dave.shutdowns + followers.erin.shutdowns).toBe(0);
-    expect(await c.connectionsPerNode()).toEqual([3, 3, 0]);
-  });
-
-  it("Redis restarted mid-traffic: nodes reconnect by themselves, clients get server:resync and no acked message is lost", { timeout: 60_000 }, async () => {
-    const c = await fresh();
-    const { followers } = await trafficThrough(c, async () => {
-      await redis.kill();
-      await sleep(500);
-      await redis.start();
-    });
-    for (const f of Object.values(followers)) expect(f.resyncs).toBeGreaterThanOrEqual(1);
-    expect(c.nodes.every((n) => n.alive)).toBe(true);
-    // Events cross nodes through Redis again: published on node 1, received by frank on node 3.
-    const frank = followers.frank.socket;
-    await ok(frank, "room:join", { room: "topic:after" });
-    const received = nextEvent<any>(frank, "after:restart");
-    const res = await fetch(`${c.nodes[0]!.url}/v1/events`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${CLUSTER_API_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ channel: "topic:after", event: "after:restart", data: { ok: true } }),
-    });
-    expect(res.status).toBeLessThan(300);
-    expect(await received).toEqual({ ok: true });
-  });
-});

@@ -12,8 +12,8 @@ type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: string } };
 
 /**
  * A chat client that keeps one conversation complete the way the protocol asks
- * clients to: it takes `message:new` live and, whenever it reconnects or is
- * told `server:resync`, fetches what it is missing by `seq` through
+ * clients to: it takes `message:new` live and, whenever it reconnects, is
+ * told `server:resync` or sees a jump in `seq`, fetches what it is missing by `seq` through
  * `message:history`. Records how often each seq arrived live, so a test can
  * tell "delivered exactly once" from "fetched again".
  */
@@ -36,6 +36,8 @@ export class ChatFollower {
       if (message.conversationId !== conversationId) return;
       this.liveCount.set(message.seq, (this.liveCount.get(message.seq) ?? 0) + 1);
       this.messages.set(message.seq, message);
+      // A jump in seq is a gap (PROTOCOL.md 4): e.g. a message its node stored but died before publishing.
+      if (message.seq > this.contiguous + 1) this.catchUp();
     });
     socket.on("connected", () => {
       this.reconnects++;
@@ -107,6 +109,8 @@ export async function sendMany(socket: Socket, conversationId: string, prefix: s
         acked.push(ack.data.message);
         break;
       }
+      // Only a dependency outage or a lost ack is worth retrying; anything else is a test bug.
+      if (ack && ack.error.code !== "unavailable") throw new Error(`${prefix}: message ${i} refused: ${ack.error.code}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));

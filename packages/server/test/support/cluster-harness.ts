@@ -3,7 +3,7 @@ import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { signUserToken, type TokenClaims } from "../../src/auth/dev-credentials.js";
 import { LoadBalancer } from "../../src/cli/load-balancer.js";
-import { startNode, waitFor, type NodeProcess } from "./node-processes.js";
+import { freePort, startNode, waitFor, type NodeProcess } from "./node-processes.js";
 import { TEST_SECRET } from "./server-harness.js";
 
 export const CLUSTER_API_KEY = "cluster-test-key-0123456789abcdef";
@@ -19,8 +19,10 @@ export interface Cluster {
    * itself), resolved once the server said `connected`.
    */
   connect(claims: TokenClaims): Promise<Socket>;
-  /** Open Socket.IO connections per node, from each node's /healthz. */
+  /** Open Socket.IO connections per node, from each node's /healthz (0 for a node that is down). */
   connectionsPerNode(): Promise<number[]>;
+  /** Starts node `index` again (same port, name and settings) after it was killed or stopped. */
+  restart(index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,9 +63,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await admin.query(`drop schema if exists "${schema}" cascade`);
     await admin.end();
   };
+  // Fixed ports, so a restarted node is found by the balancer where it was.
+  const ports = await Promise.all(Array.from({ length: options.nodes }, () => freePort()));
+  const nodeEnv = (i: number) => ({ ...env, NODE_ID: `node-${i + 1}`, PORT: String(ports[i]) });
   try {
     // Started together: the nodes race on creating the schema, as real ones would.
-    nodes.push(...(await Promise.all(Array.from({ length: options.nodes }, (_, i) => startNode({ ...env, NODE_ID: `node-${i + 1}` })))));
+    nodes.push(...(await Promise.all(ports.map((_, i) => startNode(nodeEnv(i))))));
     balancer = await LoadBalancer.start({ port: 0, host: "127.0.0.1", backends: nodes.map((n) => ({ host: "127.0.0.1", port: n.port })), healthIntervalMs: 200 });
   } catch (err) {
     await close().catch(() => {});
@@ -95,6 +100,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       });
       return socket;
     },
+    async restart(index) {
+      if (nodes[index]!.alive) throw new Error(`node ${index + 1} is still running`);
+      nodes[index] = await startNode(nodeEnv(index));
+      await waitFor(() => balancer!.healthyBackends.length === nodes.length, 5000, "the balancer did not see the restarted node");
+    },
     async connectionsPerNode() {
       return Promise.all(
         nodes.map(async (node) => {
@@ -107,15 +117,40 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 }
 
-/** Waits until every node counts `expected[i]` connections (clients are spread by round robin). */
-export async function expectSpread(cluster: Cluster, expected: number[]): Promise<void> {
-  let last: number[] = [];
-  await waitFor(
-    async () => {
-      last = await cluster.connectionsPerNode();
-      return last.every((n, i) => n === expected[i]);
-    },
-    5000,
-    () => `connections per node ${JSON.stringify(last)}, expected ${JSON.stringify(expected)}`,
-  );
+/**
+ * Connects users one after another and finds each one's node from the
+ * per-node connection counts (round robin spreads them, starting wherever the
+ * balancer's turn is). Returns the sockets and the node index of each.
+ */
+export async function connectTracked(cluster: Cluster, users: string[]): Promise<{ sockets: Socket[]; nodeOf: number[] }> {
+  const sockets: Socket[] = [];
+  const nodeOf: number[] = [];
+  let before = await settledCounts(cluster);
+  for (const sub of users) {
+    sockets.push(await cluster.connect({ sub, tenant: "acme", name: sub }));
+    let after = before;
+    await waitFor(
+      async () => {
+        after = await cluster.connectionsPerNode();
+        return after.reduce((a, b) => a + b, 0) === before.reduce((a, b) => a + b, 0) + 1;
+      },
+      5000,
+      () => `${sub}'s connection is not counted by any node: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`,
+    );
+    nodeOf.push(after.findIndex((n, i) => n > before[i]!));
+    before = after;
+  }
+  return { sockets, nodeOf };
+}
+
+/** Per-node counts once earlier clients have finished leaving (two equal reads 150 ms apart). */
+async function settledCounts(cluster: Cluster): Promise<number[]> {
+  let last = await cluster.connectionsPerNode();
+  for (let i = 0; i < 40; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const now = await cluster.connectionsPerNode();
+    if (now.every((n, k) => n === last[k])) return now;
+    last = now;
+  }
+  throw new Error(`connection counts never settled: ${JSON.stringify(last)}`);
 }
