@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
 import type { Socket } from "socket.io-client";
 import { ChatFollower, sendMany } from "./support/chat-follower.js";
 import { CLUSTER_API_KEY, connectTracked, startCluster, type Cluster } from "./support/cluster-harness.js";
-import { startRedis, waitFor, type RedisProcess } from "./support/node-processes.js";
-import { nextEvent, request, sleep, testDb } from "./support/server-harness.js";
+import { freePortRun, runCli, startRedis, waitFor, waitForOutput, type RedisProcess } from "./support/node-processes.js";
+import { nextEvent, request, sleep, TEST_SECRET, testDb } from "./support/server-harness.js";
 import { hostPort, startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -167,6 +168,46 @@ describe.runIf(enabled)("three node processes behind the balancer", () => {
     });
     expect(res.status).toBeLessThan(300);
     expect(await received).toEqual({ ok: true });
+  });
+});
+
+describe.runIf(enabled)("switchboard start --cluster", () => {
+  it("refuses to start without DATABASE_URL and REDIS_URL, naming both", async () => {
+    const cli = runCli(["start", "--cluster", "2"], { PORT: "3000", DATA_DIR: ":memory:", REDIS_URL: process.env.REDIS_URL! });
+    expect((await cli.exited).code).toBe(1);
+    expect(cli.output).toMatch(/DATABASE_URL and REDIS_URL must both be set/);
+  });
+
+  it("starts N nodes behind a balancer on PORT, and SIGTERM stops them all", { timeout: 40_000 }, async () => {
+    const port = await freePortRun(3);
+    const schema = `c_launch_${Date.now()}`;
+    const cli = runCli(["start", "--cluster", "2"], {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      JWT_SECRET: TEST_SECRET,
+      DATABASE_URL: databaseUrl!,
+      DATABASE_SCHEMA: schema,
+      REDIS_URL: process.env.REDIS_URL!,
+      REDIS_PREFIX: schema,
+      LOG_LEVEL: "warn",
+    });
+    try {
+      await waitForOutput(cli, /2 nodes \(ports \d+, \d+\) behind a round-robin balancer/, 30_000);
+      // Round robin: consecutive requests through the balancer reach both nodes.
+      const seen = new Set<string>();
+      for (let i = 0; i < 4; i++) seen.add(((await (await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: "close" } })).json()) as any).node);
+      expect(seen.size).toBe(2);
+      cli.kill("SIGTERM");
+      expect((await cli.exited).code).toBe(0);
+      // Both nodes are gone with it.
+      for (const p of [port + 1, port + 2]) await expect(fetch(`http://127.0.0.1:${p}/healthz`)).rejects.toThrow();
+    } finally {
+      cli.kill("SIGKILL");
+      const admin = new pg.Client({ connectionString: databaseUrl! });
+      await admin.connect();
+      await admin.query(`drop schema if exists "${schema}" cascade`);
+      await admin.end();
+    }
   });
 });
 

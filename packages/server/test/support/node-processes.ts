@@ -47,7 +47,7 @@ function track(child: ChildProcess): Child {
 }
 
 /** Resolves when `pattern` appears in the child's output; rejects on exit or after `ms`. */
-function waitForOutput(c: Child, pattern: RegExp, ms: number): Promise<RegExpExecArray> {
+export function waitForOutput(c: Child, pattern: RegExp, ms: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => done(new Error(`no ${pattern} within ${ms} ms:\n${c.output}`)), ms);
     const onData = () => {
@@ -80,13 +80,7 @@ export interface NodeProcess extends Child {
 
 /** Starts `switchboard start` with `env` on a free port and waits until it listens. */
 export async function startNode(env: Record<string, string>): Promise<NodeProcess> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  const c = track(
-    spawn(process.execPath, [CLI, "start"], {
-      env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    }),
-  );
+  const c = runCli(["start"], { PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env });
   const match = await waitForOutput(c, /listening on http:\/\/[^:]+:(\d+)/, 30_000);
   const port = Number(match[1]);
   return Object.assign(c, {
@@ -100,13 +94,33 @@ export async function startNode(env: Record<string, string>): Promise<NodeProces
   });
 }
 
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
+/** A port nothing listens on right now (`port` 0: any). Rejects when `port` is taken. */
+export async function freePort(port = 0): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
   await new Promise((resolve) => server.close(resolve));
-  return port;
+  return bound;
+}
+
+/** A port P with P..P+count-1 all free right now (for `--cluster`, which uses PORT+1..PORT+N). */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = await freePort();
+    if (base + count > 65_535) continue;
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => freePort(base + 1 + i).then(() => true, () => false)));
+    if (rest.every(Boolean)) return base;
+  }
+  throw new Error(`no run of ${count} free ports found`);
+}
+
+/** Runs the built CLI with `args` and `env`, as a tracked child (output kept, killed on exit). */
+export function runCli(args: string[], env: Record<string, string>): Child {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  return track(spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 /** A throwaway Redis the test may kill and restart (never the shared one). */
