@@ -45,6 +45,9 @@ export class RedisBroker implements Broker {
     });
     options.subscriber.on("ready", () => void broker.subscribe$());
     options.publisher.on("ready", () => void broker.reportMissed());
+    // A lazy duplicate of the publisher is not connected yet; without the offline queue the first
+    // subscribe would fail and the node would take clients before it hears other nodes' events.
+    if (options.subscriber.status === "wait") await options.subscriber.connect().catch(() => {});
     await broker.subscribe$();
     return broker;
   }
