@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { Socket } from "socket.io-client";
+import { ok } from "./support/chat-helpers.js";
 import { ChatFollower, sendMany } from "./support/chat-follower.js";
 import { CLUSTER_API_KEY, connectTracked, startCluster, type Cluster } from "./support/cluster-harness.js";
 import { freePortRun, runCli, startRedis, waitFor, waitForOutput, type RedisProcess } from "./support/node-processes.js";
@@ -13,12 +14,6 @@ const databaseUrl = process.env.DATABASE_URL;
 const enabled = Boolean(process.env.REDIS_URL && databaseUrl) && testDb === "postgres";
 
 type Ack<T = any> = { ok: true; data: T } | { ok: false; error: { code: string } };
-
-async function ok<T = any>(socket: Socket, event: string, payload: unknown): Promise<T> {
-  const ack = await request<Ack<T>>(socket, event, payload);
-  if (!ack.ok) throw new Error(`${event} failed: ${ack.error.code}`);
-  return ack.data;
-}
 
 describe.runIf(enabled)("three node processes behind the balancer", () => {
   let redis: RedisProcess;
