@@ -94,6 +94,23 @@ describe.runIf(testDb === "postgres")("Postgres unreachable", () => {
     await okOnceBack(alice.socket, "conversation:create", { type: "group", participantIds: ["bob"], title: "after" });
   });
 
+  it("a client connecting while Postgres is cut is still accepted and can send once it is back", { timeout: 40_000 }, async () => {
+    const { t, proxy } = await serverBehindProxy();
+    const alice = await t.connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    proxy.cut();
+    let bob;
+    try {
+      bob = await t.connect({ sub: "bob", tenant: "acme" });
+      await sleep(300);
+      expect(bob.socket.connected).toBe(true);
+    } finally {
+      proxy.restore();
+    }
+    const sent = await okOnceBack(bob.socket, "message:send", { conversationId: id, body: "made it" });
+    expect(sent.message.seq).toBe(1);
+  });
+
   it("a partitioned network (Postgres silent, not refusing) answers unavailable after DATABASE_QUERY_TIMEOUT_MS instead of hanging", { timeout: 40_000 }, async () => {
     const { t, proxy } = await serverBehindProxy({ DATABASE_QUERY_TIMEOUT_MS: "1000" });
     const alice = await t.connect({ sub: "alice", tenant: "acme" });

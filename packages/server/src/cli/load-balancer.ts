@@ -124,6 +124,8 @@ export class LoadBalancer {
     upstream.once("error", onConnectError);
     upstream.once("connect", () => {
       upstream.off("error", onConnectError);
+      // The client gave up while the node was being reached.
+      if (client.destroyed) return void upstream.destroy();
       upstream.on("error", () => upstream.destroy());
       // Either side closing closes the other: a killed node's clients see their transport close and reconnect.
       upstream.once("close", () => client.destroy());
