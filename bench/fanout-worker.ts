@@ -14,11 +14,12 @@ let latencies: number[] = [];
 process.on("message", async (msg: any) => {
   try {
     if (msg.type === "connect") {
-      const { url, tokens, join } = msg as { url: string; tokens: string[]; join: [string, unknown] };
+      // `urls[k]` (several nodes) is where token k connects; otherwise every client uses `url`.
+      const { url, urls, tokens, join } = msg as { url?: string; urls?: string[]; tokens: string[]; join: [string, unknown] };
       for (let i = 0; i < tokens.length; i += 200) {
         const batch = await Promise.all(
-          tokens.slice(i, i + 200).map(async (token) => {
-            const client = new SioClient(url, token);
+          tokens.slice(i, i + 200).map(async (token, k) => {
+            const client = new SioClient(urls?.[i + k] ?? url!, token);
             await client.connected;
             client.on("bench:tick", (data: { t: number }) => {
               received++;

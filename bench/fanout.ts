@@ -9,11 +9,10 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SioClient } from "./lib/sio-client.js";
+import { KEEP_UP_RATIO, runFanoutStep } from "./lib/fanout-step.js";
 import { ask } from "./lib/ipc.js";
 import { climb } from "./lib/ladder.js";
-import { paced } from "./lib/paced.js";
 import { runHeader, writeRun } from "./lib/report.js";
-import { Samples, processCpuSeconds } from "./lib/stats.js";
 import { ROOM, startTarget, type Target } from "./lib/targets.js";
 
 const args = process.argv.slice(2);
@@ -22,10 +21,7 @@ const quick = args.includes("--quick");
 const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").map(Number);
 const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
 const STEP_MS = quick ? 2000 : 4000;
-/** A step "keeps up" when nearly every expected delivery arrived and p99 stays under a second. */
-const KEEP_UP_RATIO = 0.97;
 const WORKERS = 2;
-const now = () => performance.timeOrigin + performance.now();
 
 
 /** Publisher for the Socket.IO-speaking peers: a socket of its own asking the server to broadcast. */
@@ -33,34 +29,6 @@ async function socketPublisher(url: string) {
   const client = new SioClient(url, "");
   await client.connected;
   return async (event: string, data: unknown) => void (await client.request("publish", { room: ROOM, event, data }));
-}
-
-async function runStep(target: Target, workers: ChildProcess[], n: number, rate: number) {
-  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
-  const cpuBefore = await processCpuSeconds(target.pid);
-  const clientCpuBefore = (await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")))).reduce((s, r) => s + r.cpuMicros, 0);
-  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
-  const sent = await paced(rate, STEP_MS, () => target.publish("bench:tick", { t: now() }).catch(() => {}));
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")));
-  const seconds = STEP_MS / 1000;
-  const received = reports.reduce((s, r) => s + r.received, 0);
-  const latency = new Samples();
-  for (const r of reports) latency.addAll(r.latencies);
-  const summary = latency.summary();
-  const serverCpu = ((await processCpuSeconds(target.pid)) - cpuBefore) / (seconds + 0.5);
-  const clientCpu = (reports.reduce((s, r) => s + r.cpuMicros, 0) - clientCpuBefore) / 1e6 / (seconds + 0.5);
-  const expected = sent * n;
-  return {
-    rate,
-    sent,
-    deliveredPerSecond: Math.round(received / seconds),
-    deliveredRatio: Math.round((received / Math.max(1, expected)) * 1000) / 1000,
-    latencyMs: summary,
-    serverCpuPercent: Math.round(serverCpu * 100),
-    clientCpuPercent: Math.round(clientCpu * 100),
-    keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
-  };
 }
 
 async function runTarget(name: Target["name"], n: number) {
@@ -76,7 +44,7 @@ async function runTarget(name: Target["name"], n: number) {
     );
     // From 10,000 deliveries/s up, doubling, then two bisections; 2M deliveries/s is beyond any 2-core box.
     const { steps, sustained } = await climb(Math.max(1, 10_000 / n), 2_000_000 / n, 2, async (rate) => {
-      const step = await runStep(target, workers, n, rate);
+      const step = await runFanoutStep({ workers, subscribers: n, rate, stepMs: STEP_MS, publish: target.publish, pids: [target.pid] });
       console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}%`);
       return step;
     });

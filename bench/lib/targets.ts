@@ -69,31 +69,41 @@ async function childPid(child: ChildProcess): Promise<number> {
 export async function startTarget(name: Target["name"], publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>, env: Record<string, string> = {}): Promise<Target> {
   if (name === "socketio") return baseline(name, "plain-socketio.ts", publisher);
   if (name === "raw-ws") return baseline(name, "raw-ws.ts", publisher);
-  const server = await startSwitchboard({
-    JWT_SECRET: SECRET,
-    API_KEYS: `bench:${API_KEY}`,
-    DATA_DIR: ":memory:",
-    RATE_LIMITS: "room=1000000/1,connect=1000000/1,other=1000000/1",
-    MAX_CONNECTIONS_PER_USER: "100000",
-    ...env,
-  });
-  const secret = new TextEncoder().encode(SECRET);
+  const server = await startSwitchboard({ ...SWITCHBOARD_BENCH_ENV, DATA_DIR: ":memory:", ...env });
   return {
     name,
     url: server.url,
     pid: server.pid,
-    token: (sub) => new SignJWT({ sub, tenant: "bench" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(secret),
-    join: ["room:join", { room: `topic:${ROOM}` }],
-    // The app backend's path: POST /v1/events with the tenant's API key (keep-alive).
-    async publish(event, data) {
-      const res = await fetch(`${server.url}/v1/events`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ channel: `topic:${ROOM}`, event, data }),
-      });
-      if (!res.ok) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
-    },
+    token: benchToken,
+    join: SWITCHBOARD_JOIN,
+    publish: (event, data) => publishEvent(server.url, event, data),
     stop: () => server.stop(),
   };
+}
+
+/** Settings of every Switchboard under benchmark: a known secret and API key, limits out of the way. */
+export const SWITCHBOARD_BENCH_ENV: Record<string, string> = {
+  JWT_SECRET: SECRET,
+  API_KEYS: `bench:${API_KEY}`,
+  RATE_LIMITS: "room=1000000/1,connect=1000000/1,other=1000000/1",
+  MAX_CONNECTIONS_PER_USER: "100000",
+};
+
+/** What a Switchboard subscriber sends to join the benchmark room. */
+export const SWITCHBOARD_JOIN: [string, unknown] = ["room:join", { room: `topic:${ROOM}` }];
+
+/** A user token of the bench tenant. */
+export function benchToken(sub: string): Promise<string> {
+  return new SignJWT({ sub, tenant: "bench" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(new TextEncoder().encode(SECRET));
+}
+
+/** The app backend's path: `POST /v1/events` with the tenant's API key (keep-alive), to the benchmark room. */
+export async function publishEvent(url: string, event: string, data: unknown): Promise<void> {
+  const res = await fetch(`${url}/v1/events`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ channel: `topic:${ROOM}`, event, data }),
+  });
+  if (!res.ok) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { runCluster } from "./cli/cluster.js";
 import { keysCommand } from "./cli/keys.js";
 import { triggerSql } from "./cli/sql-trigger.js";
 import { ConfigError, helpText, loadConfig } from "./config/config.js";
@@ -39,6 +40,12 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  const cluster = clusterSize(rest);
+  if (typeof cluster === "string") {
+    process.stderr.write(`switchboard start: ${cluster}\n`);
+    return 2;
+  }
+  if (cluster !== undefined) return runCluster({ nodes: cluster, config, env: process.env, write: (text) => process.stderr.write(text) });
 
   const server = await createServer({ config });
   const port = await server.listen();
@@ -46,6 +53,18 @@ async function main(argv: string[]): Promise<number> {
   installSignalHandlers(server);
   await printBanner(server, port);
   return -1;
+}
+
+/** `--cluster N` of `switchboard start`: the node count, undefined without the flag, or an error message. */
+function clusterSize(args: string[]): number | undefined | string {
+  try {
+    const { values } = parseArgs({ args, options: { cluster: { type: "string" } } });
+    if (values.cluster === undefined) return undefined;
+    const n = Number(values.cluster);
+    return Number.isInteger(n) && n >= 1 && n <= 32 ? n : "--cluster takes a node count from 1 to 32";
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** `switchboard sql trigger --table t --event e --channel <sql> (--tenant id | --tenant-expr <sql>)`: prints the SQL. */

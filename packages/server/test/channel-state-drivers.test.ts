@@ -9,7 +9,7 @@ import { Redis } from "ioredis";
 import { DependencyUnavailableError } from "../src/ports/errors.js";
 import { eventually } from "./support/pusher-helpers.js";
 import { onCleanup, sleep } from "./support/server-harness.js";
-import { tcpProxy } from "./support/tcp-proxy.js";
+import { hostPort, startTcpProxy } from "./support/tcp-proxy.js";
 import { freshPrefix, redisUrl, testRedis } from "./support/redis-helpers.js";
 
 const alice = { userId: "alice", name: "Alice" };
@@ -131,7 +131,8 @@ describe.runIf(redisUrl)("Redis channel state after a node crash", () => {
 describe.runIf(redisUrl)("Redis channel state while Redis is away", () => {
   it("a removal lost to an outage is retried before the next renewal, so the departed connection does not live on", async () => {
     const url = new URL(redisUrl!);
-    const proxy = await tcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+    const proxy = await startTcpProxy(hostPort(redisUrl!, 6379));
+    onCleanup(() => proxy.close());
     url.hostname = "127.0.0.1";
     url.port = String(proxy.port);
     // Configured as the server configures its client: fail fast while Redis is unreachable.

@@ -10,7 +10,7 @@ describe("configuration", () => {
       logLevel: "info",
       corsOrigins: [],
       maxPayloadBytes: 131_072,
-      database: { url: undefined, schema: "public", dataDir: "./data", poolSize: 10 },
+      database: { url: undefined, schema: "public", dataDir: "./data", poolSize: 10, queryTimeoutMs: 15_000 },
       jwt: { secret: undefined, jwksUrl: undefined, requireExp: true },
       shutdown: { reconnectInMs: 2000, timeoutMs: 10_000 },
     });

@@ -5,8 +5,8 @@ import { collect, nextEvent, sleep } from "./support/server-harness.js";
 import { ok } from "./support/chat-helpers.js";
 import { APP, backendFor, channelEvent, collectChannel, eventually, PUSHER_ENV, pusherClient, subscribe, webhookReceiver } from "./support/pusher-helpers.js";
 import { freshPrefix, redisUrl, testRedis, twoNodes } from "./support/redis-helpers.js";
-import { startServer, testDb } from "./support/server-harness.js";
-import { tcpProxy } from "./support/tcp-proxy.js";
+import { onCleanup, startServer, testDb } from "./support/server-harness.js";
+import { hostPort, startTcpProxy } from "./support/tcp-proxy.js";
 
 // Starting two servers is slow on a busy machine; the behaviour itself takes a second or two.
 const SLOW = 120_000;
@@ -110,7 +110,8 @@ describe.runIf(redisUrl)("one node while Redis is unreachable", () => {
     "its Socket.IO clients still get local events at once, and clients dropping (sessions not storable) do not stop the node",
     async () => {
       const url = new URL(redisUrl!);
-      const proxy = await tcpProxy({ host: url.hostname, port: Number(url.port || 6379) });
+      const proxy = await startTcpProxy(hostPort(redisUrl!, 6379));
+    onCleanup(() => proxy.close());
       url.hostname = "127.0.0.1";
       url.port = String(proxy.port);
       const node = await startServer({ env: { REDIS_URL: url.toString(), REDIS_PREFIX: freshPrefix() } });

@@ -20,6 +20,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "DATABASE_URL", help: "Postgres connection string; unset = embedded PGlite in DATA_DIR" },
   { env: "DATABASE_SCHEMA", help: "Postgres schema for Switchboard's tables", default: "public" },
   { env: "DATABASE_POOL_SIZE", help: "Postgres connections per node", default: "10" },
+  { env: "DATABASE_QUERY_TIMEOUT_MS", help: "a Postgres query without an answer for this long fails as unavailable (network partition; 0 = wait forever)", default: "15000" },
   { env: "DATA_DIR", help: "PGlite data directory (':memory:' for an in-memory database)", default: "./data" },
   { env: "REDIS_URL", help: "Redis: channel events and rate limits shared across nodes; checked by /readyz" },
   { env: "REDIS_PREFIX", help: "prefix of Switchboard's Redis keys and channels (one per deployment)", default: "switchboard" },
@@ -95,6 +96,7 @@ const envSchema = z.object({
     .optional(),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier").default("public"),
   DATABASE_POOL_SIZE: int(1, 500).default(10),
+  DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(15_000),
   DATA_DIR: z.string().min(1).default("./data"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ . : -").default("switchboard"),
@@ -168,7 +170,7 @@ export interface Config {
     audience?: string;
     requireExp: boolean;
   };
-  database: { url?: string; schema: string; poolSize: number; dataDir: string };
+  database: { url?: string; schema: string; poolSize: number; queryTimeoutMs: number; dataDir: string };
   redisUrl?: string;
   redisPrefix: string;
   /** Lease of a node's live entries in Redis; a crashed node's users are gone within about 4/3 of it. */
@@ -291,7 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.JWT_AUDIENCE,
       requireExp: e.JWT_REQUIRE_EXP,
     },
-    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE, dataDir: e.DATA_DIR },
+    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS, dataDir: e.DATA_DIR },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     nodeLeaseMs: e.NODE_LEASE_MS,
@@ -405,6 +407,8 @@ export function helpText(): string {
     "",
     "Usage:",
     "  switchboard [start]     start the server (configured by the environment below)",
+    "  switchboard start --cluster <n>   n nodes on PORT+1..PORT+n behind a round-robin balancer on PORT",
+    "                          (needs DATABASE_URL and REDIS_URL; clients use the WebSocket transport)",
     "  switchboard sql trigger --table <t> --event <e> --channel <sql> (--tenant <id> | --tenant-expr <sql>)",
     "                          [--notify-channel switchboard_events] [--on insert,update] [--id-column id]",
     "                          print SQL that publishes <e> when rows are added to <t> (Postgres bridge)",

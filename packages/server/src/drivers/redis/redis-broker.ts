@@ -12,7 +12,11 @@ export interface RedisBrokerOptions {
   channel: string;
   nodeId: string;
   logger: Logger;
-  /** Told when the subscription is (re-)established after a loss: events may have been missed. */
+  /**
+   * Told when this node's clients may have missed events from other nodes: its
+   * subscription came back after a loss, or another node reports that some of
+   * its publishes failed while Redis was away.
+   */
   onResubscribed?: () => void;
 }
 
@@ -23,11 +27,15 @@ export interface RedisBrokerOptions {
  * publisher's messages in order. While Redis is unreachable, other nodes miss
  * events (at-most-once, as the Broker contract says): durable state (chat by
  * `seq`, notifications) is re-read from the database, and `onResubscribed`
- * lets the server tell clients to resync.
+ * lets the server tell clients to resync. A node whose publishes failed says so
+ * on the channel once its publishing connection is back, because the other
+ * nodes' subscriptions may have come back earlier and seen nothing missing.
  */
 export class RedisBroker implements Broker {
   private readonly handlers = new Set<ChannelMessageHandler>();
   private subscribed = false;
+  /** A publish failed since the last "missed" notice went out. */
+  private missedPublish = false;
 
   private constructor(private readonly options: RedisBrokerOptions) {}
 
@@ -39,6 +47,10 @@ export class RedisBroker implements Broker {
       if (channel === options.channel) broker.onRemote(raw);
     });
     options.subscriber.on("ready", () => void broker.subscribe$());
+    options.publisher.on("ready", () => void broker.reportMissed());
+    // A lazy duplicate of the publisher is not connected yet; without the offline queue the first
+    // subscribe would fail and the node would take clients before it hears other nodes' events.
+    if (options.subscriber.status === "wait") await options.subscriber.connect().catch(() => {});
     await broker.subscribe$();
     return broker;
   }
@@ -58,7 +70,19 @@ export class RedisBroker implements Broker {
     try {
       await this.options.publisher.publish(this.options.channel, JSON.stringify({ from: this.options.nodeId, message }));
     } catch (err) {
+      this.missedPublish = true;
       this.options.logger.warn({ err: (err as Error).message, event: message.event }, "redis broker publish failed; other nodes miss this event");
+    }
+  }
+
+  /** Tells the other nodes that events of this node were lost, so their clients resync. */
+  private async reportMissed(): Promise<void> {
+    if (!this.missedPublish) return;
+    this.missedPublish = false;
+    try {
+      await this.options.publisher.publish(this.options.channel, JSON.stringify({ from: this.options.nodeId, missed: true }));
+    } catch {
+      this.missedPublish = true;
     }
   }
 
@@ -68,13 +92,15 @@ export class RedisBroker implements Broker {
   }
 
   private onRemote(raw: string): void {
-    let parsed: { from?: unknown; message?: ChannelMessage };
+    let parsed: { from?: unknown; message?: ChannelMessage; missed?: unknown };
     try {
       parsed = JSON.parse(raw) as typeof parsed;
     } catch {
       return;
     }
-    if (parsed.from === this.options.nodeId || !parsed.message || !Array.isArray(parsed.message.channels)) return;
+    if (parsed.from === this.options.nodeId) return;
+    if (parsed.missed === true) return this.options.onResubscribed?.();
+    if (!parsed.message || !Array.isArray(parsed.message.channels)) return;
     this.deliver(parsed.message, "remote");
   }
 

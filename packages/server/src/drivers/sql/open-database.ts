@@ -5,6 +5,6 @@ import { PgliteDatabase } from "./pglite-database.js";
 
 /** Postgres when `DATABASE_URL` is set, embedded PGlite otherwise. */
 export function openDatabase(config: Config["database"]): Promise<SqlDatabase> {
-  if (config.url) return PgDatabase.open({ url: config.url, schema: config.schema, maxConnections: config.poolSize });
+  if (config.url) return PgDatabase.open({ url: config.url, schema: config.schema, maxConnections: config.poolSize, queryTimeoutMs: config.queryTimeoutMs });
   return PgliteDatabase.open(config.dataDir);
 }

@@ -8,9 +8,10 @@ const OUTAGE_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE"
 
 /** True when the error means Postgres could not be reached or dropped the connection. */
 function isOutage(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
   const { code, message } = err as { code?: unknown; message?: unknown };
   if (typeof code === "string" && (OUTAGE_SQLSTATE.test(code) || OUTAGE_ERRNO.has(code))) return true;
-  return typeof message === "string" && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|pool after calling end/i.test(message);
+  return typeof message === "string" && /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|pool after calling end/i.test(message);
 }
 
 function translate(err: unknown): unknown {
@@ -22,6 +23,8 @@ export interface PgDatabaseOptions {
   /** Schema for Switchboard's tables; created when missing and put first on the search_path. */
   schema: string;
   maxConnections?: number;
+  /** Client-side limit on waiting for an answer: a partitioned network fails the query instead of hanging it (0 = none). */
+  queryTimeoutMs?: number;
 }
 
 /** Arbitrary constant naming the schema-creation lock among other advisory locks. */
@@ -52,6 +55,7 @@ export class PgDatabase implements SqlDatabase {
       options: `-c search_path="${options.schema}",public`,
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30_000,
+      ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     });
     // An idle client losing its connection (server restart) must not crash the process;
     // the pool replaces it and the next query reports any lasting outage.
@@ -78,6 +82,12 @@ export class PgDatabase implements SqlDatabase {
     const client = await this.pool.connect().catch((err) => {
       throw translate(err);
     });
+    // A checked-out client whose connection drops emits "error"; without a listener that would crash
+    // the process. The failing query rejects as well, which is what the caller sees.
+    let lost: unknown;
+    const onError = (err: unknown) => void (lost ??= err);
+    client.on("error", onError);
+    let failure: unknown;
     try {
       await client.query("begin");
       const result = await fn({
@@ -92,10 +102,14 @@ export class PgDatabase implements SqlDatabase {
       await client.query("commit");
       return result;
     } catch (err) {
-      await client.query("rollback").catch(() => {});
+      failure = err;
+      if (!lost && !isOutage(err)) await client.query("rollback").catch(() => {});
       throw translate(err);
     } finally {
-      client.release();
+      client.off("error", onError);
+      // A broken connection is destroyed rather than handed to the next caller.
+      const broken = lost ?? (isOutage(failure) ? failure : undefined);
+      client.release(broken instanceof Error ? broken : broken ? new Error(String(broken)) : undefined);
     }
   }
 

@@ -16,8 +16,9 @@ const CHECK_TIMEOUT_MS = 2000;
 export function registerHealthRoutes(app: FastifyInstance, source: HealthSource, metrics: Metrics): void {
   const startedAt = Date.now();
 
+  // Still 200 while stopping (the process is alive), but load balancers send no new clients to a draining node.
   app.get("/healthz", async () => ({
-    status: "ok",
+    status: source.isStopping() ? "stopping" : "ok",
     node: source.nodeId,
     connections: source.connections(),
     activeUsers: source.activeUsers(),

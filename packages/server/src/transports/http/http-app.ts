@@ -1,7 +1,8 @@
 import cors from "@fastify/cors";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { AppError } from "../../core/errors.js";
+import { AppError, toAppError } from "../../core/errors.js";
+import { DependencyUnavailableError } from "../../ports/errors.js";
 import { redactUrl } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import type { OriginPolicy } from "../origin-policy.js";
@@ -55,8 +56,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   });
 
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof AppError) {
-      return reply.code(HTTP_STATUS[error.code]).send({ error: error.toBody() });
+    if (error instanceof AppError || error instanceof DependencyUnavailableError) {
+      const appError = toAppError(error);
+      return reply.code(HTTP_STATUS[appError.code]).send({ error: appError.toBody() });
     }
     const status = typeof (error as { statusCode?: unknown }).statusCode === "number" ? (error as { statusCode: number }).statusCode : 500;
     const code = codeForStatus(status);

@@ -60,6 +60,8 @@ export class SocketIoTransport {
   private readonly unsubscribeBroker: () => void;
   /** Per-connection cleanups still running; `close` waits for them so every listener (presence) sees every departure. */
   private readonly cleanups = new Set<Promise<void>>();
+  /** Set by {@link announceShutdown}: a draining node takes no new sessions, so reconnecting clients land elsewhere. */
+  private draining = false;
 
   constructor(
     httpServer: HttpServer,
@@ -75,6 +77,7 @@ export class SocketIoTransport {
       cors: { origin: (origin, cb) => cb(null, origins.isAllowed(origin)), credentials: true },
       allowRequest: (req, cb) => {
         if (!origins.isAllowed(req.headers.origin)) return cb("origin not allowed", false);
+        if (this.draining) return cb("server is stopping", false);
         // Only new Engine.IO sessions count against the handshake rate, not every polling request.
         if (new URL(req.url ?? "/", "http://x").searchParams.has("sid")) return cb(null, true);
         options.admitsAddress(req.socket.remoteAddress ?? "unknown").then(
@@ -168,6 +171,7 @@ export class SocketIoTransport {
 
   /** Tells every local client the server is stopping and when to come back. */
   announceShutdown(event: ServerShutdownEvent): void {
+    this.draining = true;
     this.io.local.emit("server:shutdown", event);
   }
 

@@ -64,6 +64,9 @@ export class WsTransport {
     },
   };
 
+  /** Set by {@link announceShutdown}. */
+  private draining = false;
+
   constructor(private readonly options: WsTransportOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
     options.router.add(WS_PATH, (request, socket, head) => void this.upgrade(request, socket, head));
@@ -79,6 +82,8 @@ export class WsTransport {
 
   /** Authenticates before the upgrade: an unauthenticated client never gets a socket. */
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // A draining node takes no new clients: they retry and a balancer sends them elsewhere.
+    if (this.draining) return reject(socket, 503, "server is stopping");
     if (!(await this.options.admitsAddress(request.socket.remoteAddress ?? "unknown"))) return reject(socket, 429, "too many connection attempts");
     let caller: Caller;
     try {
@@ -186,6 +191,7 @@ export class WsTransport {
   }
 
   announceShutdown(reconnectInMs: number): void {
+    this.draining = true;
     for (const connection of this.connections) connection.send({ type: "server:shutdown", reconnectInMs });
   }
 

@@ -1,0 +1,57 @@
+import type { ChildProcess } from "node:child_process";
+import { ask } from "./ipc.js";
+import { paced } from "./paced.js";
+import { Samples, processCpuSeconds } from "./stats.js";
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** A step "keeps up" when nearly every expected delivery arrived and p99 stays under a second. */
+export const KEEP_UP_RATIO = 0.97;
+
+export interface FanoutStepOptions {
+  /** fanout-worker processes holding the subscribers. */
+  workers: ChildProcess[];
+  /** Subscribers in total (expected deliveries = publishes × subscribers). */
+  subscribers: number;
+  rate: number;
+  stepMs: number;
+  /** Publishes one `bench:tick` carrying the send time. */
+  publish: (event: string, data: unknown) => Promise<void>;
+  /** Server processes whose CPU is summed. */
+  pids: number[];
+}
+
+/**
+ * One rate step of a fan-out run: publishes `bench:tick` at `rate`/s for
+ * `stepMs`, then collects deliveries and publish-to-receive latency from the
+ * workers, with server and client CPU over the step.
+ */
+export async function runFanoutStep(options: FanoutStepOptions) {
+  const { workers, subscribers, rate, stepMs, publish, pids } = options;
+  const serverCpu = async () => (await Promise.all(pids.map((pid) => processCpuSeconds(pid)))).reduce((a, b) => a + b, 0);
+  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
+  const cpuBefore = await serverCpu();
+  const clientCpuBefore = (await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")))).reduce((s, r) => s + r.cpuMicros, 0);
+  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
+  const sent = await paced(rate, stepMs, () => publish("bench:tick", { t: now() }).catch(() => {}));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")));
+  const seconds = stepMs / 1000;
+  const received = reports.reduce((s, r) => s + r.received, 0);
+  const latency = new Samples();
+  for (const r of reports) latency.addAll(r.latencies);
+  const summary = latency.summary();
+  const serverCpuShare = ((await serverCpu()) - cpuBefore) / (seconds + 0.5);
+  const clientCpu = (reports.reduce((s, r) => s + r.cpuMicros, 0) - clientCpuBefore) / 1e6 / (seconds + 0.5);
+  const expected = sent * subscribers;
+  return {
+    rate,
+    sent,
+    deliveredPerSecond: Math.round(received / seconds),
+    deliveredRatio: Math.round((received / Math.max(1, expected)) * 1000) / 1000,
+    latencyMs: summary,
+    serverCpuPercent: Math.round(serverCpuShare * 100),
+    clientCpuPercent: Math.round(clientCpu * 100),
+    keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
+  };
+}
