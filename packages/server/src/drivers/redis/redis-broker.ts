@@ -3,6 +3,17 @@ import type { Logger } from "pino";
 import type { Broker, ChannelMessage, ChannelMessageHandler } from "../../ports/broker.js";
 import { handled } from "./handled-commands.js";
 
+/** How long a publish may wait for Redis before it counts as failed (other nodes then resync). */
+const PUBLISH_TIMEOUT_MS = 1000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 export interface RedisBrokerOptions {
   /** Publishing connection. */
   publisher: Redis;
@@ -68,7 +79,9 @@ export class RedisBroker implements Broker {
   async publish(message: ChannelMessage): Promise<void> {
     this.deliver(message, "local");
     try {
-      await this.options.publisher.publish(this.options.channel, JSON.stringify({ from: this.options.nodeId, message }));
+      // Bounded: a Redis that accepts connections and drops them again (a proxy in front of a dead
+      // Redis) keeps ioredis re-sending the command, and a chat ack must not wait on that.
+      await withTimeout(this.options.publisher.publish(this.options.channel, JSON.stringify({ from: this.options.nodeId, message })), PUBLISH_TIMEOUT_MS);
     } catch (err) {
       this.missedPublish = true;
       this.options.logger.warn({ err: (err as Error).message, event: message.event }, "redis broker publish failed; other nodes miss this event");
