@@ -51,4 +51,18 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     expect(atB.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(atA.map((e) => e.message.seq)).toEqual([1, 2, 3, 4, 5]);
   }, SLOW);
+
+  it.runIf(testDb === "postgres")("a participant connected only on another node counts as online: no offline chat notification is stored for them", async () => {
+    const { a, b } = await twoNodes();
+    const alice = await a.connect({ sub: "alice", tenant: "acme" });
+    const bob = await b.connect({ sub: "bob", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob", "carol"]);
+    const live = nextEvent<any>(bob.socket, "message:new");
+    await ok(alice.socket, "message:send", { conversationId: id, body: "hello" });
+    await live;
+    await sleep(300);
+    const { rows } = await a.server.database.query<{ user_id: string }>("select user_id from notifications where type = 'message' order by user_id");
+    // Carol has no connection anywhere; Bob is on node b, which node a learns from the shared presence.
+    expect(rows.map((r) => r.user_id)).toEqual(["carol"]);
+  }, SLOW);
 });

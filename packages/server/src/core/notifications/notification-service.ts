@@ -19,6 +19,8 @@ export interface NotificationServiceDeps {
   broker: Broker;
   /** Who is connected (a user with no connection gets Web Push for high/critical). */
   registry: ConnectionRegistry;
+  /** With several nodes: whether the user has a connection on any node (shared presence). */
+  isConnectedAnywhere?: (tenantId: string, userId: string) => Promise<boolean>;
   push?: PushSender;
   logger: Logger;
 }
@@ -104,7 +106,7 @@ export class NotificationService {
     const { tenantId, message } = event;
     const now = new Date();
     for (const userId of event.participantIds) {
-      if (userId === message.senderId || this.deps.registry.isConnected(tenantId, userId)) continue;
+      if (userId === message.senderId || (await this.isConnected(tenantId, userId))) continue;
       if (await this.deps.store.hasUnread(tenantId, userId, "message", "conversationId", message.conversationId, now)) continue;
       const created = await this.deps.store.create({
         tenantId,
@@ -148,9 +150,15 @@ export class NotificationService {
     }
     for (const notification of created) {
       if (notification.priority !== "high" && notification.priority !== "critical") continue;
-      if (this.deps.registry.isConnected(tenantId, notification.userId)) continue;
+      if (await this.isConnected(tenantId, notification.userId)) continue;
       void this.push(tenantId, notification).catch((err) => this.deps.logger.warn({ err: (err as Error).message }, "web push failed"));
     }
+  }
+
+  /** This node first (no I/O); then the other nodes. Unknown (Redis away) counts as offline: better a notification too many. */
+  private async isConnected(tenantId: string, userId: string): Promise<boolean> {
+    if (this.deps.registry.isConnected(tenantId, userId)) return true;
+    return (await this.deps.isConnectedAnywhere?.(tenantId, userId).catch(() => false)) ?? false;
   }
 
   private async push(tenantId: string, notification: Notification): Promise<void> {
