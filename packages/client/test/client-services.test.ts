@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Notification, PresenceInfo, SwitchboardHooks } from "@switchboard/server";
-import type { CallSignalEvent, Message } from "@switchboard/client";
+import type { SwitchboardHooks } from "@switchboard/server";
+import type { CallSignalEvent, Message, Notification, PresenceInfo } from "@switchboard/client";
 import { sharedServer, sdkClient, until } from "./support/sdk.js";
 
 const providersSeePatients: SwitchboardHooks = {
