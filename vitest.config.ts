@@ -24,9 +24,9 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: "pglite", include: ["packages/*/test/**/*.test.ts"], env: { SWITCHBOARD_TEST_DB: "pglite" } } },
+      { extends: true, test: { name: "pglite", include: ["packages/*/test/**/*.test.{ts,tsx}"], env: { SWITCHBOARD_TEST_DB: "pglite" } } },
       ...(postgres
-        ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.ts"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
+        ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.{ts,tsx}"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
         : []),
     ],
   },
