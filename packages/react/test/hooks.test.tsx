@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { useState } from "react";
+import { StrictMode, useState } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { describe, expect, it } from "vitest";
 import { SwitchboardProvider, useConnectionStatus, useConversation, useConversations, useNotifications, usePresence } from "@switchboard/react";
@@ -76,5 +76,26 @@ describe("React hooks against a real server", () => {
 
     await alice.presence.setStatus("away");
     await until(() => text(root, "presence") === "away", 5000, "presence change");
+  });
+
+  it("a provider given options connects under StrictMode (trial unmount and remount) and disconnects on unmount", async () => {
+    const token = await server().token({ sub: "strict-alice" });
+    function Status() {
+      return <p data-testid="status">{useConnectionStatus()}</p>;
+    }
+    const container = document.createElement("div");
+    const root = createRoot(container);
+    root.render(
+      <StrictMode>
+        <SwitchboardProvider options={{ url: server().url, token, socket: { transports: ["websocket"] } }}>
+          <Status />
+        </SwitchboardProvider>
+      </StrictMode>,
+    );
+    await until(() => text(container, "status") === "connected", 5000, "connected");
+    const online = async () => (await server().server.forTenant("default").isOnline("strict-alice")).online;
+    await until(online, 5000, "online");
+    root.unmount();
+    await until(async () => !(await online()), 8000, "offline after unmount");
   });
 });

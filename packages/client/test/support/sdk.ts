@@ -67,9 +67,9 @@ export function statuses(client: SwitchboardClient): ConnectionStatus[] {
 }
 
 /** Polls until `check` is true (or throws after `ms`). */
-export async function until(check: () => boolean, ms = 5_000, what = "condition"): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, ms = 5_000, what = "condition"): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
