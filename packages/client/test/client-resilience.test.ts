@@ -79,15 +79,21 @@ describe("client SDK: reconnection", () => {
   });
 });
 
+/** Alice behind a TCP proxy (so she can be cut off) and Bob connected directly; both ready, alice's messages recorded. */
+async function cutOffPair(tag: string) {
+  const server = shared();
+  const proxy = await startProxy(server.url);
+  const alice = await sdkClient(server, { sub: `${tag}-alice` }, { url: proxy.url });
+  const bob = await sdkClient(server, { sub: `${tag}-bob` });
+  await Promise.all([alice.ready(), bob.ready()]);
+  const aliceSees: Message[] = [];
+  alice.chat.on("message:new", ({ message }) => aliceSees.push(message));
+  return { proxy, alice, bob, aliceSees };
+}
+
 describe("client SDK: offline outbox and gapless history", () => {
   it("delivers messages sent while cut off exactly once after reconnect, and fills the gap with the others' messages in seq order", async () => {
-    const server = shared();
-    const proxy = await startProxy(server.url);
-    const alice = await sdkClient(server, { sub: "gap-alice" }, { url: proxy.url });
-    const bob = await sdkClient(server, { sub: "gap-bob" });
-    await Promise.all([alice.ready(), bob.ready()]);
-    const aliceSees: Message[] = [];
-    alice.chat.on("message:new", ({ message }) => aliceSees.push(message));
+    const { proxy, alice, bob, aliceSees } = await cutOffPair("gap");
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["gap-alice"] });
     await bob.chat.send(conversation.id, "before");
     await until(() => aliceSees.length === 1, 5000, "alice to see the first message");
@@ -131,13 +137,7 @@ describe("client SDK: offline outbox and gapless history", () => {
   });
 
   it("fetches messages missed while away right after reconnecting, with no new message to reveal the gap", async () => {
-    const server = shared();
-    const proxy = await startProxy(server.url);
-    const alice = await sdkClient(server, { sub: "away-alice" }, { url: proxy.url });
-    const bob = await sdkClient(server, { sub: "away-bob" });
-    await Promise.all([alice.ready(), bob.ready()]);
-    const aliceSees: Message[] = [];
-    alice.chat.on("message:new", ({ message }) => aliceSees.push(message));
+    const { proxy, alice, bob, aliceSees } = await cutOffPair("away");
     const quiet = await bob.chat.createConversation({ type: "group", participantIds: ["away-alice"], title: "Quiet" });
     const busy = await bob.chat.createConversation({ type: "group", participantIds: ["away-alice"], title: "Busy" });
     await bob.chat.send(quiet.id, "q1");
@@ -153,11 +153,7 @@ describe("client SDK: offline outbox and gapless history", () => {
   });
 
   it("a send whose ack is lost is retried with the same clientMessageId and stored once", async () => {
-    const server = shared();
-    const proxy = await startProxy(server.url);
-    const alice = await sdkClient(server, { sub: "ack-alice" }, { url: proxy.url });
-    const bob = await sdkClient(server, { sub: "ack-bob" });
-    await Promise.all([alice.ready(), bob.ready()]);
+    const { proxy, alice, bob } = await cutOffPair("ack");
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["ack-alice"] });
     const bobSees: Message[] = [];
     bob.chat.on("message:new", ({ message }) => bobSees.push(message));
