@@ -80,8 +80,18 @@ describe("React hooks against a real server", () => {
 
   it("a provider given options connects under StrictMode (trial unmount and remount) and disconnects on unmount", async () => {
     const token = await server().token({ sub: "strict-alice" });
+    const other = await sdkClient(server(), { sub: "strict-bob" });
+    await other.chat.createConversation({ type: "group", participantIds: ["strict-alice"], title: "Strict" });
     function Status() {
-      return <p data-testid="status">{useConnectionStatus()}</p>;
+      const { conversations, error } = useConversations();
+      const { notifications, loading } = useNotifications();
+      return (
+        <>
+          <p data-testid="status">{useConnectionStatus()}</p>
+          <p data-testid="list">{error ? error.code : conversations.map((c) => c.title).join(",")}</p>
+          <p data-testid="feed">{loading ? "loading" : `${notifications.length}`}</p>
+        </>
+      );
     }
     const container = document.createElement("div");
     const root = createRoot(container);
@@ -93,6 +103,9 @@ describe("React hooks against a real server", () => {
       </StrictMode>,
     );
     await until(() => text(container, "status") === "connected", 5000, "connected");
+    // The children's first requests ran in their mount effects, before the provider's connection was up.
+    await until(() => text(container, "list") === "Strict", 5000, "the conversation list");
+    expect(text(container, "feed")).toBe("0");
     const online = async () => (await server().server.forTenant("default").isOnline("strict-alice")).online;
     await until(online, 5000, "online");
     root.unmount();
