@@ -168,4 +168,24 @@ describe("client SDK: offline outbox and gapless history", () => {
     expect(bobSees).toHaveLength(1);
     expect((await bob.chat.history(conversation.id)).messages.map((m) => m.body)).toEqual(["only once"]);
   });
+
+  it("a conversation view and the notification feed opened before the first connection load once it comes", async () => {
+    const server = shared();
+    const bob = await sdkClient(server, { sub: "late-bob" });
+    const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["late-alice"] });
+    await bob.chat.send(conversation.id, "waiting for you");
+    await server.server.notify("default", { userIds: ["late-alice"], type: "x", title: "Welcome" });
+    const proxy = await startProxy(server.url);
+    proxy.cut();
+    const alice = await sdkClient(server, { sub: "late-alice" }, { url: proxy.url, requestTimeoutMs: 300 });
+    const view = alice.chat.conversation(conversation.id);
+    await view.load();
+    expect(view.getSnapshot().error).toMatchObject({ code: "unavailable" });
+    await alice.notifications.start();
+    proxy.restore();
+    await until(() => view.getSnapshot().messages.length === 1, 5000, "the view to load");
+    // Bob's message left alice (offline) a "new message" notification too.
+    await until(() => alice.notifications.getSnapshot().unreadCount === 2, 5000, "the feed to load");
+    expect(alice.notifications.getSnapshot().notifications.map((n) => n.title).sort()).toEqual(["New message from late-bob", "Welcome"]);
+  });
 });
