@@ -169,7 +169,7 @@ describe("client SDK: offline outbox and gapless history", () => {
     expect((await bob.chat.history(conversation.id)).messages.map((m) => m.body)).toEqual(["only once"]);
   });
 
-  it("a conversation view and the notification feed opened before the first connection load once it comes", async () => {
+  it("a conversation view, the notification feed and a channel opened before the first connection load (join) once it comes", async () => {
     const server = shared();
     const bob = await sdkClient(server, { sub: "late-bob" });
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["late-alice"] });
@@ -182,10 +182,19 @@ describe("client SDK: offline outbox and gapless history", () => {
     await view.load();
     expect(view.getSnapshot().error).toMatchObject({ code: "unavailable" });
     await alice.notifications.start();
+    const news: unknown[] = [];
+    const listening = alice.channels.on("topic:late-news", "news:posted", (data) => news.push(data));
+    await expect(listening.joined).rejects.toMatchObject({ code: "unavailable" });
     proxy.restore();
     await until(() => view.getSnapshot().messages.length === 1, 5000, "the view to load");
     // Bob's message left alice (offline) a "new message" notification too.
     await until(() => alice.notifications.getSnapshot().unreadCount === 2, 5000, "the feed to load");
     expect(alice.notifications.getSnapshot().notifications.map((n) => n.title).sort()).toEqual(["New message from late-bob", "Welcome"]);
+    // The channel wanted before the connection was joined once it came.
+    await until(async () => {
+      await server.server.publish("default", { channel: "topic:late-news", event: "news:posted", data: { n: 1 } });
+      await sleep(100);
+      return news.length > 0;
+    }, 5000, "the channel event");
   });
 });

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { PresenceInfo } from "@switchboard/client";
 import { useSwitchboard } from "./context.js";
+import { untilConnected } from "./retry.js";
 
 /**
  * Live presence of users, keyed by user id (subscribed while mounted; a user
@@ -26,8 +27,10 @@ export function usePresence(userIds: readonly string[]): Readonly<Record<string,
     });
     let unsubscribe: (() => void) | undefined;
     let cancelled = false;
-    client.presence.subscribe(ids).then(
-      ({ presence: list, unsubscribe: stop }) => {
+    const stopRetrying = untilConnected(
+      client,
+      async () => {
+        const { presence: list, unsubscribe: stop } = await client.presence.subscribe(ids);
         if (cancelled) return stop();
         unsubscribe = stop;
         setPresence((current) => ({ ...current, ...Object.fromEntries(list.map((p) => [p.userId, p])) }));
@@ -36,6 +39,7 @@ export function usePresence(userIds: readonly string[]): Readonly<Record<string,
     );
     return () => {
       cancelled = true;
+      stopRetrying();
       offChange();
       unsubscribe?.();
     };

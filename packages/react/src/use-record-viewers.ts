@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { SwitchboardError, Viewer } from "@switchboard/client";
 import { useSwitchboard } from "./context.js";
+import { untilConnected } from "./retry.js";
 
 /**
  * Announces that this user is viewing `resource` (e.g. `patient:42`) while
@@ -19,16 +20,19 @@ export function useRecordViewers(resource: string | undefined): { viewers: reado
     const off = client.presence.on("viewers", (changed, list) => changed === resource && setViewers(list));
     let stop: (() => void) | undefined;
     let cancelled = false;
-    client.presence.watchResource(resource).then(
-      (watch) => {
+    const stopRetrying = untilConnected(
+      client,
+      async () => {
+        const watch = await client.presence.watchResource(resource);
         if (cancelled) return watch.stop();
         stop = watch.stop;
         setViewers(client.presence.viewersOf(resource) ?? watch.viewers);
       },
-      (err: SwitchboardError) => !cancelled && setError(err),
+      (err) => !cancelled && setError(err as SwitchboardError),
     );
     return () => {
       cancelled = true;
+      stopRetrying();
       off();
       stop?.();
     };
