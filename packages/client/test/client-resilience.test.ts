@@ -1,7 +1,7 @@
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import type { Message } from "@switchboard/client";
-import { sleep, startServer } from "../../server/test/support/server-harness.js";
+import { onCleanup, sleep, startServer } from "../../server/test/support/server-harness.js";
+import { Connection } from "../src/connection.js";
 import { nextStatus, sdkClient, sharedServer, statuses, until } from "./support/sdk.js";
 import { startProxy } from "./support/tcp-proxy.js";
 
@@ -41,27 +41,28 @@ describe("client SDK: reconnection", () => {
   it("waits for server:shutdown's reconnectInMs before reconnecting, then reaches the restarted server", { timeout: 60_000 }, async () => {
     const first = await startServer({ env: { SHUTDOWN_RECONNECT_MS: "600" } });
     const port = Number(new URL(first.url).port);
-    const alice = await sdkClient(first, { sub: "shut-alice" });
-    await alice.ready();
-    const seen = statuses(alice);
-    const stoppedAt = Date.now();
-    await first.server.stop();
-    // Hold the port with a listener that records reconnect attempts and refuses them.
+    const connection = new Connection({ url: first.url, token: await first.token({ sub: "shut-alice" }), reconnect: { initialDelayMs: 50 }, socket: { transports: ["websocket"] } });
+    onCleanup(async () => connection.close());
+    await connection.whenConnected();
+    // Every (re)connection attempt goes through socket.connect(): record when.
     const attempts: number[] = [];
-    const holder = createServer((socket) => {
-      attempts.push(Date.now() - stoppedAt);
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => holder.listen(port, "127.0.0.1", resolve));
+    const connect = connection.socket.connect.bind(connection.socket);
+    connection.socket.connect = () => {
+      attempts.push(Date.now());
+      return connect();
+    };
+    let disconnectedAt = 0;
+    connection.socket.on("disconnect", () => (disconnectedAt ||= Date.now()));
+    const seen: string[] = [];
+    connection.events.on("status", (status) => seen.push(status));
+    await first.server.stop();
     await until(() => attempts.length > 0, 5000, "a reconnect attempt");
-    await new Promise((resolve) => holder.close(resolve));
-    // Without the announcement the first retry would come after about 50 ms (the test backoff).
-    expect(attempts[0]).toBeGreaterThanOrEqual(550);
+    // Without the announcement the first retry would come after at most 50 ms (the backoff here).
+    expect(attempts[0]! - disconnectedAt).toBeGreaterThanOrEqual(600);
     await startServer({ env: { PORT: String(port) } });
-    await nextStatus(alice, "connected", 20_000);
-    expect(seen[0]).toBe("connected");
+    await until(() => connection.status === "connected", 20_000, "the reconnection");
+    expect(seen[0]).toBe("reconnecting");
     expect(seen.at(-1)).toBe("connected");
-    expect(seen.slice(1, -1).every((s) => s === "reconnecting")).toBe(true);
   });
 
   it("retries with backoff while the server is unreachable, and reconnects when it is back", async () => {
