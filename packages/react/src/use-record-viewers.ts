@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import type { SwitchboardError, Viewer } from "@switchboard/client";
 import { useSwitchboard } from "./context.js";
-import { untilConnected } from "./retry.js";
+import { holdWhileMounted } from "./retry.js";
 
 /**
  * Announces that this user is viewing `resource` (e.g. `patient:42`) while
@@ -18,23 +18,20 @@ export function useRecordViewers(resource: string | undefined): { viewers: reado
     setError(null);
     if (!resource) return;
     const off = client.presence.on("viewers", (changed, list) => changed === resource && setViewers(list));
-    let stop: (() => void) | undefined;
-    let cancelled = false;
-    const stopRetrying = untilConnected(
+    let mounted = true;
+    const release = holdWhileMounted(
       client,
       async () => {
         const watch = await client.presence.watchResource(resource);
-        if (cancelled) return watch.stop();
-        stop = watch.stop;
-        setViewers(client.presence.viewersOf(resource) ?? watch.viewers);
+        if (mounted) setViewers(client.presence.viewersOf(resource) ?? watch.viewers);
+        return watch.stop;
       },
-      (err) => !cancelled && setError(err as SwitchboardError),
+      (err) => mounted && setError(err as SwitchboardError),
     );
     return () => {
-      cancelled = true;
-      stopRetrying();
+      mounted = false;
       off();
-      stop?.();
+      release();
     };
   }, [client, resource]);
 

@@ -2,7 +2,7 @@
 import { StrictMode, useState } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { describe, expect, it } from "vitest";
-import { SwitchboardProvider, useConnectionStatus, useConversation, useConversations, useNotifications, usePresence } from "@switchboard/react";
+import { SwitchboardProvider, useChannelEvent, useConnectionStatus, useConversation, useConversations, useNotifications, usePresence, useRecordViewers } from "@switchboard/react";
 import { onCleanup } from "../../server/test/support/server-harness.js";
 import { sdkClient, sharedServer, until } from "../../client/test/support/sdk.js";
 
@@ -110,5 +110,39 @@ describe("React hooks against a real server", () => {
     await until(online, 5000, "online");
     root.unmount();
     await until(async () => !(await online()), 8000, "offline after unmount");
+  });
+
+  it("useRecordViewers lists who views a record and useChannelEvent hears a channel's events with the latest handler", async () => {
+    const ann = await sdkClient(server(), { sub: "viewers-ann" });
+    const ben = await sdkClient(server(), { sub: "viewers-ben" });
+    await ann.ready();
+    const heard: string[] = [];
+    function Chart({ label }: { label: string }) {
+      const { viewers } = useRecordViewers("topic:chart-1");
+      useChannelEvent<{ n: number }>("topic:chart-1", "chart:updated", (data) => heard.push(`${label}${data.n}`));
+      return (
+        <>
+          <p data-testid="label">{label}</p>
+          <p data-testid="viewers">{viewers.map((v) => v.userId).join(",")}</p>
+        </>
+      );
+    }
+    const container = document.createElement("div");
+    const root = createRoot(container);
+    onCleanup(async () => root.unmount());
+    root.render(<SwitchboardProvider client={ben}><Chart label="a" /></SwitchboardProvider>);
+    await until(() => text(container, "viewers") === "viewers-ben", 5000, "ben viewing");
+    const { stop } = await ann.presence.watchResource("topic:chart-1");
+    await until(() => text(container, "viewers") === "viewers-ben,viewers-ann", 5000, "ann joining the viewers");
+    root.render(<SwitchboardProvider client={ben}><Chart label="b" /></SwitchboardProvider>);
+    await until(() => text(container, "label") === "b", 5000, "the re-render");
+    await until(async () => {
+      await server().server.publish("default", { channel: "topic:chart-1", event: "chart:updated", data: { n: 1 } });
+      await new Promise((r) => setTimeout(r, 100));
+      return heard.length > 0;
+    }, 5000, "the channel event");
+    expect(heard[0]).toBe("b1");
+    stop();
+    await until(() => text(container, "viewers") === "viewers-ben", 5000, "ann leaving");
   });
 });
