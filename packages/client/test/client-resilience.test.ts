@@ -41,7 +41,7 @@ describe("client SDK: reconnection", () => {
   it("waits for server:shutdown's reconnectInMs before reconnecting, then reaches the restarted server", { timeout: 60_000 }, async () => {
     const first = await startServer({ env: { SHUTDOWN_RECONNECT_MS: "600" } });
     const port = Number(new URL(first.url).port);
-    const connection = new Connection({ url: first.url, token: await first.token({ sub: "shut-alice" }), reconnect: { initialDelayMs: 50 }, socket: { transports: ["websocket"] } });
+    const connection = new Connection({ url: first.url, token: await first.token({ sub: "shut-alice" }), reconnect: { initialDelayMs: 50 }});
     onCleanup(async () => connection.close());
     await connection.whenConnected();
     // Every (re)connection attempt goes through socket.connect(): record when.

@@ -97,7 +97,7 @@ describe("React hooks against a real server", () => {
     const root = createRoot(container);
     root.render(
       <StrictMode>
-        <SwitchboardProvider options={{ url: server().url, token, socket: { transports: ["websocket"] } }}>
+        <SwitchboardProvider options={{ url: server().url, token }}>
           <Status />
         </SwitchboardProvider>
       </StrictMode>,
