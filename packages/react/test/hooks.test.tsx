@@ -105,7 +105,7 @@ describe("React hooks against a real server", () => {
     await until(() => text(container, "status") === "connected", 5000, "connected");
     // The children's first requests ran in their mount effects, before the provider's connection was up.
     await until(() => text(container, "list") === "Strict", 5000, "the conversation list");
-    expect(text(container, "feed")).toBe("0");
+    await until(() => text(container, "feed") === "0", 5000, "the notification feed");
     const online = async () => (await server().server.forTenant("default").isOnline("strict-alice")).online;
     await until(online, 5000, "online");
     root.unmount();
