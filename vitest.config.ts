@@ -16,15 +16,17 @@ export default defineConfig({
     alias: {
       "@switchboard/protocol": src("protocol"),
       "@switchboard/server": src("server"),
+      "@switchboard/client": src("client"),
+      "@switchboard/react": src("react"),
     },
   },
   test: {
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: "pglite", include: ["packages/*/test/**/*.test.ts"], env: { SWITCHBOARD_TEST_DB: "pglite" } } },
+      { extends: true, test: { name: "pglite", include: ["packages/*/test/**/*.test.{ts,tsx}"], env: { SWITCHBOARD_TEST_DB: "pglite" } } },
       ...(postgres
-        ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.ts"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
+        ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.{ts,tsx}"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
         : []),
     ],
   },
