@@ -2,6 +2,7 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import type { DemoUsersResponse, DevTokenResponse } from "@switchboard/protocol";
 import { createServer, loadConfig } from "@switchboard/server";
 import { connectError, databaseEnv, onCleanup, startServer } from "./support/server-harness.js";
 import { io } from "socket.io-client";
@@ -24,16 +25,18 @@ async function fakeDemoBuild(): Promise<string> {
   return dir;
 }
 
+const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+
 describe("demo sign-in on the development secret", () => {
   it("lists the demo users and signs a token that connects as that user in tenant demo", async () => {
     const server = await startDevServer("/nonexistent");
-    const users = await (await fetch(`${server.url}/dev/users`)).json();
+    const users = (await (await fetch(`${server.url}/dev/users`)).json()) as DemoUsersResponse;
     expect(users.tenantId).toBe("demo");
-    expect(users.users.map((u: { userId: string }) => u.userId)).toEqual(expect.arrayContaining(["dr-ada", "sam", "mia", "lee"]));
+    expect(users.users.map((u) => u.userId)).toEqual(expect.arrayContaining(["dr-ada", "sam", "mia", "lee"]));
 
     const res = await fetch(`${server.url}/dev/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId: "sam" }) });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as DevTokenResponse;
     expect(body.user).toMatchObject({ userId: "sam", roles: ["patient"] });
     expect(body.expiresInSeconds).toBeGreaterThan(3600);
 
@@ -51,10 +54,10 @@ describe("demo sign-in on the development secret", () => {
     const post = (body: unknown) => fetch(`${server.url}/dev/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const unknown = await post({ userId: "admin" });
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.code).toBe("not_found");
+    expect(await errorCode(unknown)).toBe("not_found");
     const bad = await post({ userId: "" });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe("bad_request");
+    expect(await errorCode(bad)).toBe("bad_request");
   });
 
   it("does not exist when a JWT_SECRET is configured", async () => {
@@ -82,7 +85,7 @@ describe("the demo app at /", () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     const unknownApi = await fetch(`${server.url}/v1/nothing-here`);
     expect(unknownApi.status).toBe(404);
-    expect((await unknownApi.json()).error.code).toBe("not_found");
+    expect(await errorCode(unknownApi)).toBe("not_found");
     const missingAsset = await fetch(`${server.url}/assets/missing.js`);
     expect(missingAsset.status).toBe(404);
     expect((await fetch(`${server.url}/assets/../../package.json`)).status).toBe(404);
