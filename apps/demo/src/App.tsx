@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { loadSession, saveSession, type Session } from "./session.js";
 import { SignIn } from "./SignIn.js";
+import { Workspace } from "./Workspace.js";
 
 /** Sign-in until this tab has a session, then the clinic workspace. */
 export function App() {
@@ -10,5 +11,5 @@ export function App() {
     setSession(next);
   };
   if (!session) return <SignIn onSignedIn={change} />;
-  return <p>Signed in as {session.name}</p>;
+  return <Workspace key={session.token} session={session} onSignOut={() => change(undefined)} />;
 }

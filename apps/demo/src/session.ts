@@ -6,6 +6,8 @@ export interface Session {
   userId: string;
   tenantId: string;
   name: string;
+  /** Signed by the server's `/dev/token`, so it can be renewed there. */
+  demo?: boolean;
 }
 
 const KEY = "switchboard-demo-session";
@@ -37,7 +39,7 @@ export async function signInAsDemoUser(userId: string): Promise<Session> {
   const res = await fetch("/dev/token", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId }) });
   const body = (await res.json()) as DevTokenResponse | { error: { message: string } };
   if (!res.ok || "error" in body) throw new Error("error" in body ? body.error.message : `POST /dev/token answered ${res.status}`);
-  return { token: body.token, userId: body.user.userId, tenantId: body.tenantId, name: body.user.name };
+  return { token: body.token, userId: body.user.userId, tenantId: body.tenantId, name: body.user.name, demo: true };
 }
 
 /**

@@ -20,25 +20,23 @@ const CHROMIUM_ARGS = [
 
 /**
  * A real server on port 0 serving the built demo, on its generated development
- * secret (so `/dev/token` exists), with an API key for tenant `demo`.
+ * secret (so `/dev/token` exists), with an API key for tenant `demo`. The caller
+ * stops it (one server serves a whole suite).
  */
 export async function startDemoServer(env: Record<string, string> = {}): Promise<SwitchboardServer> {
   if (!existsSync(`${DEMO_DIST}/index.html`)) throw new Error(`the demo is not built (${DEMO_DIST}): run \`npm run build\` first`);
   const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", DATA_DIR: ":memory:", API_KEYS: `demo:${API_KEY}`, ...env });
   const server = await createServer({ config, demoDir: DEMO_DIST });
   await server.listen();
-  onCleanup(() => server.stop());
   return server;
 }
 
-/** Headless Chromium at CHROMIUM_PATH (set by vitest.config.ts), closed after the test. */
-export async function launchChromium(): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
-  onCleanup(() => browser.close());
-  return browser;
+/** Headless Chromium at CHROMIUM_PATH (set by vitest.config.ts); the caller closes it. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
 }
 
-/** A fresh browser profile (its own sessionStorage) signed in as a demo user. */
+/** A fresh browser profile (its own sessionStorage) signed in as a demo user; closed after the test. */
 export async function signedInPage(browser: Browser, url: string, userId: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ["camera", "microphone"] });
   const page = await context.newPage();
