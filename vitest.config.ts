@@ -24,6 +24,8 @@ export default defineConfig({
     alias: {
       "@switchboard/protocol": src("protocol"),
       "@switchboard/server": src("server"),
+      "@switchboard/client": src("client"),
+      "@switchboard/react": src("react"),
     },
   },
   test: {

@@ -62,7 +62,7 @@ export function ChatPane({ conversation, me, nameOf, presence }: { conversation:
           pending={view.pending.map((p) => ({ clientMessageId: p.clientMessageId, body: p.body, failed: p.state === "failed" }))}
           readUpTo={highest(view.readUpTo, others)}
           deliveredUpTo={highest(view.deliveredUpTo, others)}
-          typingNames={view.typing.map((t) => t.name || nameOf(t.userId))}
+          typingNames={view.typingUsers.map((t) => t.name || nameOf(t.userId))}
           loading={view.loading}
           onSend={(body) => void view.send(body).catch(() => {})}
           onTyping={view.typing}

@@ -46,6 +46,23 @@ export interface ServerShutdownEvent {
   reconnectInMs: number;
 }
 
+/** Events from other nodes may have been missed: fetch gaps by `seq` and re-read counts. */
+export interface ServerResyncEvent {
+  reason: string;
+}
+
+/** The connection's token expired; the server closes the connection right after. */
+export interface TokenExpiredEvent {
+  code: "token_expired";
+  /** The token's `exp` (seconds since the epoch). */
+  exp: number;
+}
+
+/** Automatic logoff (`SESSION_IDLE_TIMEOUT_MS`); the server closes the connection right after. */
+export interface SessionIdleEvent {
+  idleMs: number;
+}
+
 /**
  * Requests a client may send. Each takes a payload and an ack callback.
  * Use with `Socket<ServerToClientEvents, ClientToServerEvents>` from socket.io-client.
@@ -92,6 +109,9 @@ export interface ClientToServerEvents {
 export interface ServerToClientEvents {
   connected: (event: ConnectedEvent) => void;
   "server:shutdown": (event: ServerShutdownEvent) => void;
+  "server:resync": (event: ServerResyncEvent) => void;
+  token_expired: (event: TokenExpiredEvent) => void;
+  "session:idle": (event: SessionIdleEvent) => void;
   "room:userJoined": (event: RoomMembershipEvent) => void;
   "room:userLeft": (event: RoomMembershipEvent) => void;
   "conversation:new": (event: { conversation: Conversation }) => void;

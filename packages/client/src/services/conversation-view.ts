@@ -1,0 +1,219 @@
+import type { Message, TypingEvent } from "@switchboard/protocol";
+import type { Connection } from "../connection.js";
+import { Emitter } from "../emitter.js";
+import { SwitchboardError } from "../errors.js";
+import type { Unsubscribe } from "../types.js";
+import type { MessageSequencer } from "./message-sequencer.js";
+import type { Outbox, PendingMessage } from "./outbox.js";
+
+/** Everything a chat screen shows for one conversation. Replaced (never mutated) on each change. */
+export interface ConversationSnapshot {
+  conversationId: string;
+  /** Stored messages in seq order, each once (deleted ones as tombstones with `deletedAt`). */
+  messages: readonly Message[];
+  /** This client's messages not yet stored (queued offline, sending, or failed). */
+  pending: readonly PendingMessage[];
+  /** Other users typing now. */
+  typingUsers: readonly TypingEvent[];
+  /** Per user: the highest seq they have read (receipts seen since this view opened). */
+  readUpTo: Readonly<Record<string, number>>;
+  /** Per user: the highest seq delivered to them (receipts seen since this view opened). */
+  deliveredUpTo: Readonly<Record<string, number>>;
+  /** Whether older messages exist before `messages[0]`. */
+  hasOlder: boolean;
+  /** The first page is loading. */
+  loading: boolean;
+  /** The last failed load, if any. */
+  error?: SwitchboardError;
+}
+
+/** Page size of the first load and of `loadOlder`. */
+const PAGE = 50;
+/** A typing indicator whose `typing:stop` never came (lost connection) is dropped after this long. */
+const TYPING_TTL_MS = 8_000;
+/** `typing()` sends `typing:start` at most this often, and `typing:stop` after this long without a call. */
+const TYPING_REPEAT_MS = 3_000;
+
+/**
+ * Live local state of one conversation: history (loaded newest first, older
+ * on demand), new messages from the sequencer (gapless, in order), pending
+ * sends, typing users and read receipts. Framework-free; React's
+ * `useConversation` reads it through `subscribe` / `getSnapshot`.
+ */
+export class ConversationView {
+  private readonly changes = new Emitter<{ change: () => void }>();
+  private readonly bySeq = new Map<number, Message>();
+  private state: ConversationSnapshot;
+  private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private loaded: Promise<void> | undefined;
+  private readonly unsubscribers: Unsubscribe[] = [];
+  private lastTypingSent = 0;
+  private typingStopTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly conversationId: string,
+    private readonly connection: Connection,
+    private readonly sequencer: MessageSequencer,
+    private readonly outbox: Outbox,
+  ) {
+    this.state = {
+      conversationId,
+      messages: [],
+      pending: outbox.pending(conversationId),
+      typingUsers: [],
+      readUpTo: {},
+      deliveredUpTo: {},
+      hasOlder: false,
+      loading: false,
+    };
+    const mine = <T extends { conversationId: string }>(fn: (e: T) => void) => (e: T) => {
+      if (e.conversationId === conversationId) fn(e);
+    };
+    this.unsubscribers.push(
+      sequencer.events.on("message", mine((m: Message) => this.merge([m]))),
+      outbox.events.on("change", () => this.update({ pending: outbox.pending(conversationId) })),
+      connection.on("message:updated", ({ message }) => message.conversationId === conversationId && this.merge([message])),
+      connection.on("message:deleted", mine((e) => this.markDeleted(e.seq))),
+      connection.on("message:read", mine((e) => this.receipt("readUpTo", e.userId, e.upToSeq))),
+      connection.on("message:delivered", mine((e) => this.receipt("deliveredUpTo", e.userId, e.upToSeq))),
+      connection.on("typing:start", mine((e) => this.typingStarted(e))),
+      connection.on("typing:stop", mine((e) => this.typingStopped(e.userId))),
+      // After a reconnect the sequencer fetches new messages; the newest page is
+      // re-read too, so edits and deletions made meanwhile show up.
+      connection.events.on("resync", () => {
+        if (this.loaded) void this.fetchNewest().catch(() => {});
+      }),
+    );
+  }
+
+  getSnapshot = (): ConversationSnapshot => this.state;
+
+  subscribe = (listener: () => void): Unsubscribe => this.changes.on("change", listener);
+
+  /** Loads the newest page once (later calls return the same promise). */
+  load(): Promise<void> {
+    this.loaded ??= this.fetchNewest().catch((err: unknown) => {
+      this.loaded = undefined;
+      this.update({ loading: false, error: asError(err) });
+    });
+    return this.loaded;
+  }
+
+  /** Loads the page before the oldest loaded message. */
+  async loadOlder(): Promise<void> {
+    const first = this.state.messages[0];
+    if (!first) return this.load();
+    const { messages, hasMore } = await this.connection.request("message:history", { conversationId: this.conversationId, beforeSeq: first.seq, limit: PAGE });
+    this.merge(messages, { hasOlder: hasMore });
+  }
+
+  /** Sends (or queues, when offline) a message; resolves with the stored message. */
+  send(body: string, options: { replyTo?: string } = {}): Promise<Message> {
+    return this.outbox.send(this.conversationId, body, options);
+  }
+
+  /** Marks read up to `upToSeq` (default: the last loaded message). */
+  async markRead(upToSeq?: number): Promise<{ unreadCount: number }> {
+    const seq = upToSeq ?? this.state.messages.at(-1)?.seq ?? 0;
+    return this.connection.request("message:read", { conversationId: this.conversationId, upToSeq: seq });
+  }
+
+  /**
+   * Call on every keystroke: sends `typing:start` at most every 3 s and
+   * `typing:stop` 3 s after the last call. Best effort (never rejects).
+   */
+  typing(): void {
+    const now = Date.now();
+    if (now - this.lastTypingSent > TYPING_REPEAT_MS) {
+      this.lastTypingSent = now;
+      this.connection.request("typing:start", { conversationId: this.conversationId }).catch(() => {});
+    }
+    if (this.typingStopTimer) clearTimeout(this.typingStopTimer);
+    this.typingStopTimer = setTimeout(() => this.stopTyping(), TYPING_REPEAT_MS);
+  }
+
+  /** Sends `typing:stop` now (e.g. after sending). Best effort. */
+  stopTyping(): void {
+    if (this.typingStopTimer) clearTimeout(this.typingStopTimer);
+    this.typingStopTimer = undefined;
+    if (this.lastTypingSent === 0) return;
+    this.lastTypingSent = 0;
+    this.connection.request("typing:stop", { conversationId: this.conversationId }).catch(() => {});
+  }
+
+  /** Stops listening (the view is unusable afterwards). */
+  dispose(): void {
+    for (const off of this.unsubscribers.splice(0)) off();
+    for (const timer of this.typingTimers.values()) clearTimeout(timer);
+    if (this.typingStopTimer) clearTimeout(this.typingStopTimer);
+  }
+
+  private async fetchNewest(): Promise<void> {
+    if (this.state.messages.length === 0) this.update({ loading: true });
+    const { messages, hasMore } = await this.connection.request("message:history", { conversationId: this.conversationId, limit: PAGE });
+    const hasOlder = this.state.messages.length === 0 || (messages[0] !== undefined && messages[0].seq <= this.state.messages[0]!.seq) ? hasMore : this.state.hasOlder;
+    this.merge(messages, { hasOlder, loading: false });
+    const last = messages.at(-1);
+    // The sequencer continues from what the page showed (or fetches up to it, when it was behind).
+    this.sequencer.baseline(this.conversationId, last?.seq ?? 0);
+  }
+
+  private merge(messages: readonly Message[], extra: Partial<ConversationSnapshot> = {}): void {
+    let changed = false;
+    for (const message of messages) {
+      const known = this.bySeq.get(message.seq);
+      if (known && !newer(message, known)) continue;
+      this.bySeq.set(message.seq, message);
+      changed = true;
+      // A message from a user implies they stopped typing.
+      if (this.typingTimers.has(message.senderId)) this.typingStopped(message.senderId);
+    }
+    if (!changed) return Object.keys(extra).length ? this.update(extra) : undefined;
+    const sorted = [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
+    this.update({ ...extra, messages: sorted, ...("error" in this.state && { error: undefined }) });
+  }
+
+  private markDeleted(seq: number): void {
+    const known = this.bySeq.get(seq);
+    if (!known || known.deletedAt) return;
+    this.merge([{ ...known, body: "", deletedAt: new Date().toISOString() }]);
+  }
+
+  private receipt(kind: "readUpTo" | "deliveredUpTo", userId: string, upToSeq: number): void {
+    const current = this.state[kind][userId] ?? 0;
+    if (upToSeq <= current) return;
+    this.update({ [kind]: { ...this.state[kind], [userId]: upToSeq } });
+  }
+
+  private typingStarted(event: TypingEvent): void {
+    if (event.userId === this.connection.connectedEvent?.userId) return;
+    const timer = this.typingTimers.get(event.userId);
+    if (timer) clearTimeout(timer);
+    this.typingTimers.set(event.userId, setTimeout(() => this.typingStopped(event.userId), TYPING_TTL_MS));
+    if (!timer) this.update({ typingUsers: [...this.state.typingUsers, event] });
+  }
+
+  private typingStopped(userId: string): void {
+    const timer = this.typingTimers.get(userId);
+    if (!timer) return;
+    clearTimeout(timer);
+    this.typingTimers.delete(userId);
+    this.update({ typingUsers: this.state.typingUsers.filter((t) => t.userId !== userId) });
+  }
+
+  private update(patch: Partial<ConversationSnapshot>): void {
+    this.state = { ...this.state, ...patch };
+    this.changes.emit("change");
+  }
+}
+
+/** Whether `a` is a later version of the same message than `b` (edited or deleted since). */
+function newer(a: Message, b: Message): boolean {
+  if (a.id !== b.id) return false;
+  if (a.deletedAt && !b.deletedAt) return true;
+  return (a.editedAt ?? "") > (b.editedAt ?? "") || (a.deletedAt ?? "") > (b.deletedAt ?? "");
+}
+
+function asError(err: unknown): SwitchboardError {
+  return err instanceof SwitchboardError ? err : new SwitchboardError("internal", String(err));
+}

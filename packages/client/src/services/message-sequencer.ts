@@ -1,0 +1,122 @@
+import type { Message } from "@switchboard/protocol";
+import type { Connection } from "../connection.js";
+import { Emitter } from "../emitter.js";
+
+interface Track {
+  /** Highest seq handed to the app with nothing missing below it (since the baseline). */
+  lastSeq: number;
+  /** Arrived ahead of a gap, waiting for the gap to be fetched. */
+  ahead: Map<number, Message>;
+  fetching: Promise<void> | undefined;
+}
+
+type SequencerEvents = {
+  /** Each message once, in seq order per conversation. */
+  message: (message: Message) => void;
+};
+
+/** Page size for gap fetches (the protocol's maximum). */
+const PAGE = 200;
+
+/**
+ * Turns messages arriving from anywhere (live `message:new`, send acks, the
+ * offline outbox, history pages) into one stream per conversation that is
+ * gapless, in `seq` order and without duplicates.
+ *
+ * A conversation is tracked from its baseline: the highest seq the app
+ * already has when it starts listening (from history, the conversation list,
+ * or the first live message). A message past `lastSeq + 1` is held back and
+ * the missing range fetched with `message:history { afterSeq }`; after a
+ * reconnect or `server:resync`, every tracked conversation is fetched from
+ * its `lastSeq` the same way.
+ */
+export class MessageSequencer {
+  readonly events = new Emitter<SequencerEvents>();
+  private readonly tracks = new Map<string, Track>();
+
+  constructor(private readonly connection: Connection) {}
+
+  /** The seq up to which a conversation is complete, if tracked. */
+  lastSeq(conversationId: string): number | undefined {
+    return this.tracks.get(conversationId)?.lastSeq;
+  }
+
+  /**
+   * Starts tracking at `lastSeq` (messages up to it are known to the app), or,
+   * when already tracked and behind, fetches up to at least that point.
+   */
+  baseline(conversationId: string, lastSeq: number): void {
+    const track = this.tracks.get(conversationId);
+    if (!track) {
+      this.tracks.set(conversationId, { lastSeq, ahead: new Map(), fetching: undefined });
+    } else if (lastSeq > track.lastSeq) {
+      void this.fill(conversationId);
+    }
+  }
+
+  /** Feeds one message; it is emitted now, later (after a gap is filled), or never (a duplicate). */
+  accept(message: Message): void {
+    let track = this.tracks.get(message.conversationId);
+    if (!track) {
+      track = { lastSeq: message.seq - 1, ahead: new Map(), fetching: undefined };
+      this.tracks.set(message.conversationId, track);
+    }
+    if (message.seq <= track.lastSeq) return;
+    if (message.seq > track.lastSeq + 1) {
+      track.ahead.set(message.seq, message);
+      void this.fill(message.conversationId);
+      return;
+    }
+    this.deliver(track, message);
+  }
+
+  /** Fetches every tracked conversation's missed messages (after a reconnect or `server:resync`). */
+  async resync(): Promise<void> {
+    await Promise.all([...this.tracks.keys()].map((id) => this.fill(id, true)));
+  }
+
+  /** Fetches from `lastSeq` until the server has nothing more; one fetch per conversation at a time. */
+  fill(conversationId: string, force = false): Promise<void> {
+    const track = this.tracks.get(conversationId);
+    if (!track) return Promise.resolve();
+    if (track.fetching) return force ? track.fetching.then(() => this.fill(conversationId)) : track.fetching;
+    track.fetching = (async () => {
+      try {
+        // A message that arrives ahead while the last page is in flight needs
+        // another round; three rounds without progress mean the server does not
+        // have what is missing (it cannot, seq being gapless), so stop.
+        for (let stalled = 0; stalled < 3; ) {
+          const before = track.lastSeq;
+          for (;;) {
+            const { messages, hasMore } = await this.connection.request("message:history", { conversationId, afterSeq: track.lastSeq, limit: PAGE });
+            for (const message of messages) this.accept(message);
+            if (!hasMore || messages.length === 0) break;
+          }
+          if (track.ahead.size === 0) break;
+          if (track.lastSeq === before) stalled++;
+        }
+      } catch {
+        // Offline or refused: what is held back stays held back; the next resync fetches again.
+      } finally {
+        track.fetching = undefined;
+      }
+    })();
+    return track.fetching;
+  }
+
+  /** Stops tracking (the conversation was left or removed). */
+  forget(conversationId: string): void {
+    this.tracks.delete(conversationId);
+  }
+
+  private deliver(track: Track, message: Message): void {
+    track.lastSeq = message.seq;
+    this.events.emit("message", message);
+    for (let next = track.ahead.get(track.lastSeq + 1); next; next = track.ahead.get(track.lastSeq + 1)) {
+      track.ahead.delete(next.seq);
+      track.lastSeq = next.seq;
+      this.events.emit("message", next);
+    }
+    for (const seq of track.ahead.keys()) if (seq <= track.lastSeq) track.ahead.delete(seq);
+  }
+}

@@ -1,0 +1,106 @@
+import type { Notification, NotificationListPayload } from "@switchboard/protocol";
+import type { Connection } from "../connection.js";
+import { Emitter } from "../emitter.js";
+import type { ServerEventData, Unsubscribe } from "../types.js";
+
+/** The notification centre's state. Replaced on each change. */
+export interface NotificationsSnapshot {
+  /** Newest first: the first page, plus live arrivals and pages loaded with `loadMore`. */
+  notifications: readonly Notification[];
+  unreadCount: number;
+  hasMore: boolean;
+  loading: boolean;
+}
+
+/**
+ * Notifications (PROTOCOL.md section 6): requests, plus a live feed
+ * (`snapshot`/`subscribe`) that is started on first use and re-read after
+ * every reconnect, so counts and lists stay right across outages.
+ */
+export class NotificationsService {
+  private readonly changes = new Emitter<{ change: () => void }>();
+  private state: NotificationsSnapshot = { notifications: [], unreadCount: 0, hasMore: false, loading: false };
+  private started: Promise<void> | undefined;
+
+  constructor(private readonly connection: Connection) {
+    connection.on("notification:new", ({ notification }) => {
+      if (!this.started || this.state.notifications.some((n) => n.id === notification.id)) return;
+      this.update({ notifications: [notification, ...this.state.notifications] });
+    });
+    connection.on("notification:unreadCount", ({ count }) => this.started && this.update({ unreadCount: count }));
+    connection.events.on("resync", () => {
+      if (this.started) void this.refresh().catch(() => {});
+    });
+  }
+
+  async list(options: NotificationListPayload = {}): Promise<{ notifications: Notification[]; hasMore: boolean }> {
+    return this.connection.request("notification:list", options);
+  }
+
+  /** Marks one notification read; resolves with the unread count. */
+  async markRead(id: string): Promise<number> {
+    const { unreadCount } = await this.connection.request("notification:read", { id });
+    const readAt = new Date().toISOString();
+    this.update({ unreadCount, notifications: this.state.notifications.map((n) => (n.id === id && !n.readAt ? { ...n, readAt } : n)) });
+    return unreadCount;
+  }
+
+  async markAllRead(): Promise<void> {
+    await this.connection.request("notification:readAll", {});
+    const readAt = new Date().toISOString();
+    this.update({ unreadCount: 0, notifications: this.state.notifications.map((n) => (n.readAt ? n : { ...n, readAt })) });
+  }
+
+  async unreadCount(): Promise<number> {
+    return (await this.connection.request("notification:getUnreadCount", {})).count;
+  }
+
+  /** Subscribes the user to topics (stored on the server); resolves with all their topics. */
+  async subscribeTopics(topics: string[]): Promise<string[]> {
+    return (await this.connection.request("notification:subscribe", { topics })).topics;
+  }
+
+  async unsubscribeTopics(topics: string[]): Promise<string[]> {
+    return (await this.connection.request("notification:unsubscribe", { topics })).topics;
+  }
+
+  on<K extends "notification:new" | "notification:unreadCount">(event: K, handler: (data: ServerEventData<K>) => void): Unsubscribe {
+    return this.connection.on(event, handler);
+  }
+
+  /** Starts the live feed (first page and count); idempotent. */
+  start(): Promise<void> {
+    this.started ??= this.refresh().catch(() => {
+      this.started = undefined;
+    });
+    return this.started;
+  }
+
+  /** Loads the next (older) page into the feed. */
+  async loadMore(): Promise<void> {
+    const last = this.state.notifications.at(-1);
+    const page = await this.list(last ? { before: last.createdAt } : {});
+    const known = new Set(this.state.notifications.map((n) => n.id));
+    this.update({ notifications: [...this.state.notifications, ...page.notifications.filter((n) => !known.has(n.id))], hasMore: page.hasMore });
+  }
+
+  getSnapshot = (): NotificationsSnapshot => this.state;
+
+  subscribe = (listener: () => void): Unsubscribe => this.changes.on("change", listener);
+
+  private async refresh(): Promise<void> {
+    this.update({ loading: true });
+    try {
+      const [page, count] = await Promise.all([this.list(), this.unreadCount()]);
+      this.update({ notifications: page.notifications, hasMore: page.hasMore, unreadCount: count, loading: false });
+    } catch (err) {
+      this.update({ loading: false });
+      throw err;
+    }
+  }
+
+  private update(patch: Partial<NotificationsSnapshot>): void {
+    this.state = { ...this.state, ...patch };
+    this.changes.emit("change");
+  }
+}

@@ -1,0 +1,75 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { ConversationSummary, SwitchboardError } from "@switchboard/client";
+import { useSwitchboard } from "./context.js";
+
+export interface UseConversationsResult {
+  /** Most recent activity first, with `lastMessage` and `unreadCount`. */
+  conversations: readonly ConversationSummary[];
+  loading: boolean;
+  error: SwitchboardError | null;
+  /** Re-reads the list from the server. */
+  refresh(): Promise<void>;
+}
+
+/**
+ * The caller's conversations, kept current: new messages move a conversation
+ * to the top (and count as unread when from someone else), added and removed
+ * conversations appear and vanish, and the list is re-read after a reconnect.
+ */
+export function useConversations(options: { limit?: number } = {}): UseConversationsResult {
+  const client = useSwitchboard();
+  const [conversations, setConversations] = useState<readonly ConversationSummary[]>([]);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<SwitchboardError | null>(null);
+  const limit = options.limit;
+  const alive = useRef(true);
+
+  const refresh = useCallback(async () => {
+    try {
+      const list = await client.chat.listConversations(limit === undefined ? {} : { limit });
+      if (!alive.current) return;
+      setConversations(list);
+      setError(null);
+    } catch (err) {
+      if (alive.current) setError(err as SwitchboardError);
+    } finally {
+      if (alive.current) setLoading(false);
+    }
+  }, [client, limit]);
+
+  useEffect(() => {
+    alive.current = true;
+    void refresh();
+    const offs = [
+      client.chat.on("message:new", ({ message }) => {
+        const me = client.session?.userId;
+        setConversations((list) => {
+          const current = list.find((c) => c.id === message.conversationId);
+          if (!current) {
+            void refresh();
+            return list;
+          }
+          if (message.seq <= (current.lastMessage?.seq ?? 0)) return list;
+          const unread = message.senderId === me ? current.unreadCount : current.unreadCount + 1;
+          const updated = { ...current, lastMessage: message, lastSeq: message.seq, lastActivityAt: message.createdAt, unreadCount: unread };
+          return [updated, ...list.filter((c) => c.id !== message.conversationId)];
+        });
+      }),
+      client.chat.on("message:read", (event) => {
+        if (event.userId !== client.session?.userId) return;
+        // Our own read on another device: the exact count comes from the server.
+        void refresh();
+      }),
+      client.chat.on("conversation:new", () => void refresh()),
+      client.chat.on("conversation:updated", () => void refresh()),
+      client.chat.on("conversation:removed", ({ conversationId }) => setConversations((list) => list.filter((c) => c.id !== conversationId))),
+      client.onConnection("resync", () => void refresh()),
+    ];
+    return () => {
+      alive.current = false;
+      for (const off of offs) off();
+    };
+  }, [client, refresh]);
+
+  return { conversations, loading, error, refresh };
+}
