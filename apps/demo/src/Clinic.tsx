@@ -104,7 +104,7 @@ export function Clinic({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
         <section className="chat">
           {announcement && (
             <div className="announcement" role="status">
-              📣 {announcement}
+              {announcement}
               <button type="button" className="button ghost" onClick={() => setAnnouncement(undefined)} aria-label="Dismiss">
                 ×
               </button>

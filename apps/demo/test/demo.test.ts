@@ -67,7 +67,7 @@ describe("the demo app in Chromium", () => {
     await ada.page.fill('[data-testid="composer"]', "Let's take it with breakfast instead. I'll call you in a minute.");
     await ada.page.keyboard.press("Enter");
     await sam.page.locator('[data-testid="message"]', { hasText: "with breakfast instead" }).waitFor();
-    await ada.page.waitForSelector('[data-testid="message"][data-mine="true"]:last-of-type [data-testid="tick"][data-state="read"]');
+    await ada.page.locator('[data-testid="message"][data-mine="true"]', { hasText: "with breakfast instead" }).locator('[data-testid="tick"][data-state="read"]').waitFor();
     await screenshot(ada.page, "demo-chat.png");
 
     // Sam leaves: Ada sees Sam go offline.

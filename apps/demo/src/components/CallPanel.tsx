@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "react";
+import { initials } from "../initials.js";
 
 export interface CallPanelProps {
   /** idle | outgoing | incoming | connecting | connected | ended */
@@ -53,7 +54,7 @@ export function CallPanel(props: CallPanelProps) {
       <div className="call-overlay">
         <div className="call-card ringing" data-testid="call-panel" data-phase={phase} data-pc-state={pcState}>
           <span className={phase === "ended" ? "avatar" : "avatar pulse"} style={{ width: 64, height: 64, fontSize: "1.2rem" }}>
-            📞
+            {initials(peerName)}
           </span>
           <strong>{peerName}</strong>
           <span className="call-state">

@@ -42,7 +42,10 @@ export function ChatView(props: ChatViewProps) {
   const [draft, setDraft] = useState("");
   const end = useRef<HTMLDivElement>(null);
 
-  useEffect(() => end.current?.scrollIntoView({ block: "end" }), [messages.length, pending.length]);
+  // Braces matter: Chromium's scrollIntoView returns a promise, which React would take for a cleanup.
+  useEffect(() => {
+    end.current?.scrollIntoView({ block: "end" });
+  }, [messages.length, pending.length]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -76,7 +79,7 @@ export function ChatView(props: ChatViewProps) {
             {p.body}
             <div className="bubble-meta">
               <span>{p.failed ? "not sent" : "sending…"}</span>
-              <span className="tick">🕓</span>
+              
             </div>
           </div>
         ))}

@@ -7,11 +7,9 @@ const MOODS: Mood[] = [
   { value: 2, label: "low" },
   { value: 1, label: "struggling" },
 ];
-const MOOD_EMOJI: Record<number, string> = { 5: "😄", 4: "🙂", 3: "😐", 2: "😕", 1: "😣" };
-
-/** "🙂 good" for a mood, empty without one. */
+/** "Mood: good (4/5)" for a mood, empty without one. Plain text: not every system has emoji fonts. */
 export function moodText(mood: Mood | undefined): string {
-  return mood ? `${MOOD_EMOJI[mood.value] ?? ""} ${mood.label}` : "";
+  return mood ? `Mood: ${mood.label} (${mood.value}/5)` : "";
 }
 
 /** The signed-in user's own status and mood (presence:setStatus). */
@@ -19,10 +17,10 @@ export function StatusPicker({ status, mood, onChange }: { status: ChosenStatus;
   return (
     <>
       <select className="status-select" aria-label="My status" value={status} onChange={(e) => onChange(e.target.value as ChosenStatus, mood)} data-testid="status-select">
-        <option value="online">🟢 Available</option>
-        <option value="busy">🔴 Busy</option>
-        <option value="away">🟠 Away</option>
-        <option value="offline">⚪ Appear offline</option>
+        <option value="online">Available</option>
+        <option value="busy">Busy</option>
+        <option value="away">Away</option>
+        <option value="offline">Appear offline</option>
       </select>
       <select
         className="status-select"
@@ -34,7 +32,7 @@ export function StatusPicker({ status, mood, onChange }: { status: ChosenStatus;
         <option value="">Mood…</option>
         {MOODS.map((m) => (
           <option key={m.value} value={m.value}>
-            {moodText(m)}
+            {m.label} ({m.value}/5)
           </option>
         ))}
       </select>

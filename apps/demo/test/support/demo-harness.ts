@@ -41,7 +41,7 @@ export async function signedInPage(browser: Browser, url: string, userId: string
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, permissions: ["camera", "microphone"] });
   const page = await context.newPage();
   const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("pageerror", (err) => errors.push(err.stack ?? err.message));
   onCleanup(async () => {
     await context.close().catch(() => {});
     if (errors.length) console.warn(`[demo e2e] page errors for ${userId}:`, errors);
