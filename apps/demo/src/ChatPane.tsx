@@ -9,8 +9,17 @@ import type { Me } from "./Clinic.js";
 
 const highest = (byUser: Readonly<Record<string, number>>, userIds: readonly string[]) => Math.max(0, ...userIds.map((id) => byUser[id] ?? 0));
 
+export interface ChatPaneProps {
+  conversation: ConversationSummary;
+  me: Me;
+  nameOf: (id: string) => string;
+  presence: Readonly<Record<string, PresenceInfo>>;
+  /** After this tab marked messages read (the list's unread count is re-read). */
+  onRead: () => void;
+}
+
 /** The open conversation: header with presence and the call button, messages, composer. */
-export function ChatPane({ conversation, me, nameOf, presence }: { conversation: ConversationSummary; me: Me; nameOf: (id: string) => string; presence: Readonly<Record<string, PresenceInfo>> }) {
+export function ChatPane({ conversation, me, nameOf, presence, onRead }: ChatPaneProps) {
   const view = useConversation(conversation.id);
   const call = useCall();
   const others = conversation.participants.map((p) => p.userId).filter((id) => id !== me.userId);
@@ -22,7 +31,7 @@ export function ChatPane({ conversation, me, nameOf, presence }: { conversation:
   useEffect(() => {
     if (!view || lastTheirs === 0) return;
     const markIfVisible = () => {
-      if (document.visibilityState === "visible") view.markRead(lastTheirs).catch(() => {});
+      if (document.visibilityState === "visible") view.markRead(lastTheirs).then(onRead, () => {});
     };
     markIfVisible();
     document.addEventListener("visibilitychange", markIfVisible);

@@ -116,7 +116,7 @@ export function Clinic({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
             </p>
           )}
           {current ? (
-            <ChatPane key={current.id} conversation={current} me={me} nameOf={nameOf} presence={presence} />
+            <ChatPane key={current.id} conversation={current} me={me} nameOf={nameOf} presence={presence} onRead={() => void refresh()} />
           ) : (
             <div className="placeholder">
               <div>

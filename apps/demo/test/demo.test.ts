@@ -64,6 +64,8 @@ describe("the demo app in Chromium", () => {
     await sam.page.fill('[data-testid="composer"]', "Better, thanks. A little dizzy in the mornings.");
     await sam.page.click('[data-testid="send"]');
     await ada.page.locator('[data-testid="message"][data-mine="false"]', { hasText: "dizzy in the mornings" }).waitFor();
+    // Ada has the conversation open, so it does not stay unread in her list.
+    await expect.poll(() => ada.page.locator('[data-testid="conversation-unread"]').count()).toBe(0);
     await ada.page.fill('[data-testid="composer"]', "Let's take it with breakfast instead. I'll call you in a minute.");
     await ada.page.keyboard.press("Enter");
     await sam.page.locator('[data-testid="message"]', { hasText: "with breakfast instead" }).waitFor();

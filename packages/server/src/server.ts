@@ -101,6 +101,8 @@ export interface SwitchboardServer {
   readonly database: SqlDatabase;
   /** Presence, for in-process callers (the call service sets `in_call` through it; library mode reads it). */
   readonly presence: PresenceService;
+  /** Whether the built demo app is served at `/` (see `ServerOptions.demoDir`). */
+  readonly demoApp: boolean;
   /** The generated HS256 secret when neither JWT_SECRET nor JWKS_URL was configured. */
   readonly devSecret?: string;
   /** Starts listening; resolves with the bound port. */
@@ -411,7 +413,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   registerNotificationUserRoutes(http, notifications, verifier);
   // Demo sign-in exists only on the generated development secret, never with a configured issuer.
   if (devSecret) registerDevTokenRoutes(http, (claims, expiresIn) => signUserToken(devSecret, claims, expiresIn));
-  await registerDemoAppRoutes(http, options.demoDir);
+  const demoApp = await registerDemoAppRoutes(http, options.demoDir);
 
   let port = config.port;
   const stop = async (): Promise<void> => {
@@ -448,6 +450,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     http,
     database,
     presence,
+    demoApp,
     devSecret,
     eventsBridge,
     webhooks,

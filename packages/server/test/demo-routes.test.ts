@@ -1,24 +1,22 @@
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DemoUsersResponse, DevTokenResponse } from "@switchboard/protocol";
-import { createServer, loadConfig } from "@switchboard/server";
-import { connectError, databaseEnv, onCleanup, startServer } from "./support/server-harness.js";
+import { createServer, loadConfig, type SwitchboardServer } from "@switchboard/server";
+import { connectError, onCleanup, startServer } from "./support/server-harness.js";
 import { io } from "socket.io-client";
 
-/** A server on its generated development secret (no JWT_SECRET, no JWKS). */
+/** A server on its generated development secret (no JWT_SECRET, no JWKS); the caller stops it. */
 async function startDevServer(demoDir?: string) {
-  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...databaseEnv() });
+  const config = loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", DATA_DIR: ":memory:" });
   const server = await createServer({ config, demoDir });
   await server.listen();
-  onCleanup(() => server.stop());
   return server;
 }
 
 async function fakeDemoBuild(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "sb-demo-"));
-  onCleanup(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, "assets"));
   await writeFile(join(dir, "index.html"), "<!doctype html><title>Switchboard demo</title><div id=root></div>");
   await writeFile(join(dir, "assets", "app-1234.js"), "console.log('demo')");
@@ -27,9 +25,21 @@ async function fakeDemoBuild(): Promise<string> {
 
 const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
 
-describe("demo sign-in on the development secret", () => {
+// Servers start slowly on a busy machine: the dev server with a (fake) demo build is shared by the suite.
+// These routes are about HTTP, not the database: in-memory PGlite in both projects.
+let server: SwitchboardServer;
+let demoDir: string;
+beforeAll(async () => {
+  demoDir = await fakeDemoBuild();
+  server = await startDevServer(demoDir);
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+  await rm(demoDir, { recursive: true, force: true });
+});
+
+describe("demo sign-in on the development secret", { timeout: 60_000 }, () => {
   it("lists the demo users and signs a token that connects as that user in tenant demo", async () => {
-    const server = await startDevServer("/nonexistent");
     const users = (await (await fetch(`${server.url}/dev/users`)).json()) as DemoUsersResponse;
     expect(users.tenantId).toBe("demo");
     expect(users.users.map((u) => u.userId)).toEqual(expect.arrayContaining(["dr-ada", "sam", "mia", "lee"]));
@@ -50,7 +60,6 @@ describe("demo sign-in on the development secret", () => {
   });
 
   it("refuses users outside the demo list and malformed bodies", async () => {
-    const server = await startDevServer("/nonexistent");
     const post = (body: unknown) => fetch(`${server.url}/dev/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     const unknown = await post({ userId: "admin" });
     expect(unknown.status).toBe(404);
@@ -71,9 +80,9 @@ describe("demo sign-in on the development secret", () => {
   });
 });
 
-describe("the demo app at /", () => {
+describe("the demo app at /", { timeout: 60_000 }, () => {
   it("serves the built files without shadowing API paths", async () => {
-    const server = await startDevServer(await fakeDemoBuild());
+    expect(server.demoApp).toBe(true);
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
@@ -92,10 +101,12 @@ describe("the demo app at /", () => {
   });
 
   it("answers / with a short note when the demo was not built, and the server still works", async () => {
-    const server = await startDevServer(join(tmpdir(), "sb-demo-never-built"));
-    const page = await fetch(`${server.url}/`);
+    const unbuilt = await startDevServer(join(tmpdir(), "sb-demo-never-built"));
+    onCleanup(() => unbuilt.stop());
+    expect(unbuilt.demoApp).toBe(false);
+    const page = await fetch(`${unbuilt.url}/`);
     expect(page.status).toBe(404);
     expect(await page.text()).toContain("npm run build");
-    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${unbuilt.url}/healthz`)).status).toBe(200);
   });
 });
