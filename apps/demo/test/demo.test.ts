@@ -118,4 +118,23 @@ describe("the demo app in Chromium", () => {
     await ada.page.click('[data-testid="call-end"]');
     await lee.page.waitForSelector('[data-testid="call-panel"][data-phase="ended"]');
   }, E2E_TIMEOUT);
+
+  it("asks for a pasted JWT when the server has its own secret, and connects with it", async () => {
+    const secured = await startDemoServer({ JWT_SECRET: "e2e-configured-secret-0123456789" });
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(secured.url);
+      await page.waitForSelector('textarea[aria-label="JWT"]');
+      expect(await page.locator("[data-user]").count()).toBe(0);
+      const token = await secured.signToken({ sub: "nurse-joy", tenant: "acme", name: "Nurse Joy", roles: ["provider"] }, "1h");
+      await page.fill('textarea[aria-label="JWT"]', token);
+      await page.click('button[type="submit"]');
+      await page.waitForSelector('[data-testid="connection"][data-status="connected"]');
+      expect(await page.textContent('[data-testid="me"]')).toContain("Nurse Joy");
+      await context.close();
+    } finally {
+      await secured.stop();
+    }
+  }, E2E_TIMEOUT);
 });
