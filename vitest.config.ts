@@ -37,12 +37,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: "pglite",
-          include: ["packages/*/test/**/*.test.ts", ...(chromium ? ["apps/*/test/**/*.test.ts"] : [])],
+          include: ["packages/*/test/**/*.test.{ts,tsx}", ...(chromium ? ["apps/*/test/**/*.test.ts"] : [])],
           env: { SWITCHBOARD_TEST_DB: "pglite", CHROMIUM_PATH: chromiumPath },
         },
       },
       ...(postgres
-        ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.ts"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
+        ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.{ts,tsx}"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
         : []),
     ],
   },

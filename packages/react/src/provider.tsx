@@ -8,14 +8,22 @@ export type SwitchboardProviderProps =
 
 /**
  * Makes a Switchboard client available to the hooks below it. Pass a client
- * you created (and own), or `options` and the provider creates one and
- * closes it on unmount.
+ * you created (and own), or `options`: the provider then creates one when
+ * first rendered, connects it while mounted and disconnects it on unmount
+ * (StrictMode's trial unmount included, after which it connects again).
+ * Later changes to `options` are ignored; remount (e.g. with a `key`) to
+ * switch users.
  *
  * @example
  * <SwitchboardProvider options={{ url, getToken }}><App /></SwitchboardProvider>
  */
 export function SwitchboardProvider(props: SwitchboardProviderProps): ReactNode {
-  const [owned] = useState(() => (props.client ? null : createClient(props.options!)));
-  useEffect(() => () => owned?.close(), [owned]);
+  const [owned] = useState(() => (props.client ? null : createClient({ ...props.options!, autoConnect: false })));
+  const autoConnect = props.options?.autoConnect !== false;
+  useEffect(() => {
+    if (!owned) return;
+    if (autoConnect) owned.connect();
+    return () => owned.disconnect();
+  }, [owned, autoConnect]);
   return <SwitchboardContext.Provider value={props.client ?? owned}>{props.children}</SwitchboardContext.Provider>;
 }

@@ -109,6 +109,7 @@ export class ConversationView {
 
   /** Sends (or queues, when offline) a message; resolves with the stored message. */
   send(body: string, options: { replyTo?: string } = {}): Promise<Message> {
+    this.stopTyping();
     return this.outbox.send(this.conversationId, body, options);
   }
 

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import type { SwitchboardHooks } from "@switchboard/server";
+import type { CallSignalEvent, Message, Notification, PresenceInfo } from "@switchboard/client";
+import { sharedServer, sdkClient, until } from "./support/sdk.js";
+
+const providersSeePatients: SwitchboardHooks = {
+  onAuthorizeChannel: ({ caller, kind }) => (kind === "patient" ? caller.roles.includes("provider") : undefined),
+};
+const server = sharedServer({ env: { PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_IDLE_MS: "0" }, hooks: [providersSeePatients] });
+
+/** Two connected clients with fresh user ids. */
+async function pair(tag: string, roles: string[] = []) {
+  const [a, b] = [`${tag}-a`, `${tag}-b`];
+  const [ca, cb] = await Promise.all([sdkClient(server(), { sub: a, name: a.toUpperCase(), roles }), sdkClient(server(), { sub: b, name: b.toUpperCase(), roles })]);
+  await Promise.all([ca.ready(), cb.ready()]);
+  return { a, b, ca, cb };
+}
+
+describe("client SDK services", () => {
+  it("presence: a subscriber sees status changes; peek and get agree", async () => {
+    const { a, ca, cb } = await pair("pres");
+    const changes: PresenceInfo[] = [];
+    cb.presence.on("change", (info) => info.userId === a && changes.push(info));
+    const { presence, unsubscribe } = await cb.presence.subscribe([a]);
+    expect(presence).toEqual([expect.objectContaining({ userId: a, status: "online" })]);
+    await ca.presence.setStatus("busy", { text: "In clinic" });
+    await until(() => changes.some((c) => c.status === "busy"), 5000, "busy");
+    expect(cb.presence.peek(a)).toMatchObject({ status: "busy", custom: { text: "In clinic" } });
+    expect(await cb.presence.get([a])).toEqual([expect.objectContaining({ status: "busy" })]);
+    unsubscribe();
+  });
+
+  it("record viewers: watching lists both users, stopping removes one, a forbidden resource rejects", async () => {
+    const { a, b, ca, cb } = await pair("view", ["provider"]);
+    const first = await ca.presence.watchResource("patient:42");
+    expect(first.viewers.map((v) => v.userId)).toEqual([a]);
+    const second = await cb.presence.watchResource("patient:42");
+    expect(second.viewers.map((v) => v.userId)).toEqual([a, b]);
+    await until(() => ca.presence.viewersOf("patient:42")?.length === 2, 5000, "a to see b");
+    second.stop();
+    await until(() => ca.presence.viewersOf("patient:42")?.length === 1, 5000, "a to see b leave");
+    first.stop();
+    const outsider = await sdkClient(server(), { sub: "view-outsider" });
+    await expect(outsider.presence.watchResource("patient:42")).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("notifications: the live feed gets new notifications and counts; markRead and markAllRead update both", async () => {
+    const { a, ca } = await pair("notif");
+    await ca.notifications.start();
+    expect(ca.notifications.getSnapshot()).toMatchObject({ notifications: [], unreadCount: 0 });
+    const { notificationIds } = await server().server.notify("default", { userIds: [a], type: "lab.result", title: "Lab result ready", priority: "high" });
+    await server().server.notify("default", { userIds: [a], type: "lab.result", title: "Second" });
+    await until(() => ca.notifications.getSnapshot().unreadCount === 2, 5000, "two unread");
+    const titles = ca.notifications.getSnapshot().notifications.map((n: Notification) => n.title);
+    expect(titles).toEqual(["Second", "Lab result ready"]);
+    expect(await ca.notifications.markRead(notificationIds[0]!)).toBe(1);
+    expect(ca.notifications.getSnapshot().notifications.find((n) => n.id === notificationIds[0])?.readAt).toBeDefined();
+    await ca.notifications.markAllRead();
+    expect(await ca.notifications.unreadCount()).toBe(0);
+    await expect(ca.notifications.markRead("00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("calls: initiate rings the callee, accept and signal relay, end reaches both", async () => {
+    const { a, b, ca, cb } = await pair("call");
+    const incoming = new Promise<string>((resolve) => cb.calls.on("call:incoming", ({ call }) => resolve(call.id)));
+    const accepted = new Promise<string>((resolve) => ca.calls.on("call:accepted", ({ userId }) => resolve(userId)));
+    const signal = new Promise<CallSignalEvent>((resolve) => cb.calls.on("call:signal", resolve));
+    const ended = new Promise<string>((resolve) => cb.calls.on("call:ended", ({ reason }) => resolve(reason)));
+    const call = await ca.calls.initiate([b], "audio");
+    expect(call).toMatchObject({ callerId: a, calleeIds: [b], state: "ringing" });
+    expect(await incoming).toBe(call.id);
+    expect(await cb.calls.accept(call.id)).toMatchObject({ state: "active" });
+    expect(await accepted).toBe(b);
+    await ca.calls.signal(call.id, b, { type: "offer", sdp: "v=0 fake" });
+    expect(await signal).toEqual({ callId: call.id, from: a, signal: { type: "offer", sdp: "v=0 fake" } });
+    await ca.calls.end(call.id);
+    expect(await ended).toBe("ended");
+    await expect(cb.calls.accept(call.id)).rejects.toMatchObject({ code: "conflict" });
+  });
+
+  it("channels: on() joins and delivers app events; a refused join rejects; leaving stops delivery", async () => {
+    const { ca } = await pair("chan", ["provider"]);
+    const got: unknown[] = [];
+    const stop = ca.channels.on("patient:7", "vitals:updated", (data) => got.push(data));
+    await stop.joined;
+    await server().server.publish("default", { channel: "patient:7", event: "vitals:updated", data: { hr: 72 } });
+    await until(() => got.length === 1, 5000, "the event");
+    expect(got).toEqual([{ hr: 72 }]);
+    stop();
+    await new Promise((r) => setTimeout(r, 100));
+    await server().server.publish("default", { channel: "patient:7", event: "vitals:updated", data: { hr: 80 } });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toHaveLength(1);
+    const outsider = await sdkClient(server(), { sub: "chan-outsider" });
+    const refused = outsider.channels.on("patient:7", "vitals:updated", () => {});
+    await expect(refused.joined).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("conversation view: history, live messages, typing users and read receipts", async () => {
+    const { a, b, ca, cb } = await pair("view2");
+    const conversation = await ca.chat.createConversation({ type: "group", participantIds: [b], title: "Team" });
+    for (const body of ["m1", "m2", "m3"]) await ca.chat.send(conversation.id, body);
+    const view = cb.chat.conversation(conversation.id);
+    await view.load();
+    expect(view.getSnapshot().messages.map((m: Message) => m.body)).toEqual(["m1", "m2", "m3"]);
+    expect(view.getSnapshot().hasOlder).toBe(false);
+    ca.chat.conversation(conversation.id).typing();
+    await until(() => view.getSnapshot().typingUsers.some((t) => t.userId === a), 5000, "typing");
+    await ca.chat.send(conversation.id, "m4");
+    await until(() => view.getSnapshot().messages.length === 4, 5000, "m4");
+    expect(view.getSnapshot().typingUsers).toEqual([]);
+    const aView = ca.chat.conversation(conversation.id);
+    await aView.load();
+    expect(await view.markRead()).toEqual({ unreadCount: 0 });
+    await until(() => aView.getSnapshot().readUpTo[b] === 4, 5000, "the read receipt");
+  });
+});
