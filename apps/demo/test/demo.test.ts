@@ -72,6 +72,11 @@ describe("the demo app in Chromium", () => {
     await ada.page.locator('[data-testid="message"][data-mine="true"]', { hasText: "with breakfast instead" }).locator('[data-testid="tick"][data-state="read"]').waitFor();
     await screenshot(ada.page, "demo-chat.png");
 
+    // A reload keeps the session (this tab's sessionStorage) and reads the stored conversation back.
+    await sam.page.reload();
+    await sam.page.waitForSelector('[data-testid="connection"][data-status="connected"]');
+    await sam.page.locator('[data-testid="message"]', { hasText: "with breakfast instead" }).waitFor();
+
     // Sam leaves: Ada sees Sam go offline.
     await sam.context.close();
     await ada.page.waitForSelector('[data-testid="person"][data-user="sam"][data-status="offline"]', { timeout: 10_000 });
