@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
+import { Brand } from "./components/Brand.js";
 import { useChannelEvent, useConnectionStatus, useConversations, usePresence, useSwitchboard } from "@switchboard/react";
 import type { ChosenStatus, Mood } from "@switchboard/protocol";
 import { Avatar } from "./components/Avatar.js";
@@ -82,10 +83,7 @@ export function Clinic({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   return (
     <div className="shell">
       <header className="topbar">
-        <div className="brand">
-          <span className="brand-mark" aria-hidden="true" />
-          Switchboard Clinic
-        </div>
+        <Brand />
         <ConnectionBadge status={status} />
         <span className="spacer" />
         <StatusPicker status={myStatus.status} mood={myStatus.mood} onChange={changeStatus} />

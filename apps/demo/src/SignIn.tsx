@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
+import { Brand } from "./components/Brand.js";
 import { fetchDemoUsers, sessionFromToken, signInAsDemoUser, type DemoUser, type Session } from "./session.js";
 import { initials } from "./initials.js";
 
@@ -46,10 +47,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
   return (
     <main className="signin">
       <section className="signin-card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden="true" />
-          Switchboard Clinic
-        </div>
+        <Brand large />
         <p className="muted">A demo of chat, presence, notifications and calls on a self-hosted Switchboard server.</p>
         {users === undefined && <p className="muted">Loading…</p>}
         {users && (
