@@ -101,6 +101,7 @@ describe("the demo app in Chromium", () => {
 
     await mia.page.click('[data-testid="bell"]');
     await expect.poll(() => mia.page.textContent('[data-testid="notification-list"]')).toContain("Appointment confirmed");
+    await screenshot(mia.page, "demo-notifications.png");
   }, E2E_TIMEOUT);
 
   it("connects a WebRTC call between two tabs: both peer connections reach connected", async () => {
