@@ -26,7 +26,7 @@ export interface SwitchboardClient {
   readonly presence: PresenceService;
   readonly notifications: NotificationsService;
   readonly calls: CallsService;
-  /** This device's call with WebRTC media (browser only), created on first use. */
+  /** This device's call with WebRTC media (media needs a browser; the state tracking works anywhere). */
   readonly callSession: CallSession;
   readonly channels: ChannelsService;
   /** Any request by name, typed from the protocol. */
@@ -57,7 +57,8 @@ export interface SwitchboardClient {
 export function createClient(options: ClientOptions): SwitchboardClient {
   const connection = new Connection(options);
   const calls = new CallsService(connection);
-  let callSession: CallSession | undefined;
+  // Created at once so that a call ringing before any UI asks for the session is not missed.
+  const callSession = new CallSession(connection, calls, options.calls);
   return {
     get status() {
       return connection.status;
@@ -70,9 +71,7 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     presence: new PresenceService(connection),
     notifications: new NotificationsService(connection),
     calls,
-    get callSession() {
-      return (callSession ??= new CallSession(connection, calls, options.calls));
-    },
+    callSession,
     channels: new ChannelsService(connection),
     request: (event, payload, requestOptions) => connection.request(event, payload, requestOptions),
     on: (event, handler) => connection.on(event, handler),
@@ -81,7 +80,7 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     connect: () => connection.connect(),
     disconnect: () => connection.disconnect(),
     close: () => {
-      callSession?.dispose();
+      callSession.dispose();
       connection.close();
     },
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SwitchboardError, type Message } from "@switchboard/client";
+import { startServer } from "../../server/test/support/server-harness.js";
 import { nextStatus, sdkClient, sharedServer, statuses, until } from "./support/sdk.js";
 
 const shared = sharedServer();
@@ -48,5 +49,33 @@ describe("client SDK: connecting and requests", () => {
     alice.onConnection("error", (e) => errors.push(e));
     await nextStatus(alice, "offline");
     expect(errors.map((e) => e.code)).toEqual(["token_expired"]);
+  });
+
+  it("keeps a refused send in the pending list as failed, until retried or discarded", async () => {
+    const server = shared();
+    const alice = await sdkClient(server, { sub: "fail-alice" });
+    const bob = await sdkClient(server, { sub: "fail-bob" });
+    const conversation = await bob.chat.createConversation({ type: "group", participantIds: ["fail-carol"], title: "Not alice's" });
+    await expect(alice.chat.send(conversation.id, "let me in")).rejects.toMatchObject({ code: "forbidden" });
+    const [failed] = alice.chat.pending(conversation.id);
+    expect(failed).toMatchObject({ body: "let me in", state: "failed", error: { code: "forbidden" } });
+    await expect(alice.chat.retry(failed!.clientMessageId)).rejects.toMatchObject({ code: "forbidden" });
+    expect(alice.chat.pending()).toHaveLength(1);
+    alice.chat.discard(failed!.clientMessageId);
+    expect(alice.chat.pending()).toEqual([]);
+  });
+
+  it("goes offline and stays there when the server logs an idle session off", async () => {
+    const server = await startServer({ env: { SESSION_IDLE_TIMEOUT_MS: "300" } });
+    const alice = await sdkClient(server, { sub: "idle-alice" });
+    const errors: string[] = [];
+    alice.onConnection("error", (e) => errors.push(`${e.code}:${(e.details as { reason?: string }).reason}`));
+    await alice.ready();
+    await nextStatus(alice, "offline", 5000);
+    expect(errors).toEqual(["unauthorized:idle"]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(alice.status).toBe("offline");
+    alice.connect();
+    await nextStatus(alice, "connected");
   });
 });

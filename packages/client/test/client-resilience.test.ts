@@ -6,7 +6,8 @@ import { nextStatus, sdkClient, sharedServer, statuses, until } from "./support/
 import { startProxy } from "./support/tcp-proxy.js";
 
 const nowSec = () => Math.floor(Date.now() / 1000);
-const shared = sharedServer();
+// Without connection state recovery, missed messages can only come back through the client's own seq resync.
+const shared = sharedServer({ env: { RECOVERY_WINDOW_MS: "0" } });
 
 describe("client SDK: token renewal", () => {
   it("asks getToken again when the handshake is refused with token_expired, then connects", async () => {
@@ -78,15 +79,21 @@ describe("client SDK: reconnection", () => {
   });
 });
 
+/** Alice behind a TCP proxy (so she can be cut off) and Bob connected directly; both ready, alice's messages recorded. */
+async function cutOffPair(tag: string) {
+  const server = shared();
+  const proxy = await startProxy(server.url);
+  const alice = await sdkClient(server, { sub: `${tag}-alice` }, { url: proxy.url });
+  const bob = await sdkClient(server, { sub: `${tag}-bob` });
+  await Promise.all([alice.ready(), bob.ready()]);
+  const aliceSees: Message[] = [];
+  alice.chat.on("message:new", ({ message }) => aliceSees.push(message));
+  return { proxy, alice, bob, aliceSees };
+}
+
 describe("client SDK: offline outbox and gapless history", () => {
   it("delivers messages sent while cut off exactly once after reconnect, and fills the gap with the others' messages in seq order", async () => {
-    const server = shared();
-    const proxy = await startProxy(server.url);
-    const alice = await sdkClient(server, { sub: "gap-alice" }, { url: proxy.url });
-    const bob = await sdkClient(server, { sub: "gap-bob" });
-    await Promise.all([alice.ready(), bob.ready()]);
-    const aliceSees: Message[] = [];
-    alice.chat.on("message:new", ({ message }) => aliceSees.push(message));
+    const { proxy, alice, bob, aliceSees } = await cutOffPair("gap");
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["gap-alice"] });
     await bob.chat.send(conversation.id, "before");
     await until(() => aliceSees.length === 1, 5000, "alice to see the first message");
@@ -104,30 +111,49 @@ describe("client SDK: offline outbox and gapless history", () => {
       ["a2", "queued"],
     ]);
     for (const body of ["b1", "b2", "b3"]) await bob.chat.send(conversation.id, body);
+    // A conversation created while alice is away: its first message after her return arrives too.
+    const group = await bob.chat.createConversation({ type: "group", participantIds: ["gap-alice"], title: "Group" });
     await sleep(300);
     proxy.restore();
+    await nextStatus(alice, "connected");
+    await bob.chat.send(group.id, "g1");
 
     const stored = await Promise.all(offline);
     expect(stored.map((m) => m.body)).toEqual(["a1", "a2"]);
-    await until(() => aliceSees.length === 6, 5000, "alice to see six messages");
+    const inDirect = () => aliceSees.filter((m) => m.conversationId === conversation.id);
+    await until(() => inDirect().length === 6, 5000, "alice to see six messages");
     await until(() => bobSees.length === 2, 5000, "bob to get alice's two messages");
     await sleep(300);
 
-    expect(aliceSees.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(aliceSees.map((m) => m.body)).toEqual(["before", "b1", "b2", "b3", "a1", "a2"]);
+    expect(inDirect().map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(inDirect().map((m) => m.body)).toEqual(["before", "b1", "b2", "b3", "a1", "a2"]);
     expect(bobSees.map((m) => m.body)).toEqual(["a1", "a2"]);
     const history = await bob.chat.history(conversation.id);
     expect(history.messages.map((m) => m.body)).toEqual(["before", "b1", "b2", "b3", "a1", "a2"]);
     expect(view.getSnapshot().messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(view.getSnapshot().pending).toEqual([]);
+    await until(() => aliceSees.some((m) => m.conversationId === group.id), 5000, "the group message");
+    expect(aliceSees.filter((m) => m.conversationId === group.id).map((m) => m.body)).toEqual(["g1"]);
+  });
+
+  it("fetches messages missed while away right after reconnecting, with no new message to reveal the gap", async () => {
+    const { proxy, alice, bob, aliceSees } = await cutOffPair("away");
+    const quiet = await bob.chat.createConversation({ type: "group", participantIds: ["away-alice"], title: "Quiet" });
+    const busy = await bob.chat.createConversation({ type: "group", participantIds: ["away-alice"], title: "Busy" });
+    await bob.chat.send(quiet.id, "q1");
+    await bob.chat.send(busy.id, "b1");
+    await until(() => aliceSees.length === 2, 5000, "the first two messages");
+    proxy.cut();
+    await nextStatus(alice, "reconnecting");
+    for (const body of ["b2", "b3", "b4"]) await bob.chat.send(busy.id, body);
+    proxy.restore();
+    await until(() => aliceSees.length === 5, 5000, "the missed messages");
+    await sleep(200);
+    expect(aliceSees.map((m) => m.body)).toEqual(["q1", "b1", "b2", "b3", "b4"]);
   });
 
   it("a send whose ack is lost is retried with the same clientMessageId and stored once", async () => {
-    const server = shared();
-    const proxy = await startProxy(server.url);
-    const alice = await sdkClient(server, { sub: "ack-alice" }, { url: proxy.url });
-    const bob = await sdkClient(server, { sub: "ack-bob" });
-    await Promise.all([alice.ready(), bob.ready()]);
+    const { proxy, alice, bob } = await cutOffPair("ack");
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["ack-alice"] });
     const bobSees: Message[] = [];
     bob.chat.on("message:new", ({ message }) => bobSees.push(message));

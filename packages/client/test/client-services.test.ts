@@ -114,4 +114,27 @@ describe("client SDK services", () => {
     expect(await view.markRead()).toEqual({ unreadCount: 0 });
     await until(() => aView.getSnapshot().readUpTo[b] === 4, 5000, "the read receipt");
   });
+
+  it("call session phases without media: outgoing and incoming, reject ends both, answering on another device stops the ringing here", async () => {
+    const { b, ca, cb } = await pair("phase");
+    await ca.callSession.start(b, "audio");
+    expect(ca.callSession.getSnapshot()).toMatchObject({ phase: "outgoing", peerId: null });
+    await until(() => cb.callSession.getSnapshot().phase === "incoming", 5000, "ringing");
+    await cb.callSession.reject();
+    expect(cb.callSession.getSnapshot()).toMatchObject({ phase: "ended", endReason: "rejected" });
+    await until(() => ca.callSession.getSnapshot().phase === "ended", 5000, "caller sees the end");
+    expect(ca.callSession.getSnapshot().endReason).toBe("rejected");
+
+    // Bob on a second device: the first device answers, the second stops ringing.
+    const bSecond = await sdkClient(server(), { sub: b });
+    await bSecond.ready();
+    ca.callSession.reset();
+    cb.callSession.reset();
+    const call = await ca.callSession.start(b, "audio");
+    await until(() => bSecond.callSession.getSnapshot().phase === "incoming" && cb.callSession.getSnapshot().phase === "incoming", 5000, "both devices ringing");
+    await cb.calls.accept(call.id);
+    await until(() => bSecond.callSession.getSnapshot().phase === "ended", 5000, "the second device to stop ringing");
+    expect(bSecond.callSession.getSnapshot().endReason).toBe("answered_elsewhere");
+    await ca.callSession.end();
+  });
 });

@@ -135,11 +135,9 @@ export class CallSession {
   }
 
   private incoming(call: Call): void {
-    if (this.busy()) {
-      // One call at a time on a device; the server marks a user busy only once a call is active.
-      if (call.id !== this.state.call?.id) void this.calls.reject(call.id, "busy").catch(() => {});
-      return;
-    }
+    // One call at a time on a device. A second call is left alone (not rejected):
+    // the user's other devices may take it, or it rings out.
+    if (this.busy()) return;
     this.acceptedHere = false;
     this.set({ ...IDLE, phase: "incoming", call, peerId: call.callerId });
   }

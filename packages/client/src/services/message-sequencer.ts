@@ -1,6 +1,7 @@
 import type { Message } from "@switchboard/protocol";
 import type { Connection } from "../connection.js";
 import { Emitter } from "../emitter.js";
+import type { SwitchboardError } from "../errors.js";
 
 interface Track {
   /** Highest seq handed to the app with nothing missing below it (since the baseline). */
@@ -17,6 +18,11 @@ type SequencerEvents = {
 
 /** Page size for gap fetches (the protocol's maximum). */
 const PAGE = 200;
+/** Conversation list page size (the protocol's maximum) and how many pages a resync reads at most. */
+const LIST_PAGE = 100;
+const LIST_PAGES_MAX = 20;
+/** History requests a resync runs at once. */
+const FILL_CONCURRENCY = 4;
 
 /**
  * Turns messages arriving from anywhere (live `message:new`, send acks, the
@@ -70,9 +76,38 @@ export class MessageSequencer {
     this.deliver(track, message);
   }
 
-  /** Fetches every tracked conversation's missed messages (after a reconnect or `server:resync`). */
+  /**
+   * Fetches every tracked conversation's missed messages (after a reconnect or
+   * `server:resync`). The conversation list (one request per 100
+   * conversations) tells which ones moved past what the client has, so only
+   * those are fetched, a few at a time: one history request per tracked
+   * conversation would run into the per-user rate limit for large accounts.
+   */
   async resync(): Promise<void> {
-    await Promise.all([...this.tracks.keys()].map((id) => this.fill(id, true)));
+    const behind = new Set<string>();
+    const unseen = new Set(this.tracks.keys());
+    try {
+      let before: string | undefined;
+      for (let page = 0; page < LIST_PAGES_MAX && unseen.size > 0; page++) {
+        const { conversations } = await this.connection.request("conversation:list", { limit: LIST_PAGE, ...(before !== undefined && { before }) });
+        for (const c of conversations) {
+          const track = this.tracks.get(c.id);
+          if (!track) continue;
+          unseen.delete(c.id);
+          if (c.lastSeq > track.lastSeq || track.ahead.size > 0) behind.add(c.id);
+        }
+        if (conversations.length < LIST_PAGE) break;
+        before = conversations.at(-1)!.lastActivityAt;
+      }
+    } catch {
+      // The list failed: ask each conversation instead.
+    }
+    // Tracked but not listed (left, or beyond the pages read): asked directly.
+    const ids = [...behind, ...unseen];
+    const workers = Array.from({ length: Math.min(FILL_CONCURRENCY, ids.length) }, async () => {
+      for (let id = ids.shift(); id !== undefined; id = ids.shift()) await this.fill(id, true);
+    });
+    await Promise.all(workers);
   }
 
   /** Fetches from `lastSeq` until the server has nothing more; one fetch per conversation at a time. */
@@ -88,7 +123,7 @@ export class MessageSequencer {
         for (let stalled = 0; stalled < 3; ) {
           const before = track.lastSeq;
           for (;;) {
-            const { messages, hasMore } = await this.connection.request("message:history", { conversationId, afterSeq: track.lastSeq, limit: PAGE });
+            const { messages, hasMore } = await this.history(conversationId, track.lastSeq);
             for (const message of messages) this.accept(message);
             if (!hasMore || messages.length === 0) break;
           }
@@ -102,6 +137,19 @@ export class MessageSequencer {
       }
     })();
     return track.fetching;
+  }
+
+  /** One history page; waits out `rate_limited` (a few times) instead of giving up. */
+  private async history(conversationId: string, afterSeq: number): Promise<{ messages: Message[]; hasMore: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.connection.request("message:history", { conversationId, afterSeq, limit: PAGE });
+      } catch (err) {
+        const retryAfterMs = (err as SwitchboardError).code === "rate_limited" ? ((err as SwitchboardError).details as { retryAfterMs?: number } | undefined)?.retryAfterMs : undefined;
+        if (retryAfterMs === undefined || attempt >= 3) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(retryAfterMs, 30_000)));
+      }
+    }
   }
 
   /** Stops tracking (the conversation was left or removed). */
