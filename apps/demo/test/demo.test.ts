@@ -116,6 +116,10 @@ describe("the demo app in Chromium", () => {
 
     await ada.page.waitForSelector('[data-testid="call-panel"][data-pc-state="connected"]', { timeout: 20_000 });
     await lee.page.waitForSelector('[data-testid="call-panel"][data-pc-state="connected"]', { timeout: 20_000 });
+    // Media really flows: each side decodes the other's (fake) camera.
+    for (const page of [ada.page, lee.page]) {
+      await expect.poll(() => page.$eval("video.remote", (video) => (video as HTMLVideoElement).videoWidth), { timeout: 15_000 }).toBeGreaterThan(0);
+    }
     // Lee's presence shows in_call on Ada's side while the call runs.
     await ada.page.waitForSelector('[data-testid="person"][data-user="lee"][data-status="in_call"]');
     await ada.page.waitForTimeout(SCREENSHOTS ? 1500 : 0); // let the fake camera's frames arrive for the picture
