@@ -15,7 +15,11 @@ export interface ConnectionOptions extends TokenOptions {
   reconnect?: BackoffOptions;
   /** Connect at once (default true); else call `connect()`. */
   autoConnect?: boolean;
-  /** Extra Socket.IO options (e.g. `path`, `transports`). Reconnection and auth are the client's own. */
+  /**
+   * Extra Socket.IO options (e.g. `path`; `transports`, default `["websocket"]`:
+   * add `"polling"` for networks that block WebSocket, with sticky sessions
+   * when there are several nodes). Reconnection and auth are the client's own.
+   */
   socket?: Partial<ManagerOptions & SocketOptions>;
 }
 
@@ -68,6 +72,10 @@ export class Connection {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.socket = io(options.url, {
       forceNew: true,
+      // WebSocket only by default: one TCP connection per session, so several
+      // nodes need no sticky load balancing (README "Several nodes") and there
+      // are no polling round trips. Pass `socket.transports` to allow polling.
+      transports: ["websocket"],
       ...options.socket,
       autoConnect: false,
       reconnection: false,

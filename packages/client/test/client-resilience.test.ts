@@ -1,7 +1,7 @@
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import type { Message } from "@switchboard/client";
-import { sleep, startServer } from "../../server/test/support/server-harness.js";
+import { onCleanup, sleep, startServer } from "../../server/test/support/server-harness.js";
+import { Connection } from "../src/connection.js";
 import { nextStatus, sdkClient, sharedServer, statuses, until } from "./support/sdk.js";
 import { startProxy } from "./support/tcp-proxy.js";
 
@@ -41,27 +41,28 @@ describe("client SDK: reconnection", () => {
   it("waits for server:shutdown's reconnectInMs before reconnecting, then reaches the restarted server", { timeout: 60_000 }, async () => {
     const first = await startServer({ env: { SHUTDOWN_RECONNECT_MS: "600" } });
     const port = Number(new URL(first.url).port);
-    const alice = await sdkClient(first, { sub: "shut-alice" });
-    await alice.ready();
-    const seen = statuses(alice);
-    const stoppedAt = Date.now();
-    await first.server.stop();
-    // Hold the port with a listener that records reconnect attempts and refuses them.
+    const connection = new Connection({ url: first.url, token: await first.token({ sub: "shut-alice" }), reconnect: { initialDelayMs: 50 }});
+    onCleanup(async () => connection.close());
+    await connection.whenConnected();
+    // Every (re)connection attempt goes through socket.connect(): record when.
     const attempts: number[] = [];
-    const holder = createServer((socket) => {
-      attempts.push(Date.now() - stoppedAt);
-      socket.destroy();
-    });
-    await new Promise<void>((resolve) => holder.listen(port, "127.0.0.1", resolve));
+    const connect = connection.socket.connect.bind(connection.socket);
+    connection.socket.connect = () => {
+      attempts.push(Date.now());
+      return connect();
+    };
+    let disconnectedAt = 0;
+    connection.socket.on("disconnect", () => (disconnectedAt ||= Date.now()));
+    const seen: string[] = [];
+    connection.events.on("status", (status) => seen.push(status));
+    await first.server.stop();
     await until(() => attempts.length > 0, 5000, "a reconnect attempt");
-    await new Promise((resolve) => holder.close(resolve));
-    // Without the announcement the first retry would come after about 50 ms (the test backoff).
-    expect(attempts[0]).toBeGreaterThanOrEqual(550);
+    // Without the announcement the first retry would come after at most 50 ms (the backoff here).
+    expect(attempts[0]! - disconnectedAt).toBeGreaterThanOrEqual(600);
     await startServer({ env: { PORT: String(port) } });
-    await nextStatus(alice, "connected", 20_000);
-    expect(seen[0]).toBe("connected");
+    await until(() => connection.status === "connected", 20_000, "the reconnection");
+    expect(seen[0]).toBe("reconnecting");
     expect(seen.at(-1)).toBe("connected");
-    expect(seen.slice(1, -1).every((s) => s === "reconnecting")).toBe(true);
   });
 
   it("retries with backoff while the server is unreachable, and reconnects when it is back", async () => {
@@ -167,5 +168,34 @@ describe("client SDK: offline outbox and gapless history", () => {
     await sleep(300);
     expect(bobSees).toHaveLength(1);
     expect((await bob.chat.history(conversation.id)).messages.map((m) => m.body)).toEqual(["only once"]);
+  });
+
+  it("a conversation view, the notification feed and a channel opened before the first connection load (join) once it comes", async () => {
+    const server = shared();
+    const bob = await sdkClient(server, { sub: "late-bob" });
+    const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["late-alice"] });
+    await bob.chat.send(conversation.id, "waiting for you");
+    await server.server.notify("default", { userIds: ["late-alice"], type: "x", title: "Welcome" });
+    const proxy = await startProxy(server.url);
+    proxy.cut();
+    const alice = await sdkClient(server, { sub: "late-alice" }, { url: proxy.url, requestTimeoutMs: 300 });
+    const view = alice.chat.conversation(conversation.id);
+    await view.load();
+    expect(view.getSnapshot().error).toMatchObject({ code: "unavailable" });
+    await alice.notifications.start();
+    const news: unknown[] = [];
+    const listening = alice.channels.on("topic:late-news", "news:posted", (data) => news.push(data));
+    await expect(listening.joined).rejects.toMatchObject({ code: "unavailable" });
+    proxy.restore();
+    await until(() => view.getSnapshot().messages.length === 1, 5000, "the view to load");
+    // Bob's message left alice (offline) a "new message" notification too.
+    await until(() => alice.notifications.getSnapshot().unreadCount === 2, 5000, "the feed to load");
+    expect(alice.notifications.getSnapshot().notifications.map((n) => n.title).sort()).toEqual(["New message from late-bob", "Welcome"]);
+    // The channel wanted before the connection was joined once it came.
+    await until(async () => {
+      await server.server.publish("default", { channel: "topic:late-news", event: "news:posted", data: { n: 1 } });
+      await sleep(100);
+      return news.length > 0;
+    }, 5000, "the channel event");
   });
 });

@@ -14,7 +14,7 @@ describe("message sequencer", () => {
     const sent: Message[] = [];
     for (let i = 1; i <= 7; i++) sent.push(await alice.chat.send(conversation.id, `m${i}`));
 
-    const connection = new Connection({ url: server().url, token: await server().token({ sub: "order-bob" }), socket: { transports: ["websocket"] } });
+    const connection = new Connection({ url: server().url, token: await server().token({ sub: "order-bob" })});
     onCleanup(async () => connection.close());
     await connection.whenConnected();
     const sequencer = new MessageSequencer(connection);
@@ -47,7 +47,7 @@ describe("message sequencer", () => {
       });
       expect(res.status).toBeLessThan(300);
     }
-    const connection = new Connection({ url: server().url, token: await server().token({ sub: "page-bob" }), socket: { transports: ["websocket"] } });
+    const connection = new Connection({ url: server().url, token: await server().token({ sub: "page-bob" })});
     onCleanup(async () => connection.close());
     const sequencer = new MessageSequencer(connection);
     const emitted: number[] = [];

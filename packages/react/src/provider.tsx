@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { useLayoutEffect, useState, type ReactNode } from "react";
 import { createClient, type ClientOptions, type SwitchboardClient } from "@switchboard/client";
 import { SwitchboardContext } from "./context.js";
 
@@ -20,7 +20,11 @@ export type SwitchboardProviderProps =
 export function SwitchboardProvider(props: SwitchboardProviderProps): ReactNode {
   const [owned] = useState(() => (props.client ? null : createClient({ ...props.options!, autoConnect: false })));
   const autoConnect = props.options?.autoConnect !== false;
-  useEffect(() => {
+  // A layout effect runs before every passive effect of the tree, so the
+  // children's mount effects (first requests, subscriptions) already find the
+  // client connecting, also after StrictMode's trial unmount; requests wait
+  // for the connection, but fail at once on a client that was disconnected.
+  useLayoutEffect(() => {
     if (!owned) return;
     if (autoConnect) owned.connect();
     return () => owned.disconnect();

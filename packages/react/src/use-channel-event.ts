@@ -4,7 +4,8 @@ import { useSwitchboard } from "./context.js";
 /**
  * Calls `handler` for each `event` published to `channel` while mounted
  * (joining the channel; the latest handler is used without resubscribing).
- * `onError` hears a refused join (e.g. `forbidden`).
+ * `onError` hears a refused join (e.g. `forbidden`); before the first
+ * connection the join simply waits for it.
  */
 export function useChannelEvent<T = unknown>(channel: string | undefined, event: string, handler: (data: T) => void, onError?: (error: Error) => void): void {
   const client = useSwitchboard();
@@ -16,7 +17,8 @@ export function useChannelEvent<T = unknown>(channel: string | undefined, event:
   useEffect(() => {
     if (!channel) return;
     const stop = client.channels.on<T>(channel, event, (data) => handlerRef.current(data));
-    stop.joined.catch((err: Error) => errorRef.current?.(err));
+    // `unavailable`: not connected yet; the channel is joined once the connection is up.
+    stop.joined.catch((err: Error & { code?: string }) => err.code !== "unavailable" && errorRef.current?.(err));
     return stop;
   }, [client, channel, event]);
 }

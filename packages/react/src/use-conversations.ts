@@ -23,14 +23,17 @@ export function useConversations(options: { limit?: number } = {}): UseConversat
   const [error, setError] = useState<SwitchboardError | null>(null);
   const limit = options.limit;
   const alive = useRef(true);
+  const failed = useRef(false);
 
   const refresh = useCallback(async () => {
     try {
       const list = await client.chat.listConversations(limit === undefined ? {} : { limit });
+      failed.current = false;
       if (!alive.current) return;
       setConversations(list);
       setError(null);
     } catch (err) {
+      failed.current = true;
       if (alive.current) setError(err as SwitchboardError);
     } finally {
       if (alive.current) setLoading(false);
@@ -64,6 +67,10 @@ export function useConversations(options: { limit?: number } = {}): UseConversat
       client.chat.on("conversation:updated", () => void refresh()),
       client.chat.on("conversation:removed", ({ conversationId }) => setConversations((list) => list.filter((c) => c.id !== conversationId))),
       client.onConnection("resync", () => void refresh()),
+      // The first read fails when the connection took longer than a request may wait.
+      client.onConnection("connected", (_event, reconnect) => {
+        if (!reconnect && failed.current) void refresh();
+      }),
     ];
     return () => {
       alive.current = false;

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { PresenceInfo } from "@switchboard/client";
 import { useSwitchboard } from "./context.js";
+import { holdWhileMounted } from "./retry.js";
 
 /**
  * Live presence of users, keyed by user id (subscribed while mounted; a user
@@ -24,20 +25,20 @@ export function usePresence(userIds: readonly string[]): Readonly<Record<string,
     const offChange = client.presence.on("change", (info) => {
       if (wanted.has(info.userId)) setPresence((current) => ({ ...current, [info.userId]: info }));
     });
-    let unsubscribe: (() => void) | undefined;
-    let cancelled = false;
-    client.presence.subscribe(ids).then(
-      ({ presence: list, unsubscribe: stop }) => {
-        if (cancelled) return stop();
-        unsubscribe = stop;
-        setPresence((current) => ({ ...current, ...Object.fromEntries(list.map((p) => [p.userId, p])) }));
+    let mounted = true;
+    const release = holdWhileMounted(
+      client,
+      async () => {
+        const { presence: list, unsubscribe } = await client.presence.subscribe(ids);
+        if (mounted) setPresence((current) => ({ ...current, ...Object.fromEntries(list.map((p) => [p.userId, p])) }));
+        return unsubscribe;
       },
       () => {},
     );
     return () => {
-      cancelled = true;
+      mounted = false;
       offChange();
-      unsubscribe?.();
+      release();
     };
   }, [client, key]);
 

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { SwitchboardError, Viewer } from "@switchboard/client";
 import { useSwitchboard } from "./context.js";
+import { holdWhileMounted } from "./retry.js";
 
 /**
  * Announces that this user is viewing `resource` (e.g. `patient:42`) while
@@ -17,20 +18,20 @@ export function useRecordViewers(resource: string | undefined): { viewers: reado
     setError(null);
     if (!resource) return;
     const off = client.presence.on("viewers", (changed, list) => changed === resource && setViewers(list));
-    let stop: (() => void) | undefined;
-    let cancelled = false;
-    client.presence.watchResource(resource).then(
-      (watch) => {
-        if (cancelled) return watch.stop();
-        stop = watch.stop;
-        setViewers(client.presence.viewersOf(resource) ?? watch.viewers);
+    let mounted = true;
+    const release = holdWhileMounted(
+      client,
+      async () => {
+        const watch = await client.presence.watchResource(resource);
+        if (mounted) setViewers(client.presence.viewersOf(resource) ?? watch.viewers);
+        return watch.stop;
       },
-      (err: SwitchboardError) => !cancelled && setError(err),
+      (err) => mounted && setError(err as SwitchboardError),
     );
     return () => {
-      cancelled = true;
+      mounted = false;
       off();
-      stop?.();
+      release();
     };
   }, [client, resource]);
 

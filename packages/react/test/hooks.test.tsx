@@ -2,7 +2,7 @@
 import { StrictMode, useState } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { describe, expect, it } from "vitest";
-import { SwitchboardProvider, useConnectionStatus, useConversation, useConversations, useNotifications, usePresence } from "@switchboard/react";
+import { SwitchboardProvider, useChannelEvent, useConnectionStatus, useConversation, useConversations, useNotifications, usePresence, useRecordViewers } from "@switchboard/react";
 import { onCleanup } from "../../server/test/support/server-harness.js";
 import { sdkClient, sharedServer, until } from "../../client/test/support/sdk.js";
 
@@ -80,22 +80,69 @@ describe("React hooks against a real server", () => {
 
   it("a provider given options connects under StrictMode (trial unmount and remount) and disconnects on unmount", async () => {
     const token = await server().token({ sub: "strict-alice" });
+    const other = await sdkClient(server(), { sub: "strict-bob" });
+    await other.chat.createConversation({ type: "group", participantIds: ["strict-alice"], title: "Strict" });
     function Status() {
-      return <p data-testid="status">{useConnectionStatus()}</p>;
+      const { conversations, error } = useConversations();
+      const { notifications, loading } = useNotifications();
+      return (
+        <>
+          <p data-testid="status">{useConnectionStatus()}</p>
+          <p data-testid="list">{error ? error.code : conversations.map((c) => c.title).join(",")}</p>
+          <p data-testid="feed">{loading ? "loading" : `${notifications.length}`}</p>
+        </>
+      );
     }
     const container = document.createElement("div");
     const root = createRoot(container);
     root.render(
       <StrictMode>
-        <SwitchboardProvider options={{ url: server().url, token, socket: { transports: ["websocket"] } }}>
+        <SwitchboardProvider options={{ url: server().url, token }}>
           <Status />
         </SwitchboardProvider>
       </StrictMode>,
     );
     await until(() => text(container, "status") === "connected", 5000, "connected");
+    // The children's first requests ran in their mount effects, before the provider's connection was up.
+    await until(() => text(container, "list") === "Strict", 5000, "the conversation list");
+    await until(() => text(container, "feed") === "0", 5000, "the notification feed");
     const online = async () => (await server().server.forTenant("default").isOnline("strict-alice")).online;
     await until(online, 5000, "online");
     root.unmount();
     await until(async () => !(await online()), 8000, "offline after unmount");
+  });
+
+  it("useRecordViewers lists who views a record and useChannelEvent hears a channel's events with the latest handler", async () => {
+    const ann = await sdkClient(server(), { sub: "viewers-ann" });
+    const ben = await sdkClient(server(), { sub: "viewers-ben" });
+    await ann.ready();
+    const heard: string[] = [];
+    function Chart({ label }: { label: string }) {
+      const { viewers } = useRecordViewers("topic:chart-1");
+      useChannelEvent<{ n: number }>("topic:chart-1", "chart:updated", (data) => heard.push(`${label}${data.n}`));
+      return (
+        <>
+          <p data-testid="label">{label}</p>
+          <p data-testid="viewers">{viewers.map((v) => v.userId).join(",")}</p>
+        </>
+      );
+    }
+    const container = document.createElement("div");
+    const root = createRoot(container);
+    onCleanup(async () => root.unmount());
+    root.render(<SwitchboardProvider client={ben}><Chart label="a" /></SwitchboardProvider>);
+    await until(() => text(container, "viewers") === "viewers-ben", 5000, "ben viewing");
+    const { stop } = await ann.presence.watchResource("topic:chart-1");
+    await until(() => text(container, "viewers") === "viewers-ben,viewers-ann", 5000, "ann joining the viewers");
+    root.render(<SwitchboardProvider client={ben}><Chart label="b" /></SwitchboardProvider>);
+    await until(() => text(container, "label") === "b", 5000, "the re-render");
+    await until(async () => {
+      await server().server.publish("default", { channel: "topic:chart-1", event: "chart:updated", data: { n: 1 } });
+      await new Promise((r) => setTimeout(r, 100));
+      return heard.length > 0;
+    }, 5000, "the channel event");
+    expect(heard[0]).toBe("b1");
+    stop();
+    await until(() => text(container, "viewers") === "viewers-ben", 5000, "ann leaving");
   });
 });

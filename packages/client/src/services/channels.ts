@@ -14,29 +14,44 @@ import { RefCounts } from "./ref-counts.js";
  */
 export class ChannelsService {
   private readonly joined = new RefCounts();
+  /** Channels the server confirmed on the current connection's lineage. */
+  private readonly confirmed = new Set<string>();
 
   constructor(private readonly connection: Connection) {
     connection.events.on("connected", (event, reconnect) => {
-      if (!reconnect || event.recovered) return;
-      for (const room of this.joined.keys()) void this.connection.request("room:join", { room }).catch(() => {});
+      if (reconnect && event.recovered) return;
+      if (reconnect) this.confirmed.clear();
+      for (const room of this.joined.keys()) if (!this.confirmed.has(room)) void this.request(room).catch(() => {});
     });
   }
 
-  /** Joins a channel (counted: each join needs its own leave). Rejects with `forbidden` when not allowed. */
+  /**
+   * Joins a channel (counted: each join needs its own leave). Rejects with
+   * `forbidden` when not allowed. When it rejects with `unavailable` (not
+   * connected in time) the channel stays wanted and is joined at the next
+   * connection; call `leave` to give it up.
+   */
   async join(channel: string): Promise<void> {
     const first = this.joined.add(channel);
     if (!first) return;
     try {
-      await this.connection.request("room:join", { room: channel });
+      await this.request(channel);
     } catch (err) {
-      this.joined.remove(channel);
+      if ((err as { code?: string }).code !== "unavailable") this.joined.remove(channel);
       throw err;
     }
   }
 
+  private async request(room: string): Promise<void> {
+    await this.connection.request("room:join", { room });
+    if (this.joined.keys().includes(room)) this.confirmed.add(room);
+  }
+
   /** Leaves a channel once its last holder leaves. */
   async leave(channel: string): Promise<void> {
-    if (this.joined.remove(channel) && this.connection.status === "connected") await this.connection.request("room:leave", { room: channel });
+    if (!this.joined.remove(channel)) return;
+    this.confirmed.delete(channel);
+    if (this.connection.status === "connected") await this.connection.request("room:leave", { room: channel });
   }
 
   async participants(channel: string): Promise<Participant[]> {
@@ -57,7 +72,11 @@ export class ChannelsService {
       if (done) return;
       done = true;
       off();
-      if (!automatic) void joined.then(() => this.leave(channel)).catch(() => {});
+      // Leave whether the join succeeded or is still wanted after `unavailable`; a refused join holds nothing.
+      if (!automatic) void joined.then(
+        () => this.leave(channel),
+        (err: { code?: string }) => (err.code === "unavailable" ? this.leave(channel) : undefined),
+      ).catch(() => {});
     };
     return Object.assign(stop, { joined });
   }

@@ -46,6 +46,7 @@ export class ConversationView {
   private state: ConversationSnapshot;
   private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private loaded: Promise<void> | undefined;
+  private wanted = false;
   private readonly unsubscribers: Unsubscribe[] = [];
   private lastTypingSent = 0;
   private typingStopTimer: ReturnType<typeof setTimeout> | undefined;
@@ -83,6 +84,10 @@ export class ConversationView {
       connection.events.on("resync", () => {
         if (this.loaded) void this.fetchNewest().catch(() => {});
       }),
+      // A first load that failed (no connection in time) is retried once connected.
+      connection.events.on("connected", () => {
+        if (this.wanted && !this.loaded) void this.load();
+      }),
     );
   }
 
@@ -92,6 +97,7 @@ export class ConversationView {
 
   /** Loads the newest page once (later calls return the same promise). */
   load(): Promise<void> {
+    this.wanted = true;
     this.loaded ??= this.fetchNewest().catch((err: unknown) => {
       this.loaded = undefined;
       this.update({ loading: false, error: asError(err) });

@@ -21,6 +21,7 @@ export class NotificationsService {
   private readonly changes = new Emitter<{ change: () => void }>();
   private state: NotificationsSnapshot = { notifications: [], unreadCount: 0, hasMore: false, loading: false };
   private started: Promise<void> | undefined;
+  private wanted = false;
 
   constructor(private readonly connection: Connection) {
     connection.on("notification:new", ({ notification }) => {
@@ -30,6 +31,10 @@ export class NotificationsService {
     connection.on("notification:unreadCount", ({ count }) => this.started && this.update({ unreadCount: count }));
     connection.events.on("resync", () => {
       if (this.started) void this.refresh().catch(() => {});
+    });
+    // A first read that failed (no connection in time) is retried once connected.
+    connection.events.on("connected", () => {
+      if (this.wanted && !this.started) void this.start();
     });
   }
 
@@ -70,6 +75,7 @@ export class NotificationsService {
 
   /** Starts the live feed (first page and count); idempotent. */
   start(): Promise<void> {
+    this.wanted = true;
     this.started ??= this.refresh().catch(() => {
       this.started = undefined;
     });

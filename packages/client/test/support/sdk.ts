@@ -45,7 +45,7 @@ export function sharedServer(options: { env?: Record<string, string> } & Omit<Se
   };
 }
 
-/** Creates an SDK client for a user of a test server (websocket only, fast backoff); closed after the test. */
+/** Creates an SDK client for a user of a test server (fast backoff); closed after the test. */
 export async function sdkClient(server: SdkServer, claims: TokenClaims, options: Partial<ClientOptions> = {}): Promise<SwitchboardClient> {
   const client = createClient({
     url: server.url,
@@ -53,7 +53,6 @@ export async function sdkClient(server: SdkServer, claims: TokenClaims, options:
     reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
     requestTimeoutMs: 5_000,
     ...options,
-    socket: { transports: ["websocket"], ...options.socket },
   });
   onCleanup(async () => client.close());
   return client;
