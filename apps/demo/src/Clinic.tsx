@@ -11,8 +11,6 @@ import { CallLayer } from "./CallLayer.js";
 import { Notifications } from "./Notifications.js";
 import { useDirectory } from "./directory.js";
 
-const NOBODY: readonly string[] = [];
-
 export interface Me {
   userId: string;
   name: string;
@@ -37,9 +35,7 @@ export function Clinic({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
     ids.delete(me.userId);
     return [...ids].sort();
   }, [directory, conversations, me.userId]);
-  // Subscribed once connected: the SDK's provider connects in an effect that runs after its
-  // children's, so a subscription made on mount would be refused as "offline".
-  const presence = usePresence(status === "connected" ? peopleIds : NOBODY);
+  const presence = usePresence(peopleIds);
   const names = useMemo(() => {
     const map: Record<string, string> = { [me.userId]: me.name };
     for (const u of directory) map[u.userId] = u.name;
@@ -49,13 +45,6 @@ export function Clinic({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
 
   // Clinic-wide announcements published by the backend (POST /v1/events to tenant:{id}).
   useChannelEvent<{ text?: string }>(`tenant:${me.tenantId}`, "clinic:announcement", (data) => setAnnouncement(data.text));
-
-  // Same reason: (re)read the list and start the notification feed each time the connection is up.
-  useEffect(() => {
-    if (status !== "connected") return;
-    void refresh();
-    void client.notifications.start();
-  }, [status, client, refresh]);
 
   // The first conversation opens by itself, so the page is never empty once there is one.
   useEffect(() => {
