@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
@@ -10,6 +11,13 @@ if (process.env.CI && !postgres) throw new Error("CI run without DATABASE_URL: t
 if (!postgres) console.warn("[switchboard] DATABASE_URL unset: running the PGlite project only (Postgres suite not run)");
 if (process.env.CI && !process.env.REDIS_URL) throw new Error("CI run without REDIS_URL: the Redis suite would not run");
 if (!process.env.REDIS_URL) console.warn("[switchboard] REDIS_URL unset: the multi-node Redis suite is not run");
+
+// The demo's end-to-end suite drives a real Chromium. CI must have it (.ci/run installs it);
+// elsewhere a machine without it runs everything else and says so.
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const chromium = existsSync(chromiumPath);
+if (process.env.CI && !chromium) throw new Error(`CI run without Chromium at ${chromiumPath}: the demo end-to-end suite would not run`);
+if (!chromium) console.warn(`[switchboard] no Chromium at ${chromiumPath} (set CHROMIUM_PATH): the demo end-to-end suite is not run`);
 
 export default defineConfig({
   resolve: {
@@ -24,7 +32,15 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: "pglite", include: ["packages/*/test/**/*.test.{ts,tsx}"], env: { SWITCHBOARD_TEST_DB: "pglite" } } },
+      // The browser suite (apps/*/test) is about the page, not the database: PGlite project only.
+      {
+        extends: true,
+        test: {
+          name: "pglite",
+          include: ["packages/*/test/**/*.test.{ts,tsx}", ...(chromium ? ["apps/*/test/**/*.test.ts"] : [])],
+          env: { SWITCHBOARD_TEST_DB: "pglite", CHROMIUM_PATH: chromiumPath },
+        },
+      },
       ...(postgres
         ? [{ extends: true, test: { name: "postgres", include: ["packages/*/test/**/*.test.{ts,tsx}"], env: { SWITCHBOARD_TEST_DB: "postgres" } } }]
         : []),

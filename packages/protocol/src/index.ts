@@ -7,3 +7,4 @@ export * from "./schemas/calls.js";
 export * from "./schemas/events.js";
 export * from "./schemas/notifications.js";
 export * from "./schemas/presence.js";
+export * from "./schemas/dev.js";

@@ -116,6 +116,7 @@ async function printBanner(server: SwitchboardServer, port: number): Promise<voi
     "",
     `Switchboard listening on http://${host}:${port}`,
     `  database: ${server.database.kind === "postgres" ? "Postgres (DATABASE_URL)" : `embedded PGlite in ${server.config.database.dataDir}`}`,
+    server.demoApp ? `  demo app: http://${host}:${port}/ (open two tabs, sign in as two people)` : "  demo app: not built (npm run build)",
   ];
   if (server.devSecret) {
     const token = await server.signToken({ sub: "demo-user", tenant: "default", name: "Demo User", roles: ["patient"] }, "24h");

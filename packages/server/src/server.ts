@@ -63,6 +63,8 @@ import { registerCallRoutes } from "./transports/http/call-routes.js";
 import { registerAuditRoutes } from "./transports/http/audit-routes.js";
 import { registerBackendRoutes } from "./transports/http/backend-routes.js";
 import { registerChatRoutes } from "./transports/http/chat-routes.js";
+import { registerDemoAppRoutes } from "./transports/http/demo-app-routes.js";
+import { registerDevTokenRoutes } from "./transports/http/dev-token-routes.js";
 import { registerHealthRoutes } from "./transports/http/health-routes.js";
 import { registerNotificationUserRoutes } from "./transports/http/notification-routes.js";
 import { registerPresenceRoutes } from "./transports/http/presence-routes.js";
@@ -93,6 +95,8 @@ export interface ServerOptions {
   /** Key resolver for RS256/ES256 tokens, instead of `JWKS_URL`. */
   jwks?: JWTVerifyGetKey;
   logger?: Logger;
+  /** Directory of the built demo app served at `/`; defaults to the repository's `apps/demo/dist`. */
+  demoDir?: string;
 }
 
 /** A running (or ready to run) Switchboard server. */
@@ -104,6 +108,8 @@ export interface SwitchboardServer {
   readonly database: SqlDatabase;
   /** Presence, for in-process callers (the call service sets `in_call` through it; library mode reads it). */
   readonly presence: PresenceService;
+  /** Whether the built demo app is served at `/` (see `ServerOptions.demoDir`). */
+  readonly demoApp: boolean;
   /** The generated HS256 secret when neither JWT_SECRET nor JWKS_URL was configured. */
   readonly devSecret?: string;
   /** Starts listening; resolves with the bound port. */
@@ -429,6 +435,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   registerChatRoutes(http, chat, verifier);
   registerCallRoutes(http, calls, verifier);
   registerNotificationUserRoutes(http, notifications, verifier);
+  // Demo sign-in exists only on the generated development secret, never with a configured issuer.
+  if (devSecret) registerDevTokenRoutes(http, (claims, expiresIn) => signUserToken(devSecret, claims, expiresIn));
+  const demoApp = await registerDemoAppRoutes(http, options.demoDir);
 
   let port = config.port;
   const stop = async (): Promise<void> => {
@@ -467,6 +476,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     http,
     database,
     presence,
+    demoApp,
     devSecret,
     eventsBridge,
     webhooks,
