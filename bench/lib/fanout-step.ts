@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { ask } from "./ipc.js";
 import { paced } from "./paced.js";
-import { Samples, processCpuSeconds } from "./stats.js";
+import { Samples, processCpuSeconds, processWriteSyscalls } from "./stats.js";
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -31,6 +31,8 @@ export async function runFanoutStep(options: FanoutStepOptions) {
   const serverCpu = async () => (await Promise.all(pids.map((pid) => processCpuSeconds(pid)))).reduce((a, b) => a + b, 0);
   await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
   const cpuBefore = await serverCpu();
+  const serverWrites = async () => (await Promise.all(pids.map((pid) => processWriteSyscalls(pid)))).reduce((a, b) => a + b, 0);
+  const writesBefore = await serverWrites();
   const clientCpuBefore = (await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")))).reduce((s, r) => s + r.cpuMicros, 0);
   await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
   const sent = await paced(rate, stepMs, () => publish("bench:tick", { t: now() }).catch(() => {}));
@@ -42,6 +44,7 @@ export async function runFanoutStep(options: FanoutStepOptions) {
   for (const r of reports) latency.addAll(r.latencies);
   const summary = latency.summary();
   const serverCpuShare = ((await serverCpu()) - cpuBefore) / (seconds + 0.5);
+  const writes = (await serverWrites()) - writesBefore;
   const clientCpu = (reports.reduce((s, r) => s + r.cpuMicros, 0) - clientCpuBefore) / 1e6 / (seconds + 0.5);
   const expected = sent * subscribers;
   return {
@@ -51,6 +54,8 @@ export async function runFanoutStep(options: FanoutStepOptions) {
     deliveredRatio: Math.round((received / Math.max(1, expected)) * 1000) / 1000,
     latencyMs: summary,
     serverCpuPercent: Math.round(serverCpuShare * 100),
+    // Deliveries per write system call of the server(s): above 1 when frames are coalesced.
+    deliveriesPerWriteSyscall: Math.round((received / Math.max(1, writes)) * 100) / 100,
     clientCpuPercent: Math.round(clientCpu * 100),
     keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
   };

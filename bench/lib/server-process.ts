@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const CLI = fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
+/** The built CLI; BENCH_CLI points at another build (an A/B comparison of two builds in one run). */
+const CLI = process.env.BENCH_CLI ?? fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
 
 export interface ServerProcess {
   child: ChildProcess;
