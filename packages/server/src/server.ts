@@ -309,6 +309,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     store: new SqlNotificationStore(database),
     broker,
     registry,
+    isConnectedAnywhere: (tenantId, userId) => presence.hasConnections(tenantId, userId),
     push: config.vapid ? new WebPushSender(config.vapid) : undefined,
     logger,
   });

@@ -145,7 +145,7 @@ describe.runIf(redisUrl)("Redis channel state while Redis is away", () => {
     await eventually(() => expect(redis.status).toBe("ready"));
     await node.add("acme", "topic:x", "c1", alice);
 
-    await proxy.cut();
+    await proxy.cut("refuse");
     await expect(node.remove("acme", "topic:x", "c1")).rejects.toBeInstanceOf(DependencyUnavailableError);
     await expect(node.renew()).rejects.toBeInstanceOf(DependencyUnavailableError);
     expect(await other.list("acme", "topic:x")).toEqual([alice]);

@@ -252,7 +252,7 @@ class Lane {
 }
 
 describe("protocol fuzzing", () => {
-  it("100,000 random and mutated frames leave the server healthy: /healthz 200, no internal errors, a normal client gets its ack", { timeout: 120_000 }, async () => {
+  it("100,000 random and mutated frames leave the server healthy: /healthz 200, no internal errors, a normal client gets its ack", { timeout: 300_000 }, async () => {
     const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`[fuzz] seed ${seed} (rerun with FUZZ_SEED=${seed})`);
     const rng = prng(seed);
@@ -288,7 +288,7 @@ describe("protocol fuzzing", () => {
         }),
       );
       read += results.reduce((a, b) => a + b, 0);
-      expect(Date.now() - started, `fuzzing took too long (seed ${seed})`).toBeLessThan(80_000);
+      expect(Date.now() - started, `fuzzing took too long (seed ${seed})`).toBeLessThan(200_000); // a hang guard, not a speed target: the whole suite shares two cores
     }
     const total = (key: "reopened" | "stalls" | "unexpectedCloses" | "survivedFatal") => lanes.reduce((n, l) => n + l[key], 0);
     console.log(

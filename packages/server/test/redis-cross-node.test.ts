@@ -121,7 +121,7 @@ describe.runIf(redisUrl)("one node while Redis is unreachable", () => {
       await ok(bob, "room:join", { room: "topic:x" });
       const seen = collect<{ id: number }>(alice, "appointment:created");
 
-      await proxy.cut();
+      await proxy.cut("refuse");
       bob.io.engine.close();
       await node.server.publish("acme", { channel: "topic:x", event: "appointment:created", data: { id: 1 } });
       await eventually(() => expect(seen.map((e) => e.id)).toEqual([1]), 3000);

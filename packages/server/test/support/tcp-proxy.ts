@@ -12,9 +12,14 @@ export interface TcpProxy {
   readonly port: number;
   /** `postgres://…` URL of `target` rewritten to go through the proxy. */
   url(targetUrl: string): string;
-  cut(): void;
+  /**
+   * `hangup` (default): new connections are accepted and closed at once.
+   * `refuse`: the listener closes, so connecting fails with ECONNREFUSED (a dead
+   * Redis host); `restore()` listens again on the same port.
+   */
+  cut(how?: "hangup" | "refuse"): void | Promise<void>;
   stall(): void;
-  restore(): void;
+  restore(): void | Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,15 +59,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       u.port = String(port);
       return u.toString();
     },
-    cut() {
+    async cut(how: "hangup" | "refuse" = "hangup") {
       mode = "cut";
       held = [];
       for (const socket of sockets) socket.destroy();
+      if (how === "refuse" && server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
     stall() {
       mode = "stalled";
     },
-    restore() {
+    async restore() {
+      if (!server.listening) await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
       mode = "open";
       for (const write of held) write();
       held = [];
@@ -70,7 +77,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     async close() {
       mode = "cut";
       for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 
 /** Where `npm run build` puts the demo app, seen from this file in `src/` or `dist/`. */
-export const DEFAULT_DEMO_DIR = fileURLToPath(new URL("../../../../../apps/demo/dist", import.meta.url));
+// A path join, not `new URL(…)`: DOM test environments (happy-dom) replace the global URL class.
+export const DEFAULT_DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), "../../../../../apps/demo/dist");
 
 /**
  * Serves the built demo app (`apps/demo/dist`) at `/`. Files are registered one
@@ -16,7 +17,7 @@ export const DEFAULT_DEMO_DIR = fileURLToPath(new URL("../../../../../apps/demo/
  * @returns whether a built demo was found.
  */
 export async function registerDemoAppRoutes(app: FastifyInstance, dir: string = DEFAULT_DEMO_DIR): Promise<boolean> {
-  if (!existsSync(join(dir, "index.html"))) {
+  if (!dir || !existsSync(join(dir, "index.html"))) {
     app.get("/", async (_request, reply) =>
       reply
         .code(404)
