@@ -5,6 +5,10 @@
  * messages/s and publish-to-receive latency p50/p99/p99.9 per step.
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
+ *                           [--rate R [--seconds S]]
+ *
+ * `--rate` runs one step at a fixed publish rate instead of the ladder (for
+ * A/B runs of two builds and for CPU profiles of a steady state).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -20,7 +24,8 @@ const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1
 const quick = args.includes("--quick");
 const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").map(Number);
 const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
-const STEP_MS = quick ? 2000 : 4000;
+const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
+const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 2000 : 4000;
 const WORKERS = 2;
 
 
@@ -43,11 +48,14 @@ async function runTarget(name: Target["name"], n: number) {
       }),
     );
     // From 10,000 deliveries/s up, doubling, then two bisections; 2M deliveries/s is beyond any 2-core box.
-    const { steps, sustained } = await climb(Math.max(1, 10_000 / n), 2_000_000 / n, 2, async (rate) => {
+    const runStep = async (rate: number) => {
       const step = await runFanoutStep({ workers, subscribers: n, rate, stepMs: STEP_MS, publish: target.publish, pids: [target.pid] });
-      console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}%`);
+      console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
       return step;
-    });
+    };
+    const { steps, sustained } = FIXED_RATE
+      ? await runStep(FIXED_RATE).then((step) => ({ steps: [step], sustained: step.keptUp ? step : undefined }))
+      : await climb(Math.max(1, 10_000 / n), 2_000_000 / n, 2, runStep);
     return { target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
   } finally {
     for (const w of workers) w.send({ type: "exit" });

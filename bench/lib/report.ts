@@ -13,13 +13,17 @@ export interface RunHeader {
   machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string };
 }
 
+/** Environment variables that change what a run measures; the recorded command names them when set. */
+const RUN_ENV = ["BENCH_CLI", "BENCH_NODE_ARGS"] as const;
+
 /** The header of a run of `npm run <script> -- <args>` on this machine, now. */
 export function runHeader(benchmark: string, command: string): RunHeader {
+  const env = RUN_ENV.filter((name) => process.env[name]).map((name) => `${name}='${process.env[name]}' `).join("");
   return {
     benchmark,
     date: new Date().toISOString(),
     commit: execSync("git rev-parse --short HEAD").toString().trim(),
-    command,
+    command: env + command,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   };
 }

@@ -56,7 +56,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 /** A peer baseline speaking Socket.IO framing: publishes through a socket of its own. */
 async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>): Promise<Target> {
-  const child = spawnWithFileLimit([process.execPath, "--import", "tsx", `${BASELINES}${file}`], {});
+  // BENCH_NODE_ARGS (e.g. --cpu-prof) applies to every server under test, peers included.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawnWithFileLimit([process.execPath, ...nodeArgs, "--import", "tsx", `${BASELINES}${file}`], {});
   const url = await waitForListen(child);
   return { name, url, pid: await childPid(child), token: async () => "", join: ["join", ROOM], publish: await publisher(url), stop: stopper(child) };
 }

@@ -1,6 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { Server as SocketIoServer } from "socket.io";
+import { io as connectSocketIo } from "socket.io-client";
 import { WebSocket, WebSocketServer } from "ws";
 import { WriteCoalescer } from "../src/transports/write-coalescer.js";
 
@@ -19,11 +21,7 @@ async function coalescingServer() {
   const writes = { single: 0, vectored: 0 };
   const connected = new Promise<WebSocket>((resolve) => {
     http.on("upgrade", (req, socket, head) => {
-      const raw = socket as Socket & { _write: Function; _writev: Function };
-      const write = raw._write.bind(raw);
-      const writev = raw._writev.bind(raw);
-      raw._write = (...args: unknown[]) => (writes.single++, write(...args));
-      raw._writev = (...args: unknown[]) => (writes.vectored++, writev(...args));
+      countWrites(socket as Socket, writes);
       wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
     });
   });
@@ -33,6 +31,15 @@ async function coalescingServer() {
   client.on("message", (data) => received.push(String(data)));
   await new Promise((resolve) => client.once("open", resolve));
   return { server: await connected, client, received, writes };
+}
+
+/** Counts a TCP socket's write system-call paths (`_write` for one buffer, `_writev` for several). */
+function countWrites(socket: Socket, writes: { single: number; vectored: number }): void {
+  const raw = socket as Socket & { _write: Function; _writev: Function };
+  const write = raw._write.bind(raw);
+  const writev = raw._writev.bind(raw);
+  raw._write = (...args: unknown[]) => (writes.single++, write(...args));
+  raw._writev = (...args: unknown[]) => (writes.vectored++, writev(...args));
 }
 
 const until = async (check: () => boolean) => {
@@ -66,5 +73,36 @@ describe("write coalescer", () => {
     expect(received).toEqual(["alone", "later"]);
     expect(writes.single + writes.vectored).toBe(2);
     client.close();
+  });
+
+  it("batches Socket.IO room broadcasts, which Engine.IO writes as pre-encoded frames", async () => {
+    const coalescer = new WriteCoalescer();
+    const writes = { single: 0, vectored: 0 };
+    // Count the writes of the one client's TCP socket, under the coalescer's engine.
+    class CountingEngine extends coalescer.wsEngine() {
+      override handleUpgrade(...args: Parameters<WebSocketServer["handleUpgrade"]>): void {
+        countWrites(args[1] as Socket, writes);
+        super.handleUpgrade(...args);
+      }
+    }
+    const http = createServer();
+    servers.push(http);
+    const io = new SocketIoServer(http, { wsEngine: CountingEngine, transports: ["websocket"] });
+    io.on("connection", (socket) => void socket.join("room"));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const client = connectSocketIo(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: ["websocket"] });
+    await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+    await until(() => io.of("/").adapter.rooms.get("room")?.size === 1);
+    const received: number[] = [];
+    client.on("tick", (n: number) => received.push(n));
+    writes.single = writes.vectored = 0;
+    // Ten broadcasts in one turn: the first frame leaves when the turn ends and,
+    // once it is written, Engine.IO hands over the nine it queued meanwhile, in one write.
+    for (let n = 0; n < 10; n++) io.to("room").emit("tick", n);
+    await until(() => received.length === 10);
+    expect(received).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(writes.single + writes.vectored).toBeLessThanOrEqual(2);
+    client.close();
+    io.close();
   });
 });

@@ -31,7 +31,7 @@ export class WriteCoalescer {
     }
   }
 
-  /** Writes everything held (also called on close, so nothing stays corked). */
+  /** Writes everything held; runs once per turn in which anything was held. */
   readonly release = (): void => {
     this.scheduled = false;
     const sockets = [...this.held];
@@ -39,12 +39,21 @@ export class WriteCoalescer {
     for (const socket of sockets) socket.uncork();
   };
 
-  /** Makes every frame sent on this WebSocket go through {@link hold}. */
+  /**
+   * Makes every write to the WebSocket's TCP socket go through {@link hold}.
+   *
+   * The hook sits on the TCP socket, not on `websocket.send`: Socket.IO
+   * broadcasts hand Engine.IO a frame encoded once for the whole room, and
+   * Engine.IO writes it with `ws`'s internal `sendFrame`, which never calls
+   * `send`. A fan-out or a chat message to a room is exactly the traffic that
+   * piles up several frames per socket when the server is busy, so it must be
+   * held too.
+   */
   wrap(websocket: WebSocket, socket: Duplex): WebSocket {
-    const send = websocket.send.bind(websocket) as (...args: unknown[]) => void;
-    (websocket as { send: (...args: unknown[]) => void }).send = (...args: unknown[]) => {
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
       this.hold(socket);
-      send(...args);
+      return write(...args);
     };
     return websocket;
   }
