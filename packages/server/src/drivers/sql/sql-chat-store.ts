@@ -1,6 +1,7 @@
 import type { Conversation, ConversationSummary, Message } from "@switchboard/protocol";
 import type { AppendResult, ChatStore, HistoryQuery, NewConversation, NewMessage, ReceiptUpdate } from "../../ports/chat-store.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
+import { AppendBatcher, type StoredBatch } from "./append-batcher.js";
 import {
   CONVERSATION_COLUMNS,
   MESSAGE_COLUMNS,
@@ -40,9 +41,66 @@ const APPEND_SQL = `
   select ins.*, (select array_agg(user_id) from conversation_participants where conversation_id = $1) as participant_ids
     from ins`;
 
+/**
+ * Several sends in one statement (see {@link AppendBatcher}): the same checks
+ * as {@link APPEND_SQL}, row by row; each conversation's `last_seq` moves by the
+ * number of its valid sends, which take the seqs below it in arrival order.
+ * A send that fails a check is left out (and retried alone by the caller). A
+ * clientMessageId already stored is left out by the NOT EXISTS; one stored by
+ * a concurrent statement fails the unique index and with it the whole
+ * statement, seqs included.
+ */
+const APPEND_MANY_SQL = `
+  with input as (
+    select * from unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
+      with ordinality as i(id, tenant_id, conversation_id, sender_id, sender_name, body, client_message_id, reply_to, created_at, ord)
+  ), valid as (
+    select i.* from input i
+     where exists (select 1 from conversation_participants p where p.conversation_id = i.conversation_id and p.user_id = i.sender_id)
+       and (i.reply_to is null or exists (select 1 from messages r where r.id = i.reply_to and r.conversation_id = i.conversation_id))
+       and (i.client_message_id is null or not exists (
+             select 1 from messages m where m.tenant_id = i.tenant_id and m.sender_id = i.sender_id and m.client_message_id = i.client_message_id))
+  ), counts as (
+    select conversation_id, tenant_id, count(*)::int as n, max(created_at) as at from valid group by conversation_id, tenant_id
+  ), conv as (
+    update conversations c
+       set last_seq = c.last_seq + counts.n, last_activity_at = counts.at
+      from counts
+     where c.id = counts.conversation_id and c.tenant_id = counts.tenant_id
+    returning c.id, c.tenant_id, c.last_seq - counts.n as first_seq
+  ), ins as (
+    insert into messages (id, tenant_id, conversation_id, seq, sender_id, sender_name, body, client_message_id, reply_to, created_at)
+    select v.id, v.tenant_id, v.conversation_id, conv.first_seq + row_number() over (partition by v.conversation_id order by v.ord),
+           v.sender_id, v.sender_name, v.body, v.client_message_id, v.reply_to, v.created_at
+      from valid v join conv on conv.id = v.conversation_id and conv.tenant_id = v.tenant_id
+    returning ${MESSAGE_COLUMNS}
+  )
+  select ins.*, (select array_agg(p.user_id) from conversation_participants p where p.conversation_id = ins.conversation_id) as participant_ids
+    from ins`;
+
+/** Tuning of the send batcher; the defaults suit both drivers. */
+export interface SqlChatStoreOptions {
+  /** Independent send queues (each one statement in flight); at most the pool size is useful. */
+  appendLanes?: number;
+  /** Most sends stored by one statement. */
+  appendBatch?: number;
+}
+
 /** Chat on Postgres or PGlite: the same SQL for both. */
 export class SqlChatStore implements ChatStore {
-  constructor(private readonly db: SqlDatabase) {}
+  private readonly appends: AppendBatcher;
+
+  constructor(
+    private readonly db: SqlDatabase,
+    options: SqlChatStoreOptions = {},
+  ) {
+    this.appends = new AppendBatcher({
+      appendMany: (inputs) => this.appendMany(inputs),
+      appendOne: (input) => this.appendOne(input),
+      lanes: options.appendLanes ?? 4,
+      maxBatch: options.appendBatch ?? 100,
+    });
+  }
 
   async createConversation(input: NewConversation): Promise<{ conversation: Conversation; created: boolean }> {
     return this.db.transaction(async (tx) => {
@@ -146,7 +204,32 @@ export class SqlChatStore implements ChatStore {
     return rows.map((r) => r.user_id);
   }
 
-  async appendMessage(input: NewMessage): Promise<AppendResult> {
+  /** Concurrent sends are stored together (group commit); a lone send goes straight through. */
+  appendMessage(input: NewMessage): Promise<AppendResult> {
+    return this.appends.append(input);
+  }
+
+  private async appendMany(inputs: NewMessage[]): Promise<StoredBatch> {
+    const column = <K extends keyof NewMessage>(key: K) => inputs.map((input) => input[key] ?? null);
+    const { rows } = await this.db.query<MessageRow & { participant_ids: string[] }>(
+      APPEND_MANY_SQL,
+      [
+        column("id"),
+        column("tenantId"),
+        column("conversationId"),
+        column("senderId"),
+        column("senderName"),
+        column("body"),
+        column("clientMessageId"),
+        column("replyTo"),
+        inputs.map((input) => input.now.toISOString()),
+      ],
+      { prepare: "switchboard_append_messages" },
+    );
+    return new Map(rows.map((row) => [row.id, { kind: "stored" as const, message: toMessage(row), participantIds: row.participant_ids }]));
+  }
+
+  private async appendOne(input: NewMessage): Promise<AppendResult> {
     const params = [
       input.conversationId,
       input.tenantId,
