@@ -5,7 +5,7 @@
  * messages/s and publish-to-receive latency p50/p99/p99.9 per step.
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
- *                           [--rate R [--seconds S]]
+ *                           [--bisections 2] [--rate R [--seconds S]]
  *
  * `--rate` runs one step at a fixed publish rate instead of the ladder (for
  * A/B runs of two builds and for CPU profiles of a steady state).
@@ -24,6 +24,7 @@ const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1
 const quick = args.includes("--quick");
 const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").map(Number);
 const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
+const BISECTIONS = Number(arg("--bisections") ?? 2);
 const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
 const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 2000 : 4000;
 const WORKERS = 2;
@@ -55,7 +56,7 @@ async function runTarget(name: Target["name"], n: number) {
     };
     const { steps, sustained } = FIXED_RATE
       ? await runStep(FIXED_RATE).then((step) => ({ steps: [step], sustained: step.keptUp ? step : undefined }))
-      : await climb(Math.max(1, 10_000 / n), 2_000_000 / n, 2, runStep);
+      : await climb(Math.max(1, 10_000 / n), 2_000_000 / n, BISECTIONS, runStep);
     return { target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
   } finally {
     for (const w of workers) w.send({ type: "exit" });
@@ -81,7 +82,7 @@ const run = {
   ...runHeader(
     "fanout", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:fanout -- ${args.join(" ")}`.trim(),
   ),
-  setup: { workers: WORKERS, stepMs: STEP_MS, ladder: "from 10,000 deliveries/s, doubling until behind, then 2 geometric bisections", keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, stepMs: STEP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s` : `from 10,000 deliveries/s, doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
   results,
 };
 const file = await writeRun(run);

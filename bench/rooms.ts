@@ -10,7 +10,7 @@
  * plain Socket.IO `socket.to(room).emit` from a handler, raw `ws` a loop over
  * the room's other sockets. The ratio therefore prices persistence in.
  *
- *   npm run bench:rooms -- [--quick] [--db postgres|pglite] [--targets switchboard,socketio,raw-ws]
+ *   npm run bench:rooms -- [--quick] [--bisections 2] [--db postgres|pglite] [--targets switchboard,socketio,raw-ws]
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,7 @@ const ROOMS = Number(argValue(args, "--rooms") ?? 1000);
 const MEMBERS = 5;
 const WORKERS = 2;
 const STEP_MS = quick ? 1500 : 3000;
+const BISECTIONS = Number(argValue(args, "--bisections") ?? 2);
 /** Total sends per second: from 250, doubling until delivery falls behind, then two bisections. */
 const RATE_START = 250;
 const RATE_MAX = 32_000;
@@ -50,7 +51,7 @@ async function runTarget(name: Target["name"]) {
       ),
     );
     const setupSeconds = (performance.now() - connectStart) / 1000;
-    const { steps, sustained } = await climb(RATE_START, RATE_MAX, 2, async (rate) => {
+    const { steps, sustained } = await climb(RATE_START, RATE_MAX, BISECTIONS, async (rate) => {
       const cpuBefore = await processCpuSeconds(target.pid);
       const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "step", rate: rate / WORKERS, durationMs: STEP_MS }, "step")));
       const seconds = STEP_MS / 1000 + 0.5;
@@ -89,7 +90,7 @@ for (const name of TARGETS) {
 }
 const run = {
   ...runHeader("rooms", `npm run bench:rooms -- ${args.join(" ")}`.trim()),
-  setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, ladder: { start: RATE_START, max: RATE_MAX, refine: 2 }, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },
+  setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, ladder: { start: RATE_START, max: RATE_MAX, refine: BISECTIONS }, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },
   results,
 };
 const file = await writeRun(run);
