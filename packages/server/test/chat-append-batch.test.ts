@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { AppendBatcher } from "../src/drivers/sql/append-batcher.js";
 import { SqlChatStore } from "../src/drivers/sql/sql-chat-store.js";
+import { DependencyUnavailableError } from "../src/ports/errors.js";
 import type { AppendResult, NewMessage } from "../src/ports/chat-store.js";
 import type { SqlDatabase } from "../src/ports/sql-database.js";
 import { startServer, testDb } from "./support/server-harness.js";
@@ -137,5 +139,24 @@ describe(`chat sends stored together (${testDb})`, () => {
         expect(rows.map((r) => r.body).filter((b) => b.startsWith(prefix))).toEqual(Array.from({ length: 10 }, (_, i) => `${prefix}${i}`));
       }
     }
+  });
+
+  it("fails every send of a batch as unavailable, without retrying any, when the database drops out under it", async () => {
+    let single = 0;
+    const batcher = new AppendBatcher({
+      appendMany: async () => {
+        throw new DependencyUnavailableError("database");
+      },
+      // The first send goes alone and is stored; the three that queue behind it form the batch.
+      appendOne: async (input) => (single++ === 0 ? { kind: "stored", message: { id: input.id } as never, participantIds: [] } : { kind: "not_participant" }),
+      lanes: 1,
+      maxBatch: 100,
+    });
+    const message = (id: string): NewMessage => ({ id, tenantId: TENANT, conversationId: "c", senderId: "a", senderName: "a", body: id, now: new Date() });
+    const results = await Promise.allSettled(["m1", "m2", "m3", "m4"].map((id) => batcher.append(message(id))));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected", "rejected"]);
+    expect(results.slice(1).every((r) => r.status === "rejected" && r.reason instanceof DependencyUnavailableError)).toBe(true);
+    // Only the lone first send took the single path: a batch whose commit may have happened is never replayed.
+    expect(single).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import type { AppendResult, NewMessage } from "../../ports/chat-store.js";
+import { DependencyUnavailableError } from "../../ports/errors.js";
 
 /** What one batch statement stored, by message id (items it did not store are absent). */
 export type StoredBatch = Map<string, Extract<AppendResult, { kind: "stored" }>>;
@@ -43,6 +44,8 @@ interface Lane {
  *   cannot deadlock each other. Another node's batch can (two conversations
  *   locked in opposite orders); Postgres then aborts one statement, and its
  *   sends are retried one by one, like any send the batch did not store.
+ * - When the database is unreachable, every send of the batch fails as
+ *   `unavailable` and none is retried here (the commit's fate may be unknown).
  * - A send the batch statement did not store (not a participant, bad reply,
  *   a clientMessageId already used) goes through the single-send path, which
  *   gives its exact outcome. A clientMessageId repeated inside one batch waits
@@ -86,7 +89,15 @@ export class AppendBatcher {
     let stored: StoredBatch;
     try {
       stored = await this.options.appendMany(first.map((item) => item.input));
-    } catch {
+    } catch (err) {
+      // The database is unreachable, or the connection dropped with the commit's fate
+      // unknown: retrying here could store a send twice (one without a clientMessageId
+      // has no key to catch it) and would wait out a timeout per send. Every send of
+      // the batch fails as `unavailable`, which the client may retry.
+      if (err instanceof DependencyUnavailableError) {
+        for (const item of batch) item.reject(err);
+        return;
+      }
       // Deadlock with another node, a unique key raced by another node, a value the
       // statement could not cast: the single path gives each send its own outcome.
       stored = new Map();
