@@ -3,7 +3,7 @@ import { RedisChannelMembers } from "../src/drivers/redis/redis-channel-members.
 import { RedisTypingStore } from "../src/drivers/redis/redis-typing-store.js";
 import { collect, nextEvent, sleep } from "./support/server-harness.js";
 import { ok } from "./support/chat-helpers.js";
-import { APP, backendFor, channelEvent, collectChannel, eventually, PUSHER_ENV, pusherClient, subscribe, webhookReceiver } from "./support/pusher-helpers.js";
+import { APP, backendFor, channelEvent, collectChannel, eventually, PUSHER_ENV, pusherClient, rawPusher, subscribe, webhookReceiver } from "./support/pusher-helpers.js";
 import { freshPrefix, redisUrl, testRedis, twoNodes } from "./support/redis-helpers.js";
 import { onCleanup, startServer, testDb } from "./support/server-harness.js";
 import { hostPort, startTcpProxy } from "./support/tcp-proxy.js";
@@ -230,4 +230,23 @@ describe.runIf(redisUrl)("Pusher presence across nodes", () => {
     },
     SLOW,
   );
+
+  it("terminate_connections sent to one node closes the user's signed-in connections on both nodes with 4009", async () => {
+    const { a, b } = await twoNodes(PUSHER_ENV);
+    const [portA, portB] = [a, b].map((n) => Number(new URL(n.url).port)) as [number, number];
+    const signedIn = await Promise.all(
+      [portA, portB].map(async (port) => {
+        const raw = await rawPusher(port);
+        const { data } = await raw.next("pusher:connection_established");
+        raw.send({ event: "pusher:signin", data: backendFor(port).authenticateUser(data.socket_id, { id: "bob" }) });
+        await raw.next("pusher:signin_success");
+        return raw;
+      }),
+    );
+    const bystander = await rawPusher(portB);
+    await bystander.next("pusher:connection_established");
+    await backendFor(portA).terminateUserConnections("bob");
+    expect(await Promise.all(signedIn.map(async (raw) => (await raw.closed).code))).toEqual([4009, 4009]);
+    expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
+  });
 });

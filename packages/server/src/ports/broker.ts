@@ -1,3 +1,9 @@
+/**
+ * A command for the transports of every node, not an event for clients:
+ * `terminate_user` closes a user's signed-in Pusher connections wherever they are.
+ */
+export type BrokerControl = { kind: "terminate_user"; userId: string };
+
 /** One event published to one or more channels of a tenant. */
 export interface ChannelMessage {
   tenantId: string;
@@ -13,6 +19,11 @@ export interface ChannelMessage {
   exceptConnectionId?: string;
   /** User who sent a client event; Pusher delivers it as `user_id` on presence channels. */
   userId?: string;
+  /**
+   * Set on commands between nodes (with no channels): never delivered to a client;
+   * a transport acts on the kinds it knows and ignores the rest.
+   */
+  control?: BrokerControl;
 }
 
 /**

@@ -39,8 +39,8 @@ export interface PusherHttpApiDeps {
   broker: Broker;
   channels: ChannelService;
   occupancy: ChannelOccupancy;
-  /** Closes this node's connections signed in as a user; returns how many. */
-  terminateUser(tenantId: string, userId: string): number;
+  /** Closes the connections signed in as a user, on every node. */
+  terminateUser(tenantId: string, userId: string): Promise<void>;
 }
 
 type Params = { Params: { appId: string; channelName: string; userId: string }; Querystring: Record<string, string> };
@@ -121,7 +121,7 @@ export function registerPusherHttpApi(http: FastifyInstance, deps: PusherHttpApi
       const app = appOf(request);
       const userId = request.params.userId;
       if (userId.length === 0 || userId.length > 128) throw new AppError("bad_request", "user ids are 1-128 characters");
-      deps.terminateUser(app.tenantId, userId);
+      await deps.terminateUser(app.tenantId, userId);
       return {};
     });
   });

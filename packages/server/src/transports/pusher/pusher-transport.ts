@@ -206,6 +206,10 @@ export class PusherTransport {
 
   /** Delivers one broker message to the local subscribers of its channels, under each subscription's Pusher name. */
   private deliver(message: ChannelMessage): void {
+    if (message.control) {
+      if (message.control.kind === "terminate_user") this.terminateUser(message.tenantId, message.control.userId);
+      return;
+    }
     const membership = MEMBERSHIP_EVENTS[message.event];
     let delivered = 0;
     for (const channel of message.channels) {

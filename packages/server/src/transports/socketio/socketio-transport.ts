@@ -152,6 +152,8 @@ export class SocketIoTransport {
 
   /** Delivers one broker message to the sockets in the channels' rooms, once per socket. */
   private deliver(message: ChannelMessage, origin: "local" | "remote"): void {
+    // Commands between nodes are not events; and `to([])` would mean every socket.
+    if (message.control || message.channels.length === 0) return;
     const rooms = this.io.of("/").adapter.rooms;
     const keys = message.channels.map((channel) => roomKey(message.tenantId, channel));
     const localKeys = keys.filter((key) => rooms.has(key));

@@ -162,6 +162,7 @@ export class WsTransport {
 
   /** Delivers a broker message once to each local subscriber of any of its channels. */
   private deliver(message: ChannelMessage): void {
+    if (message.control) return;
     const timestamp = new Date().toISOString();
     const sent = new Set<WsConnection>();
     for (const channel of message.channels) {
