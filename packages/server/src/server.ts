@@ -206,7 +206,16 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     [config.nodeId],
   );
 
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+  // Bounded commands: a Redis that keeps connections open without answering (a proxy in front of a
+  // dead host, a stalled network) must not hang presence, member lists or connection setup.
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        ...(config.redisCommandTimeoutMs > 0 && { commandTimeout: config.redisCommandTimeoutMs }),
+      })
+    : undefined;
   redis?.on("error", (err) => logger.debug({ err: err.message }, "redis connection error"));
   await redis?.connect().catch((err) => logger.warn({ err: (err as Error).message }, "redis not reachable at start"));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RedisChannelMembers } from "../src/drivers/redis/redis-channel-members.js";
 import { RedisTypingStore } from "../src/drivers/redis/redis-typing-store.js";
-import { collect, nextEvent, sleep } from "./support/server-harness.js";
+import { collect, nextEvent, request, sleep } from "./support/server-harness.js";
 import { ok } from "./support/chat-helpers.js";
 import { APP, backendFor, channelEvent, collectChannel, eventually, PUSHER_ENV, pusherClient, rawPusher, subscribe, webhookReceiver } from "./support/pusher-helpers.js";
 import { freshPrefix, redisUrl, testRedis, twoNodes } from "./support/redis-helpers.js";
@@ -105,16 +105,22 @@ describe.runIf(redisUrl)("Socket.IO across nodes (Redis Streams adapter)", () =>
   );
 });
 
+/** One node whose Redis connections go through a TCP proxy the test can cut or stall. */
+async function nodeBehindRedisProxy(env: Record<string, string> = {}) {
+  const url = new URL(redisUrl!);
+  const proxy = await startTcpProxy(hostPort(redisUrl!, 6379));
+  onCleanup(() => proxy.close());
+  url.hostname = "127.0.0.1";
+  url.port = String(proxy.port);
+  const node = await startServer({ env: { REDIS_URL: url.toString(), REDIS_PREFIX: freshPrefix(), ...env } });
+  return { proxy, node };
+}
+
 describe.runIf(redisUrl)("one node while Redis is unreachable", () => {
   it(
     "its Socket.IO clients still get local events at once, and clients dropping (sessions not storable) do not stop the node",
     async () => {
-      const url = new URL(redisUrl!);
-      const proxy = await startTcpProxy(hostPort(redisUrl!, 6379));
-    onCleanup(() => proxy.close());
-      url.hostname = "127.0.0.1";
-      url.port = String(proxy.port);
-      const node = await startServer({ env: { REDIS_URL: url.toString(), REDIS_PREFIX: freshPrefix() } });
+      const { proxy, node } = await nodeBehindRedisProxy();
       const { socket: alice } = await node.connect({ sub: "alice", tenant: "acme" });
       const { socket: bob } = await node.connect({ sub: "bob", tenant: "acme" });
       await ok(alice, "room:join", { room: "topic:x" });
@@ -131,6 +137,34 @@ describe.runIf(redisUrl)("one node while Redis is unreachable", () => {
       await proxy.restore();
       let ready = 0;
       for (const deadline = Date.now() + 10_000; ready !== 200 && Date.now() < deadline; await sleep(100)) ready = (await fetch(`${node.url}/readyz`)).status;
+      expect(ready).toBe(200);
+    },
+    SLOW,
+  );
+});
+
+describe.runIf(redisUrl)("one node while Redis holds connections without answering", () => {
+  it(
+    "new clients still connect and get local events within the command timeout, and the node recovers when Redis answers again",
+    async () => {
+      const { proxy, node } = await nodeBehindRedisProxy({ REDIS_COMMAND_TIMEOUT_MS: "500" });
+      await node.connect({ sub: "alice", tenant: "acme" });
+
+      // Connections stay open, bytes go nowhere: every Redis command would wait forever without the bound.
+      proxy.stall();
+      const started = Date.now();
+      const { socket: carol } = await node.connect({ sub: "carol", tenant: "acme" });
+      const seen = collect<{ id: number }>(carol, "appointment:created");
+      await node.server.publish("acme", { channel: "user:carol", event: "appointment:created", data: { id: 7 } });
+      await eventually(() => expect(seen.map((e) => e.id)).toEqual([7]), 5000);
+      // A request that needs Redis answers, as when Redis is down, instead of hanging.
+      const join = await request<{ ok: boolean; error?: { code: string } }>(carol, "room:join", { room: "topic:y" });
+      expect(join.ok || join.error?.code === "unavailable").toBe(true);
+      expect(Date.now() - started).toBeLessThan(8000);
+
+      await proxy.restore();
+      let ready = 0;
+      for (const deadline = Date.now() + 15_000; ready !== 200 && Date.now() < deadline; await sleep(100)) ready = (await fetch(`${node.url}/readyz`)).status;
       expect(ready).toBe(200);
     },
     SLOW,

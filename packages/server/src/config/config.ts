@@ -23,6 +23,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "DATABASE_QUERY_TIMEOUT_MS", help: "a Postgres query without an answer for this long fails as unavailable (network partition; 0 = wait forever)", default: "15000" },
   { env: "DATA_DIR", help: "PGlite data directory (':memory:' for an in-memory database)", default: "./data" },
   { env: "REDIS_URL", help: "Redis: channel events and rate limits shared across nodes; checked by /readyz" },
+  { env: "REDIS_COMMAND_TIMEOUT_MS", help: "a Redis command without an answer for this long fails (a Redis that holds connections without answering; 0 = wait forever)", default: "2000" },
   { env: "REDIS_PREFIX", help: "prefix of Switchboard's Redis keys and channels (one per deployment)", default: "switchboard" },
   { env: "NODE_LEASE_MS", help: "with Redis: a node's presence, channel members and subscriptions outlive it by at most this (renewed every third of it)", default: "30000" },
   { env: "CORS_ORIGINS", help: "comma-separated Origin allowlist for HTTP and WebSocket upgrades (unset = any)" },
@@ -99,6 +100,7 @@ const envSchema = z.object({
   DATABASE_QUERY_TIMEOUT_MS: int(0, 3_600_000).default(15_000),
   DATA_DIR: z.string().min(1).default("./data"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  REDIS_COMMAND_TIMEOUT_MS: int(0, 600_000).default(2000),
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ . : -").default("switchboard"),
   NODE_LEASE_MS: int(300, 600_000).default(30_000),
   CORS_ORIGINS: z.string().optional(),
@@ -172,6 +174,8 @@ export interface Config {
   };
   database: { url?: string; schema: string; poolSize: number; queryTimeoutMs: number; dataDir: string };
   redisUrl?: string;
+  /** Bound on one Redis command (0: none). */
+  redisCommandTimeoutMs: number;
   redisPrefix: string;
   /** Lease of a node's live entries in Redis; a crashed node's users are gone within about 4/3 of it. */
   nodeLeaseMs: number;
@@ -295,6 +299,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS, dataDir: e.DATA_DIR },
     redisUrl: e.REDIS_URL,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     redisPrefix: e.REDIS_PREFIX,
     nodeLeaseMs: e.NODE_LEASE_MS,
     corsOrigins,

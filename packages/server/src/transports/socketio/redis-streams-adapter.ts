@@ -30,7 +30,8 @@ export function redisStreamsAdapter(redis: Redis, prefix: string): StreamsAdapte
   handled(publisher, ["set", "publish"]);
   // The adapter calls `duplicate()` for its stream reader and its pub/sub client (whose SUBSCRIBE is not handled either).
   publisher.duplicate = () => {
-    const reader = redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    // No command timeout: the reader's XREAD blocks on purpose.
+    const reader = redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
     reader.on("error", () => {});
     handled(reader, ["subscribe"]);
     readers.push(reader);
