@@ -78,6 +78,11 @@ const APPEND_MANY_SQL = `
   select ins.*, (select array_agg(p.user_id) from conversation_participants p where p.conversation_id = ins.conversation_id) as participant_ids
     from ins`;
 
+/** A row returned by either append statement, as the stored outcome of its send. */
+function storedResult(row: MessageRow & { participant_ids: string[] }): Extract<AppendResult, { kind: "stored" }> {
+  return { kind: "stored", message: toMessage(row), participantIds: row.participant_ids };
+}
+
 /** Tuning of the send batcher; the defaults suit both drivers. */
 export interface SqlChatStoreOptions {
   /** Independent send queues (each one statement in flight); at most the pool size is useful. */
@@ -226,7 +231,7 @@ export class SqlChatStore implements ChatStore {
       ],
       { prepare: "switchboard_append_messages" },
     );
-    return new Map(rows.map((row) => [row.id, { kind: "stored" as const, message: toMessage(row), participantIds: row.participant_ids }]));
+    return new Map(rows.map((row) => [row.id, storedResult(row)]));
   }
 
   private async appendOne(input: NewMessage): Promise<AppendResult> {
@@ -252,7 +257,7 @@ export class SqlChatStore implements ChatStore {
       throw err;
     }
     const row = rows[0];
-    if (row) return { kind: "stored", message: toMessage(row), participantIds: row.participant_ids };
+    if (row) return storedResult(row);
     if (input.clientMessageId) {
       const original = await this.byClientId(input.tenantId, input.senderId, input.clientMessageId);
       if (original) return { kind: "duplicate", message: original };

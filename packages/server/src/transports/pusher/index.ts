@@ -92,7 +92,7 @@ export function attachPusher(deps: PusherDeps): PusherEndpoints {
   // Through the broker, so the node that takes the HTTP call closes the user's connections on every node (itself included).
   const terminateEverywhere = (tenantId: string, userId: string) =>
     broker.publish({ tenantId, channels: [], event: "pusher:terminate_connections", data: null, control: { kind: "terminate_user", userId } });
-  registerPusherHttpApi(http, { apps, broker, channels, occupancy, terminateUser: (tenantId, userId) => terminateEverywhere(tenantId, userId) });
+  registerPusherHttpApi(http, { apps, broker, channels, occupancy, terminateUser: terminateEverywhere });
   registerPusherAuthEndpoint(http, { apps, authorizer: deps.authorizer, verifier: deps.verifier });
 
   return {
