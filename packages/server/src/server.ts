@@ -246,6 +246,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     members: redis ? new RedisChannelMembers({ redis, ...leased }) : new MemoryChannelMembers(),
     broker,
     maxRoomsPerConnection: config.limits.maxRoomsPerConnection,
+    announceMaxMembers: config.limits.announceMaxMembers,
     leaseMs: config.nodeLeaseMs,
     logger: logger.child({ component: "channels" }),
   });

@@ -48,16 +48,20 @@ describe.each(memberDrivers)("%s (the ChannelMembers contract)", (_name, nodes) 
     expect(await a.add("acme", "topic:x", "c1", alice)).toEqual({ firstJoin: false });
     expect(await b.add("acme", "topic:x", "c3", bob)).toEqual({ firstJoin: true });
     expect(await a.list("acme", "topic:x")).toEqual([alice, bob]);
+    expect(await b.count("acme", "topic:x")).toBe(2);
+    expect(await b.count("acme", "topic:y")).toBe(0);
     expect(await b.remove("acme", "topic:x", "c1")).toEqual({ lastLeave: false });
     expect(await a.remove("acme", "topic:x", "c1")).toEqual({ lastLeave: false });
     expect(await a.remove("acme", "topic:x", "c2")).toEqual({ lastLeave: true, member: alice });
     expect(await b.list("acme", "topic:x")).toEqual([bob]);
+    expect(await a.count("acme", "topic:x")).toBe(1);
   });
 
   it("channels and connections of two tenants never meet", async () => {
     const [a] = pair(nodes(2));
     await a.add("acme", "topic:x", "c1", alice);
     expect(await a.list("globex", "topic:x")).toEqual([]);
+    expect(await a.count("globex", "topic:x")).toBe(0);
     expect(await a.remove("globex", "topic:x", "c1")).toEqual({ lastLeave: false });
     expect(await a.removeConnection("globex", "c1")).toEqual([]);
     expect(await a.list("acme", "topic:x")).toEqual([alice]);

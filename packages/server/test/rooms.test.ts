@@ -140,6 +140,32 @@ describe("membership events and tenant isolation", () => {
     expect(joins).toHaveLength(1);
   });
 
+  it("joins and leaves are announced only while the room has at most ROOM_ANNOUNCE_MAX_MEMBERS users", async () => {
+    const { connect } = await startServer({ env: { ROOM_ANNOUNCE_MAX_MEMBERS: "2" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    await request(alice.socket, "room:join", { room: "topic:big" });
+    const joins = collect(alice.socket, "room:userJoined");
+    const lefts = collect(alice.socket, "room:userLeft");
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    await request(bob.socket, "room:join", { room: "topic:big" });
+    const carol = await connect({ sub: "carol", tenant: "acme" });
+    await request(carol.socket, "room:join", { room: "topic:big" });
+    const dave = await connect({ sub: "dave", tenant: "acme" });
+    await request(dave.socket, "room:join", { room: "topic:big" });
+    // Four users: leaving a room of four (then three) is not announced; leaving a room of two is.
+    await request(dave.socket, "room:leave", { room: "topic:big" });
+    await request(carol.socket, "room:leave", { room: "topic:big" });
+    await request(bob.socket, "room:leave", { room: "topic:big" });
+    await sleep(200);
+    expect(joins.map((e: any) => e.userId)).toEqual(["bob"]);
+    expect(lefts.map((e: any) => e.userId)).toEqual(["bob"]);
+    // The member list is complete whatever the size.
+    const again = await connect({ sub: "erin", tenant: "acme" });
+    await request(again.socket, "room:join", { room: "topic:big" });
+    const participants = await request<Ack>(alice.socket, "room:participants", { room: "topic:big" });
+    expect(participants.data.participants.map((p: any) => p.userId)).toEqual(["alice", "erin"]);
+  });
+
   it("the same channel name in two tenants is two channels", async () => {
     const { connect } = await startServer();
     const acme = await connect({ sub: "alice", tenant: "acme" });

@@ -59,6 +59,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "ABUSE_THRESHOLD", help: "rate-limited requests within a minute after which a connection is closed", default: "30" },
   { env: "MAX_CONNECTIONS_PER_USER", help: "open connections one user may hold on a node", default: "20" },
   { env: "MAX_ROOMS_PER_CONNECTION", help: "rooms one connection may join besides its automatic ones", default: "100" },
+  { env: "ROOM_ANNOUNCE_MAX_MEMBERS", help: "room:userJoined / room:userLeft are sent only in rooms of at most this many users (0 = any size)", default: "100" },
   { env: "MAX_BUFFERED_BYTES", help: "unwritten bytes after which a slow client is disconnected", default: "8388608" },
   { env: "SESSION_IDLE_TIMEOUT_MS", help: "automatic logoff after this long without a request (0 = off)", default: "0" },
   { env: "VAPID_PUBLIC_KEY", help: "Web Push VAPID public key (npx web-push generate-vapid-keys)" },
@@ -136,6 +137,7 @@ const envSchema = z.object({
   ABUSE_THRESHOLD: int(1, 100_000).default(30),
   MAX_CONNECTIONS_PER_USER: int(1, 100_000).default(20),
   MAX_ROOMS_PER_CONNECTION: int(1, 100_000).default(100),
+  ROOM_ANNOUNCE_MAX_MEMBERS: int(0, 10_000_000).default(100),
   MAX_BUFFERED_BYTES: int(1024, 1024 ** 3).default(8 * 1024 * 1024),
   SESSION_IDLE_TIMEOUT_MS: int(0, 7 * 24 * 3600_000).default(0),
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, "must be a base64url P-256 public key").optional(),
@@ -212,6 +214,8 @@ export interface Config {
     abuseThreshold: number;
     maxConnectionsPerUser: number;
     maxRoomsPerConnection: number;
+    /** Rooms of more users than this get no join/leave announcements (0 = no limit). */
+    announceMaxMembers: number;
     maxBufferedBytes: number;
     idleTimeoutMs: number;
   };
@@ -327,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       abuseThreshold: e.ABUSE_THRESHOLD,
       maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
       maxRoomsPerConnection: e.MAX_ROOMS_PER_CONNECTION,
+      announceMaxMembers: e.ROOM_ANNOUNCE_MAX_MEMBERS,
       maxBufferedBytes: e.MAX_BUFFERED_BYTES,
       idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS,
     },

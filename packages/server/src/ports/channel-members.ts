@@ -46,6 +46,8 @@ export interface ChannelMembers {
   add(tenantId: string, channel: string, connectionId: string, member: ChannelMember): Promise<MemberAdded>;
   remove(tenantId: string, channel: string, connectionId: string): Promise<MemberRemoved>;
   list(tenantId: string, channel: string): Promise<ChannelMember[]>;
+  /** How many users (not connections) are in the channel. */
+  count(tenantId: string, channel: string): Promise<number>;
   removeConnection(tenantId: string, connectionId: string): Promise<{ channel: string; member: ChannelMember }[]>;
   /** Extends the lease of every entry this node added. */
   renew(): Promise<void>;

@@ -16,6 +16,12 @@ export interface ChannelServiceDeps {
   broker: Broker;
   /** Channels one connection may join besides its automatic ones. */
   maxRoomsPerConnection: number;
+  /**
+   * Join and leave announcements stop in rooms of more users than this (0 = no
+   * limit): each one goes to every member, so a room filled one by one would
+   * cost a number of frames growing with the square of its size.
+   */
+  announceMaxMembers: number;
   /** Lease of this node's member entries in a shared store (`NODE_LEASE_MS`). */
   leaseMs: number;
   logger: Logger;
@@ -34,7 +40,9 @@ export interface MembershipObserver {
 /**
  * Joining, leaving and listing channels for any transport. Announces
  * `room:userJoined` on a user's first connection in a channel and
- * `room:userLeft` when their last one leaves, so a second device is not news.
+ * `room:userLeft` when their last one leaves, so a second device is not news;
+ * in rooms of up to `announceMaxMembers` users (membership observers hear of
+ * every change whatever the size).
  */
 export class ChannelService implements ConnectionListener {
   private readonly observers = new Set<MembershipObserver>();
@@ -181,8 +189,21 @@ export class ChannelService implements ConnectionListener {
     }
   }
 
+  /**
+   * Whether a join or leave is announced: a join counts the joiner, a leave
+   * the room as it was before, so a room at the limit announces both.
+   */
+  private async announces(tenantId: string, channel: string, leaving: boolean): Promise<boolean> {
+    const max = this.deps.announceMaxMembers;
+    if (max === 0) return true;
+    const users = await this.deps.members.count(tenantId, channel);
+    return users + (leaving ? 1 : 0) <= max;
+  }
+
   private async announceJoined(connection: Connection, channel: string, who: ChannelMember): Promise<void> {
     const { tenantId } = connection.caller;
+    for (const observer of this.observers) observer.memberAdded(tenantId, channel, who);
+    if (!(await this.announces(tenantId, channel, false))) return;
     await this.deps.broker.publish({
       tenantId,
       channels: [channel],
@@ -190,12 +211,12 @@ export class ChannelService implements ConnectionListener {
       data: { room: channel, ...announced(who) },
       exceptConnectionId: connection.id,
     });
-    for (const observer of this.observers) observer.memberAdded(tenantId, channel, who);
   }
 
   private async announceLeft(tenantId: string, channel: string, who: ChannelMember): Promise<void> {
-    await this.deps.broker.publish({ tenantId, channels: [channel], event: "room:userLeft", data: { room: channel, ...announced(who) } });
     for (const observer of this.observers) observer.memberRemoved(tenantId, channel, who);
+    if (!(await this.announces(tenantId, channel, true))) return;
+    await this.deps.broker.publish({ tenantId, channels: [channel], event: "room:userLeft", data: { room: channel, ...announced(who) } });
   }
 }
 

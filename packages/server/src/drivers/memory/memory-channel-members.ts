@@ -43,6 +43,10 @@ export class MemoryChannelMembers implements ChannelMembers {
     return users ? [...users.values()].map((e) => e.member) : [];
   }
 
+  async count(tenantId: string, channel: string): Promise<number> {
+    return this.channels.get(scope(tenantId, channel))?.size ?? 0;
+  }
+
   async removeConnection(tenantId: string, connectionId: string): Promise<{ channel: string; member: ChannelMember }[]> {
     const connKey = scope(tenantId, connectionId);
     const conn = this.byConnection.get(connKey);

@@ -125,6 +125,10 @@ export class RedisChannelMembers implements ChannelMembers {
       .map((stored) => stored.m);
   }
 
+  async count(tenantId: string, channel: string): Promise<number> {
+    return redisCall(() => this.options.redis.hlen(`${this.ns}m:${tenantId}/${channel}`));
+  }
+
   async removeConnection(tenantId: string, connectionId: string): Promise<{ channel: string; member: ChannelMember }[]> {
     const args = [this.ns, tenantId, connectionId];
     const gone = parseList((await this.removals.run(`rc ${args.join("\n")}`, () => this.scripts.removeConnection.run(args))) as string);
