@@ -36,6 +36,8 @@ process.on("message", async (msg: any) => {
       received = 0;
       latencies = [];
       process.send!({ type: "reset" });
+    } else if (msg.type === "count") {
+      process.send!({ type: "count", received });
     } else if (msg.type === "report") {
       const cpu = process.cpuUsage();
       process.send!({ type: "report", received, latencies, cpuMicros: cpu.user + cpu.system });

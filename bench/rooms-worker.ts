@@ -89,7 +89,9 @@ async function step(rate: number, durationMs: number): Promise<void> {
     }, 10);
   });
   await Promise.all(pending);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  // Let the last deliveries land: until every one expected has, or half a second.
+  const expected = (sent - failed) * (rooms[0]!.clients.length - 1);
+  for (const drainStart = performance.now(); received < expected && performance.now() - drainStart < 500; ) await new Promise((resolve) => setTimeout(resolve, 10));
   const used = process.cpuUsage(cpu);
   process.send!({ type: "step", sent, failed, received, latencies, cpuSeconds: (used.user + used.system) / 1e6 });
 }

@@ -35,18 +35,26 @@ export async function runFanoutStep(options: FanoutStepOptions) {
   const writesBefore = await serverWrites();
   const clientCpuBefore = (await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")))).reduce((s, r) => s + r.cpuMicros, 0);
   await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
+  const started = performance.now();
   const sent = await paced(rate, stepMs, () => publish("bench:tick", { t: now() }).catch(() => {}));
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  const expected = sent * subscribers;
+  // Let the last deliveries land: until every one expected has, or half a second.
+  const drainStart = performance.now();
+  while (performance.now() - drainStart < 500) {
+    const counts = await Promise.all(workers.map((w) => ask<{ received: number }>(w, { type: "count" }, "count")));
+    if (counts.reduce((s, c) => s + c.received, 0) >= expected) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")));
+  const elapsed = (performance.now() - started) / 1000;
   const seconds = stepMs / 1000;
   const received = reports.reduce((s, r) => s + r.received, 0);
   const latency = new Samples();
   for (const r of reports) latency.addAll(r.latencies);
   const summary = latency.summary();
-  const serverCpuShare = ((await serverCpu()) - cpuBefore) / (seconds + 0.5);
+  const serverCpuShare = ((await serverCpu()) - cpuBefore) / elapsed;
   const writes = (await serverWrites()) - writesBefore;
-  const clientCpu = (reports.reduce((s, r) => s + r.cpuMicros, 0) - clientCpuBefore) / 1e6 / (seconds + 0.5);
-  const expected = sent * subscribers;
+  const clientCpu = (reports.reduce((s, r) => s + r.cpuMicros, 0) - clientCpuBefore) / 1e6 / elapsed;
   return {
     rate,
     sent,

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { startSwitchboard } from "./server-process.js";
@@ -60,7 +61,7 @@ async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (u
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawnWithFileLimit([process.execPath, ...nodeArgs, "--import", "tsx", `${BASELINES}${file}`], {});
   const url = await waitForListen(child);
-  return { name, url, pid: await childPid(child), token: async () => "", join: ["join", ROOM], publish: await publisher(url), stop: stopper(child) };
+  return { name, url, pid: await childPid(child), token: async () => "", join: ["join", ROOM], publish: process.env.PLAIN_HTTP ? (e, d) => publishEvent(url, e, d) : await publisher(url), stop: stopper(child) };
 }
 
 /** The node process behind `bash -c exec`: exec keeps the pid. */
@@ -99,13 +100,29 @@ export function benchToken(sub: string): Promise<string> {
   return new SignJWT({ sub, tenant: "bench" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(new TextEncoder().encode(SECRET));
 }
 
+/**
+ * Keep-alive connections for the publisher. Node's `http.request` rather than
+ * `fetch`: fetch (undici) spends several times the CPU per request in the
+ * harness process, which shares the two cores with the server under test and
+ * would add its own delay to every publish-to-receive latency.
+ */
+const publishAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+
 /** The app backend's path: `POST /v1/events` with the tenant's API key (keep-alive), to the benchmark room. */
-export async function publishEvent(url: string, event: string, data: unknown): Promise<void> {
-  const res = await fetch(`${url}/v1/events`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ channel: `topic:${ROOM}`, event, data }),
+export function publishEvent(url: string, event: string, data: unknown): Promise<void> {
+  const body = JSON.stringify({ channel: `topic:${ROOM}`, event, data });
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/v1/events`, {
+      method: "POST",
+      agent: publishAgent,
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => (res.statusCode && res.statusCode < 300 ? resolve() : reject(new Error(`publish failed: ${res.statusCode} ${text}`))));
+    });
+    req.once("error", reject);
+    req.end(body);
   });
-  if (!res.ok) throw new Error(`publish failed: ${res.status} ${await res.text()}`);
-  await res.arrayBuffer();
 }
