@@ -30,6 +30,7 @@ const hardLimit = Number(execSync("bash -c 'ulimit -Hn'").toString().trim());
 const N = Math.min(WANTED, Number.isFinite(hardLimit) ? hardLimit - HEADROOM : WANTED);
 const WORKERS = 2;
 const CONCURRENCY = 100; // handshakes in flight per worker
+/** Longest wait for the server's RSS to settle before it is read. */
 const SETTLE_MS = quick ? 3000 : 8000;
 
 async function rssBytes(pid: number): Promise<number> {
@@ -45,7 +46,24 @@ async function heapBytes(target: Target): Promise<number | undefined> {
   return match ? Number(match[1]) : undefined;
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the server has finished what the last connections started: its
+ * RSS moved less than 0.5% over the last second (at least 2 s, at most
+ * SETTLE_MS), so RSS is read when settled rather than after a fixed pause.
+ */
+async function settle(pid: number): Promise<void> {
+  const started = performance.now();
+  const samples: number[] = [];
+  for (;;) {
+    samples.push(await rssBytes(pid));
+    const elapsed = performance.now() - started;
+    const second = samples.length >= 3 ? samples[samples.length - 3]! : undefined;
+    if (elapsed >= SETTLE_MS || (elapsed >= 2000 && second !== undefined && Math.abs(samples.at(-1)! - second) / second < 0.005)) return;
+    await sleep(500);
+  }
+}
 
 async function runTarget(name: Target["name"]) {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
@@ -56,7 +74,7 @@ async function runTarget(name: Target["name"]) {
   });
   const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./connections-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   try {
-    await settle();
+    await settle(target.pid);
     const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
     const cpuBefore = await processCpuSeconds(target.pid);
     const start = performance.now();
@@ -75,7 +93,7 @@ async function runTarget(name: Target["name"]) {
     const rampSeconds = (performance.now() - start) / 1000;
     const rampCpu = (await processCpuSeconds(target.pid)) - cpuBefore;
     const opened = reports.reduce((s, r) => s + r.opened, 0);
-    await settle();
+    await settle(target.pid);
     const after = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
     const result = {
       target: name,

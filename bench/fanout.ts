@@ -26,7 +26,7 @@ const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split("
 const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
 const BISECTIONS = Number(arg("--bisections") ?? 2);
 const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
-const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 2000 : 4000;
+const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1500 : 4000;
 const WORKERS = 2;
 /** Unrecorded publishing at the ladder's first rate before its first step. */
 const WARMUP_MS = 1000;

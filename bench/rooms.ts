@@ -28,7 +28,7 @@ const TARGETS = (argValue(args, "--targets") ?? "switchboard,socketio,raw-ws").s
 const ROOMS = Number(argValue(args, "--rooms") ?? 1000);
 const MEMBERS = 5;
 const WORKERS = 2;
-const STEP_MS = quick ? 1500 : 3000;
+const STEP_MS = quick ? 1000 : 3000;
 /** Unrecorded sending at the first rate before the first step (a fresh server runs unoptimized code at first). */
 const WARMUP_MS = 1000;
 const BISECTIONS = Number(argValue(args, "--bisections") ?? 2);
