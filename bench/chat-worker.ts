@@ -21,7 +21,8 @@ interface Conv {
 const convs: Conv[] = [];
 let deliveries = 0;
 let deliveryLatencies: number[] = [];
-let recording = false;
+/** Messages sent from this time on (performance.now()) are measured; earlier ones are warm-up. */
+let recordFrom = Infinity;
 
 function send(message: unknown): void {
   process.send!(message);
@@ -43,7 +44,8 @@ async function setup({ url, secret, conversations, usersPerConversation }: Setup
         await client.connected;
         client.on("message:new", ({ message }) => {
           deliveries++;
-          if (recording) deliveryLatencies.push(performance.now() - Number(message.body.slice(2)));
+          const sentAt = Number(message.body.slice(2));
+          if (sentAt >= recordFrom) deliveryLatencies.push(performance.now() - sentAt);
         });
         return client;
       }),
@@ -78,12 +80,19 @@ async function throughput(durationMs: number, window: number): Promise<void> {
   send({ type: "throughput", acked, failed, deliveries: deliveries - deliveriesBefore, elapsedMs, cpuSeconds: (used.user + used.system) / 1e6 });
 }
 
-async function latency(ratePerConversation: number, durationMs: number): Promise<void> {
-  const cpu = process.cpuUsage();
+/**
+ * Sends at `ratePerConversation` in every conversation for `warmupMs` +
+ * `durationMs` and measures only the messages sent after the warm-up: the
+ * server settles from the saturated throughput phase (its backlog, the garbage
+ * that phase left) before the steady-rate latency is recorded.
+ */
+async function latency(ratePerConversation: number, durationMs: number, warmupMs: number): Promise<void> {
   deliveryLatencies = [];
   const ackLatencies: number[] = [];
   let failed = 0;
-  recording = true;
+  let sent = 0;
+  const start = performance.now();
+  recordFrom = start + warmupMs;
   const interval = 1000 / ratePerConversation;
   const timers: NodeJS.Timeout[] = [];
   const pending: Promise<void>[] = [];
@@ -95,8 +104,11 @@ async function latency(ratePerConversation: number, durationMs: number): Promise
         timers.push(
           setInterval(() => {
             const t0 = performance.now();
+            const measured = t0 >= recordFrom;
+            if (measured) sent++;
             pending.push(
               conv.clients[0]!.request("message:send", { conversationId: conv.id, body: `t=${t0}` }).then((ack) => {
+                if (!measured) return;
                 if (ack.ok) ackLatencies.push(performance.now() - t0);
                 else failed++;
               }),
@@ -106,13 +118,15 @@ async function latency(ratePerConversation: number, durationMs: number): Promise
       }, offset),
     );
   });
+  await new Promise((resolve) => setTimeout(resolve, warmupMs));
+  const measuredCpu = process.cpuUsage();
   await new Promise((resolve) => setTimeout(resolve, durationMs));
   for (const t of timers) clearInterval(t);
   await Promise.all(pending);
   await new Promise((resolve) => setTimeout(resolve, 500));
-  recording = false;
-  const used = process.cpuUsage(cpu);
-  send({ type: "latency", sent: ackLatencies.length + failed, failed, ackLatencies, deliveryLatencies, cpuSeconds: (used.user + used.system) / 1e6 });
+  recordFrom = Infinity;
+  const used = process.cpuUsage(measuredCpu);
+  send({ type: "latency", sent, failed, ackLatencies, deliveryLatencies, cpuSeconds: (used.user + used.system) / 1e6 });
 }
 
 process.on("message", async (msg: any) => {
@@ -121,7 +135,7 @@ process.on("message", async (msg: any) => {
       await setup(msg);
       send({ type: "ready" });
     } else if (msg.type === "throughput") await throughput(msg.durationMs, msg.window);
-    else if (msg.type === "latency") await latency(msg.ratePerConversation, msg.durationMs);
+    else if (msg.type === "latency") await latency(msg.ratePerConversation, msg.durationMs, msg.warmupMs ?? 0);
     else if (msg.type === "exit") {
       for (const conv of convs) for (const c of conv.clients) c.close();
       process.exit(0);

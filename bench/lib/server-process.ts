@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The built CLI; BENCH_CLI points at another build (an A/B comparison of two builds in one run). */
@@ -22,6 +23,12 @@ export async function startSwitchboard(env: Record<string, string>): Promise<Ser
   });
   let output = "";
   child.stderr!.on("data", (chunk) => (output += chunk));
+  // BENCH_SERVER_LOG=<file> keeps the server's own output (e.g. BENCH_NODE_ARGS=--trace-gc).
+  if (process.env.BENCH_SERVER_LOG) {
+    const log = createWriteStream(process.env.BENCH_SERVER_LOG, { flags: "a" });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+  }
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
     child.stdout!.on("data", (chunk) => {
