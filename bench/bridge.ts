@@ -14,6 +14,7 @@ import { paced } from "./lib/paced.js";
 import { runHeader, writeRun } from "./lib/report.js";
 import { SioClient } from "./lib/sio-client.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
+import { sharedClockMs } from "./lib/clock.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -22,7 +23,7 @@ const RATES = quick ? [100] : [100, 500];
 const STEP_MS = quick ? 5000 : 10_000;
 const PG_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const SECRET = "bench-secret-0123456789abcdef0123456789";
-const now = () => performance.timeOrigin + performance.now();
+const now = sharedClockMs;
 
 const schema = `bench_app_${Date.now()}`;
 const notifyChannel = `sb_bench_${Date.now()}`;

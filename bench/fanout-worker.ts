@@ -1,12 +1,13 @@
 /**
  * Load-generator process of the fan-out benchmark: holds a share of the room's
  * subscribers and records publish-to-receive latency from the sender's
- * timestamp (epoch milliseconds with sub-millisecond precision, comparable
- * across processes on one machine).
+ * timestamp (the machine's monotonic clock, `lib/clock.ts`, which every
+ * process reads alike).
  */
 import { SioClient } from "./lib/sio-client.js";
+import { sharedClockMs } from "./lib/clock.js";
 
-const now = () => performance.timeOrigin + performance.now();
+const now = sharedClockMs;
 let clients: SioClient[] = [];
 let received = 0;
 let latencies: number[] = [];

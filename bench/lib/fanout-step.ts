@@ -2,8 +2,9 @@ import type { ChildProcess } from "node:child_process";
 import { ask } from "./ipc.js";
 import { paced } from "./paced.js";
 import { Samples, processCpuSeconds, processWriteSyscalls } from "./stats.js";
+import { sharedClockMs } from "./clock.js";
 
-const now = () => performance.timeOrigin + performance.now();
+const now = sharedClockMs;
 
 /** A step "keeps up" when nearly every expected delivery arrived and p99 stays under a second. */
 export const KEEP_UP_RATIO = 0.97;

@@ -1,4 +1,3 @@
-const now = () => performance.timeOrigin + performance.now();
 
 /**
  * Calls `send(n)` (n = 1, 2, ...) at `rate` per second for `durationMs`, then
@@ -7,12 +6,12 @@ const now = () => performance.timeOrigin + performance.now();
  * Resolves with how many were sent.
  */
 export async function paced(rate: number, durationMs: number, send: (n: number) => Promise<unknown>, tickMs = 10): Promise<number> {
-  const start = now();
+  const start = performance.now();
   let sent = 0;
   const inflight: Promise<unknown>[] = [];
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      const elapsed = now() - start;
+      const elapsed = performance.now() - start;
       if (elapsed >= durationMs) {
         clearInterval(timer);
         return resolve();
