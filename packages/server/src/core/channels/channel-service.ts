@@ -196,8 +196,15 @@ export class ChannelService implements ConnectionListener {
   private async announces(tenantId: string, channel: string, leaving: boolean): Promise<boolean> {
     const max = this.deps.announceMaxMembers;
     if (max === 0) return true;
-    const users = await this.deps.members.count(tenantId, channel);
-    return users + (leaving ? 1 : 0) <= max;
+    try {
+      const users = await this.deps.members.count(tenantId, channel);
+      return users + (leaving ? 1 : 0) <= max;
+    } catch (err) {
+      // The membership change itself is done; a count that cannot be read (Redis away)
+      // costs this one announcement, not the connect or the rest of a disconnect's cleanup.
+      this.deps.logger.warn({ err, channel }, "member count unavailable; join/leave not announced");
+      return false;
+    }
   }
 
   private async announceJoined(connection: Connection, channel: string, who: ChannelMember): Promise<void> {
