@@ -120,13 +120,14 @@ async function latency(ratePerConversation: number, durationMs: number, warmupMs
   });
   await new Promise((resolve) => setTimeout(resolve, warmupMs));
   const measuredCpu = process.cpuUsage();
+  const measuredFrom = performance.now();
   await new Promise((resolve) => setTimeout(resolve, durationMs));
   for (const t of timers) clearInterval(t);
   await Promise.all(pending);
   await new Promise((resolve) => setTimeout(resolve, 500));
   recordFrom = Infinity;
   const used = process.cpuUsage(measuredCpu);
-  send({ type: "latency", sent, failed, ackLatencies, deliveryLatencies, cpuSeconds: (used.user + used.system) / 1e6 });
+  send({ type: "latency", sent, failed, ackLatencies, deliveryLatencies, cpuSeconds: (used.user + used.system) / 1e6, measuredMs: performance.now() - measuredFrom });
 }
 
 process.on("message", async (msg: any) => {

@@ -73,11 +73,16 @@ async function runOne(db: string) {
       clientCpuPercent: Math.round((tp.reduce((n, r) => n + r.cpuSeconds, 0) / elapsed) * 100),
     };
 
-    serverCpu = await processCpuSeconds(server.pid);
-    const lat = await Promise.all(
+    const replies = Promise.all(
       workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: LATENCY_RATE / CONVERSATIONS, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS }, "latency")),
     );
+    // Server CPU over the measured part only, as the workers measure their own.
+    await new Promise((resolve) => setTimeout(resolve, LATENCY_WARMUP_MS));
+    serverCpu = await processCpuSeconds(server.pid);
+    const measuredFrom = performance.now();
+    const lat = await replies;
     const latServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
+    const measuredSeconds = (performance.now() - measuredFrom) / 1000;
     const delivery = new Samples();
     const ack = new Samples();
     for (const r of lat) {
@@ -90,8 +95,8 @@ async function runOne(db: string) {
       failed: lat.reduce((n, r) => n + r.failed, 0),
       sendToReceiveMs: delivery.summary(),
       sendToAckMs: ack.summary(),
-      serverCpuPercent: Math.round((latServerCpu / ((LATENCY_WARMUP_MS + LATENCY_MS) / 1000)) * 100),
-      clientCpuPercent: Math.round((lat.reduce((n, r) => n + r.cpuSeconds, 0) / (LATENCY_MS / 1000)) * 100),
+      serverCpuPercent: Math.round((latServerCpu / measuredSeconds) * 100),
+      clientCpuPercent: Math.round(lat.reduce((n, r) => n + r.cpuSeconds / (r.measuredMs / 1000), 0) * 100),
     };
     return { db, throughput, latency };
   } finally {

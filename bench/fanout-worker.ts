@@ -11,6 +11,10 @@ const now = sharedClockMs;
 let clients: SioClient[] = [];
 let received = 0;
 let latencies: number[] = [];
+/** Deliveries of any step: quiet once an earlier step's backlog has landed. */
+let total = 0;
+/** Ticks published before this time (shared clock) belong to an earlier step and are not counted. */
+let stepStart = Infinity;
 
 process.on("message", async (msg: any) => {
   try {
@@ -23,6 +27,8 @@ process.on("message", async (msg: any) => {
             const client = new SioClient(urls?.[i + k] ?? url!, token);
             await client.connected;
             client.on("bench:tick", (data: { t: number }) => {
+              total++;
+              if (data.t < stepStart) return;
               received++;
               latencies.push(now() - data.t);
             });
@@ -36,9 +42,11 @@ process.on("message", async (msg: any) => {
     } else if (msg.type === "reset") {
       received = 0;
       latencies = [];
+      stepStart = msg.from ?? 0;
       process.send!({ type: "reset" });
     } else if (msg.type === "count") {
-      process.send!({ type: "count", received });
+      const cpu = process.cpuUsage();
+      process.send!({ type: "count", received, total, cpuMicros: cpu.user + cpu.system });
     } else if (msg.type === "report") {
       const cpu = process.cpuUsage();
       process.send!({ type: "report", received, latencies, cpuMicros: cpu.user + cpu.system });

@@ -39,9 +39,19 @@ async function socketPublisher(url: string) {
   return async (event: string, data: unknown) => void (await client.request("publish", { room: ROOM, event, data }));
 }
 
-async function runTarget(name: Target["name"], n: number) {
+/**
+ * Runs one server's ladder. `previousStopped` is the stop of the server before:
+ * it may go on while this one starts and its subscribers connect (nothing is
+ * measured then), and must be over before the warm-up. Resolves with the result
+ * and this server's own stop, which the next run overlaps in the same way.
+ */
+async function runTarget(name: Target["name"], n: number, previousStopped: Promise<void>) {
   const target = await startTarget(name, socketPublisher, process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {});
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./fanout-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  const stop = () => {
+    for (const w of workers) w.send({ type: "exit" });
+    return target.stop();
+  };
   try {
     await Promise.all(
       workers.map(async (w, i) => {
@@ -53,19 +63,21 @@ async function runTarget(name: Target["name"], n: number) {
     // From 10,000 deliveries/s up, doubling, then two bisections; 2M deliveries/s is beyond any 2-core box.
     const runStep = async (rate: number) => {
       const step = await runFanoutStep({ workers, subscribers: n, rate, stepMs: STEP_MS, publish: target.publish, pids: [target.pid] });
-      console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
+      console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
       return step;
     };
+    await previousStopped;
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
     await runFanoutStep({ workers, subscribers: n, rate: FIXED_RATE ?? Math.max(1, 10_000 / n), stepMs: WARMUP_MS, publish: target.publish, pids: [target.pid] });
     const { steps, sustained } = FIXED_RATE
       ? await runStep(FIXED_RATE).then((step) => ({ steps: [step], sustained: step.keptUp ? step : undefined }))
       : await climb(Math.max(1, 10_000 / n), 2_000_000 / n, BISECTIONS, runStep);
-    return { target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
-  } finally {
-    for (const w of workers) w.send({ type: "exit" });
-    await target.stop();
+    const result = { target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
+    return { result, stopped: stop() };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
@@ -76,12 +88,16 @@ function commonRate(rows: { steps: { rate: number; keptUp: boolean }[] }[]): num
 }
 
 const results = [];
+let stopped: Promise<void> = Promise.resolve();
 for (const n of SIZES) {
   for (const name of TARGETS) {
     console.error(`[bench:fanout] ${name}, ${n} subscribers`);
-    results.push(await runTarget(name, n));
+    const ladder = await runTarget(name, n, stopped);
+    results.push(ladder.result);
+    stopped = ladder.stopped;
   }
 }
+await stopped;
 
 const run = {
   ...runHeader(
@@ -93,15 +109,15 @@ const run = {
 const file = await writeRun(run);
 
 console.log(`\nfan-out benchmark, commit ${run.commit}, ${run.date}, ${run.machine.cpus} CPUs, written to ${file}\n`);
-console.log("| subscribers | server | max sustained publish rate | delivered msg/s | vs plain Socket.IO | p50 / p99 / p99.9 ms at that rate | server CPU | client CPU |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("| subscribers | server | max sustained publish rate | delivered msg/s | vs plain Socket.IO | p50 / p99 / p99.9 ms at that rate | server CPU | client CPU | publisher CPU |");
+console.log("|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const peer = results.find((x) => x.subscribers === r.subscribers && x.target === "socketio");
   const step = r.steps.find((s) => s.rate === r.maxSustainedRate);
   const ratio = peer && peer.maxSustainedDeliveredPerSecond > 0 ? (r.maxSustainedDeliveredPerSecond / peer.maxSustainedDeliveredPerSecond).toFixed(2) : "-";
   const l = step?.latencyMs;
   console.log(
-    `| ${r.subscribers} | ${r.target} | ${r.maxSustainedRate}/s | ${r.maxSustainedDeliveredPerSecond} | ${ratio}x | ${l ? `${l.p50} / ${l.p99} / ${l.p999}` : "-"} | ${step?.serverCpuPercent ?? "-"}% | ${step?.clientCpuPercent ?? "-"}% |`,
+    `| ${r.subscribers} | ${r.target} | ${r.maxSustainedRate}/s | ${r.maxSustainedDeliveredPerSecond} | ${ratio}x | ${l ? `${l.p50} / ${l.p99} / ${l.p999}` : "-"} | ${step?.serverCpuPercent ?? "-"}% | ${step?.clientCpuPercent ?? "-"}% | ${step?.publisherCpuPercent ?? "-"}% |`,
   );
 }
 // Latency at the same rate: the highest rate every server sustained, per size.

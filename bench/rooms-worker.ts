@@ -26,12 +26,18 @@ const rooms: Room[] = [];
 let target: Setup["target"] = "socketio";
 let received = 0;
 let latencies: number[] = [];
+/** Deliveries of any step: quiet once the previous step's backlog has landed. */
+let total = 0;
+/** Messages sent before this time (performance.now()) belong to an earlier step and are not counted. */
+let stepStart = Infinity;
 
 async function token(secret: string, sub: string): Promise<string> {
   return new SignJWT({ sub, tenant: "bench", name: sub }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(new TextEncoder().encode(secret));
 }
 
 function onReceive(sentAt: number): void {
+  total++;
+  if (sentAt < stepStart) return;
   received++;
   latencies.push(performance.now() - sentAt);
 }
@@ -66,11 +72,21 @@ function sendOne(room: Room): Promise<unknown> {
     : sender.request("send", { room: room.id, event: "bench:msg", data: { t } });
 }
 
+/** Waits until no delivery arrived for 200 ms (at most 5 s): an overloaded step's backlog must not run into the next. */
+async function quiesce(): Promise<void> {
+  const started = performance.now();
+  for (let last = -1; total !== last && performance.now() - started < 5000; ) {
+    last = total;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function step(rate: number, durationMs: number): Promise<void> {
   received = 0;
   latencies = [];
   const cpu = process.cpuUsage();
   const start = performance.now();
+  stepStart = start;
   let sent = 0;
   let failed = 0;
   const pending: Promise<void>[] = [];
@@ -103,6 +119,7 @@ process.on("message", async (msg: any) => {
       for (let i = 0; i < msg.rooms.length; i += 50) rooms.push(...(await Promise.all(msg.rooms.slice(i, i + 50).map((r: number) => setupRoom(msg, r)))));
       process.send!({ type: "ready" });
     } else if (msg.type === "step") await step(msg.rate, msg.durationMs);
+    else if (msg.type === "quiesce") await quiesce().then(() => process.send!({ type: "quiet" }));
     else if (msg.type === "exit") {
       for (const room of rooms) for (const c of room.clients) c.close();
       process.exit(0);

@@ -55,6 +55,8 @@ async function runTarget(name: Target["name"]) {
     const setupSeconds = (performance.now() - connectStart) / 1000;
     await Promise.all(workers.map((w) => ask<any>(w, { type: "step", rate: RATE_START / WORKERS, durationMs: WARMUP_MS }, "step")));
     const { steps, sustained } = await climb(RATE_START, RATE_MAX, BISECTIONS, async (rate) => {
+      // An overloaded step's backlog lands before the next starts (and is not counted as its).
+      await Promise.all(workers.map((w) => ask(w, { type: "quiesce" }, "quiet")));
       const cpuBefore = await processCpuSeconds(target.pid);
       const stepStart = performance.now();
       const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "step", rate: rate / WORKERS, durationMs: STEP_MS }, "step")));

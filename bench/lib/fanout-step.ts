@@ -22,6 +22,29 @@ export interface FanoutStepOptions {
   pids: number[];
 }
 
+interface WorkerCount {
+  received: number;
+  total: number;
+  cpuMicros: number;
+}
+
+const counts = (workers: ChildProcess[]) => Promise.all(workers.map((w) => ask<WorkerCount>(w, { type: "count" }, "count")));
+
+/**
+ * Waits until the workers got no delivery for 200 ms (at most 5 s), so the
+ * backlog of an overloaded step lands before the next starts: it must neither
+ * be counted as the next step's nor compete with it for the CPU.
+ */
+async function quiesce(workers: ChildProcess[]): Promise<void> {
+  const started = performance.now();
+  for (let last = -1; performance.now() - started < 5000; ) {
+    const total = (await counts(workers)).reduce((s, c) => s + c.total, 0);
+    if (total === last) return;
+    last = total;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /**
  * One rate step of a fan-out run: publishes `bench:tick` at `rate`/s for
  * `stepMs`, then collects deliveries and publish-to-receive latency from the
@@ -30,20 +53,21 @@ export interface FanoutStepOptions {
 export async function runFanoutStep(options: FanoutStepOptions) {
   const { workers, subscribers, rate, stepMs, publish, pids } = options;
   const serverCpu = async () => (await Promise.all(pids.map((pid) => processCpuSeconds(pid)))).reduce((a, b) => a + b, 0);
-  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
-  const cpuBefore = await serverCpu();
   const serverWrites = async () => (await Promise.all(pids.map((pid) => processWriteSyscalls(pid)))).reduce((a, b) => a + b, 0);
-  const writesBefore = await serverWrites();
-  const clientCpuBefore = (await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")))).reduce((s, r) => s + r.cpuMicros, 0);
-  await Promise.all(workers.map((w) => ask(w, { type: "reset" }, "reset")));
+  await quiesce(workers);
   const started = performance.now();
+  const cpuBefore = await serverCpu();
+  const writesBefore = await serverWrites();
+  const clientCpuBefore = (await counts(workers)).reduce((s, c) => s + c.cpuMicros, 0);
+  const publisherCpuBefore = process.cpuUsage();
+  // Workers count only ticks published from now on; late ones of an earlier step are ignored.
+  await Promise.all(workers.map((w) => ask(w, { type: "reset", from: now() }, "reset")));
   const sent = await paced(rate, stepMs, () => publish("bench:tick", { t: now() }).catch(() => {}));
   const expected = sent * subscribers;
   // Let the last deliveries land: until every one expected has, or half a second.
   const drainStart = performance.now();
   while (performance.now() - drainStart < 500) {
-    const counts = await Promise.all(workers.map((w) => ask<{ received: number }>(w, { type: "count" }, "count")));
-    if (counts.reduce((s, c) => s + c.received, 0) >= expected) break;
+    if ((await counts(workers)).reduce((s, c) => s + c.received, 0) >= expected) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")));
@@ -56,6 +80,7 @@ export async function runFanoutStep(options: FanoutStepOptions) {
   const serverCpuShare = ((await serverCpu()) - cpuBefore) / elapsed;
   const writes = (await serverWrites()) - writesBefore;
   const clientCpu = (reports.reduce((s, r) => s + r.cpuMicros, 0) - clientCpuBefore) / 1e6 / elapsed;
+  const publisherCpu = process.cpuUsage(publisherCpuBefore);
   return {
     rate,
     sent,
@@ -66,6 +91,8 @@ export async function runFanoutStep(options: FanoutStepOptions) {
     // Deliveries per write system call of the server(s): above 1 when frames are coalesced.
     deliveriesPerWriteSyscall: Math.round((received / Math.max(1, writes)) * 100) / 100,
     clientCpuPercent: Math.round(clientCpu * 100),
+    // The harness process, which publishes (HTTP requests to Switchboard, socket emits to the peers).
+    publisherCpuPercent: Math.round(((publisherCpu.user + publisherCpu.system) / 1e6 / elapsed) * 100),
     keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
   };
 }

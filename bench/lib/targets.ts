@@ -118,11 +118,14 @@ export function publishEvent(url: string, event: string, data: unknown): Promise
       headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
     }, (res) => {
       let text = "";
+      res.once("error", reject);
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));
       res.on("end", () => (res.statusCode && res.statusCode < 300 ? resolve() : reject(new Error(`publish failed: ${res.statusCode} ${text}`))));
     });
     req.once("error", reject);
+    // A publish that gets no answer fails rather than holding the step open.
+    req.setTimeout(10_000, () => req.destroy(new Error("publish timed out")));
     req.end(body);
   });
 }
