@@ -2,29 +2,15 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { ChannelAuthorizer } from "../src/core/channels/channel-authorizer.js";
 import { ChannelService } from "../src/core/channels/channel-service.js";
-import type { Connection } from "../src/core/connection.js";
 import { MemoryChannelMembers } from "../src/drivers/memory/memory-channel-members.js";
 import type { Broker, ChannelMessage } from "../src/ports/broker.js";
+import { localConnection } from "./support/local-connection.js";
 
 /** Members whose count cannot be read, as when a shared store is away. */
 class CountlessMembers extends MemoryChannelMembers {
   override async count(): Promise<number> {
     throw new Error("store unavailable");
   }
-}
-
-function connection(id: string, userId: string): Connection {
-  const channels = new Set<string>();
-  return {
-    id,
-    caller: { userId, tenantId: "acme", name: userId, roles: [] },
-    subscribe: (c) => void channels.add(c),
-    unsubscribe: (c) => void channels.delete(c),
-    channels: () => channels,
-    notify: () => {},
-    close: () => {},
-    bufferedBytes: () => 0,
-  };
 }
 
 describe("announcement limit when the member count cannot be read", () => {
@@ -42,7 +28,7 @@ describe("announcement limit when the member count cannot be read", () => {
     });
     const seen: string[] = [];
     service.observe({ memberAdded: (_t, ch, m) => seen.push(`+${m.userId} ${ch}`), memberRemoved: (_t, ch, m) => seen.push(`-${m.userId} ${ch}`) });
-    const alice = connection("c1", "alice");
+    const alice = localConnection("c1", { userId: "alice", tenantId: "acme", name: "alice", roles: [] });
     await service.connect(alice);
     await service.join(alice, "topic:a");
     await service.join(alice, "topic:b");

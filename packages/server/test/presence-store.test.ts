@@ -1,9 +1,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "@switchboard/server";
-import type { Caller } from "../src/auth/caller.js";
 import { ChannelAuthorizer } from "../src/core/channels/channel-authorizer.js";
-import type { Connection } from "../src/core/connection.js";
 import { PresenceService } from "../src/core/presence/presence-service.js";
 import { MemoryBroker } from "../src/drivers/memory/memory-broker.js";
 import { MemoryPresenceStore } from "../src/drivers/memory/memory-presence-store.js";
@@ -15,6 +13,7 @@ import type { PresenceConnection, PresenceStore } from "../src/ports/presence-st
 import { RedisPresenceStore } from "../src/drivers/redis/redis-presence-store.js";
 import { databaseEnv, onCleanup, sleep, testDb } from "./support/server-harness.js";
 import { freshPrefix, redisUrl, testRedis } from "./support/redis-helpers.js";
+import { localConnection } from "./support/local-connection.js";
 
 const now = () => new Date().toISOString();
 const entry = (connectionId: string, userId: string, nodeId = "n1"): PresenceConnection => ({ connectionId, userId, nodeId, connectedAt: now(), idle: false });
@@ -24,21 +23,6 @@ async function openRecords() {
   onCleanup(() => db.close());
   await migrate(db);
   return new SqlPresenceRecords(db);
-}
-
-/** A connection as a transport would hand it to the core, without a wire. */
-function localConnection(id: string, caller: Caller): Connection {
-  const subscribed = new Set<string>();
-  return {
-    id,
-    caller,
-    subscribe: (c) => void subscribed.add(c),
-    unsubscribe: (c) => void subscribed.delete(c),
-    channels: () => subscribed,
-    notify: () => {},
-    close: () => {},
-    bufferedBytes: () => 0,
-  };
 }
 
 /**
