@@ -1,4 +1,3 @@
-
 /**
  * Calls `send(n)` (n = 1, 2, ...) at `rate` per second for `durationMs`, then
  * waits for every returned promise. Ticks every few milliseconds and sends what

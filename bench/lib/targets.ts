@@ -61,7 +61,7 @@ async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (u
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawnWithFileLimit([process.execPath, ...nodeArgs, "--import", "tsx", `${BASELINES}${file}`], {});
   const url = await waitForListen(child);
-  return { name, url, pid: await childPid(child), token: async () => "", join: ["join", ROOM], publish: process.env.PLAIN_HTTP ? (e, d) => publishEvent(url, e, d) : await publisher(url), stop: stopper(child) };
+  return { name, url, pid: await childPid(child), token: async () => "", join: ["join", ROOM], publish: await publisher(url), stop: stopper(child) };
 }
 
 /** The node process behind `bash -c exec`: exec keeps the pid. */
