@@ -3,7 +3,12 @@
  * send-to-receive latency with 1,000 connected clients in 100 conversations, on
  * PGlite and on Postgres. Usage:
  *
- *   npm run bench:chat -- [--db pglite|postgres|both] [--quick]
+ *   npm run bench:chat -- [--db pglite|postgres|both] [--quick] [--peers]
+ *
+ * `--peers` also runs the same clients against a plain Socket.IO chat
+ * (bench/baselines/plain-socketio-chat.ts), once storing nothing and once
+ * storing each message with one INSERT in Postgres: what this machine does with
+ * the same traffic and none of Switchboard's work.
  *
  * Postgres comes from DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test);
  * each run uses a fresh schema, dropped afterwards. Results go to
@@ -13,7 +18,8 @@ import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { startSwitchboard } from "./lib/server-process.js";
-import { benchDatabase } from "./lib/database.js";
+import { PG_URL, benchDatabase } from "./lib/database.js";
+import { startPeer } from "./lib/targets.js";
 import { ask } from "./lib/ipc.js";
 import { runHeader, writeRun } from "./lib/report.js";
 import { Samples, processCpuSeconds, processWriteSyscalls } from "./lib/stats.js";
@@ -22,6 +28,7 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const dbArg = args.includes("--db") ? args[args.indexOf("--db") + 1] : "both";
 const databases = dbArg === "both" ? ["pglite", "postgres"] : [dbArg!];
+const peers = args.includes("--peers");
 const CONVERSATIONS = 100;
 const USERS_PER_CONVERSATION = 10;
 const WORKERS = 2;
@@ -36,12 +43,27 @@ const SECRET = randomBytes(24).toString("base64url");
 type Worker = ReturnType<typeof fork>;
 
 
-async function runOne(db: string) {
+/** A server under test: Switchboard on a database, or the plain Socket.IO peer storing in Postgres or nowhere. */
+interface ChatTarget {
+  server: "switchboard" | "socketio";
+  db: "pglite" | "postgres" | "none";
+}
+
+/** Starts the target on a fresh store; `drop` removes the store after the server stopped. */
+async function startChatTarget({ server, db }: ChatTarget) {
+  if (server === "socketio") {
+    const peer = await startPeer("plain-socketio-chat.ts", db === "postgres" ? { DATABASE_URL: PG_URL } : {});
+    return { ...peer, drop: async () => {} };
+  }
   const store = await benchDatabase(db === "postgres" ? "postgres" : "pglite", Number(process.env.BENCH_POOL ?? 20));
   // The benchmark measures capacity, so per-user request limits are lifted far above any human pace.
   // BENCH_SWITCHBOARD_ENV='{"RECOVERY_WINDOW_MS":"0"}' runs the server with other settings (recorded in the result's command).
   const env: Record<string, string> = { ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}), JWT_SECRET: SECRET, RATE_LIMITS: "message=1000000/1,conversation=1000000/1,connect=1000000/1", ...store.env };
-  const server = await startSwitchboard(env);
+  return { ...(await startSwitchboard(env)), drop: () => store.drop() };
+}
+
+async function runOne(target: ChatTarget) {
+  const server = await startChatTarget(target);
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./chat-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   try {
     await Promise.all(
@@ -98,22 +120,24 @@ async function runOne(db: string) {
       serverCpuPercent: Math.round((latServerCpu / measuredSeconds) * 100),
       clientCpuPercent: Math.round(lat.reduce((n, r) => n + r.cpuSeconds / (r.measuredMs / 1000), 0) * 100),
     };
-    return { db, throughput, latency };
+    return { ...target, throughput, latency };
   } finally {
-    if (process.env.BENCH_DEBUG) {
+    if (process.env.BENCH_DEBUG && target.server === "switchboard") {
       const text = await (await fetch(`${server.url}/metrics`)).text();
       console.error(text.split("\n").filter((l) => /request_duration_seconds_(sum|count)\{[^}]*message:send/.test(l) || /eventloop_lag_(mean|p99)/.test(l)).join("\n"));
     }
     for (const w of workers) w.send({ type: "exit" });
     await server.stop();
-    await store.drop();
+    await server.drop();
   }
 }
 
+const targets: ChatTarget[] = databases.map((db) => ({ server: "switchboard", db: db as ChatTarget["db"] }));
+if (peers) targets.push({ server: "socketio", db: "none" }, { server: "socketio", db: "postgres" });
 const results = [];
-for (const db of databases) {
-  console.error(`[bench:chat] ${db}: ${CONVERSATIONS} conversations x ${USERS_PER_CONVERSATION} clients`);
-  results.push(await runOne(db));
+for (const target of targets) {
+  console.error(`[bench:chat] ${target.server} on ${target.db}: ${CONVERSATIONS} conversations x ${USERS_PER_CONVERSATION} clients`);
+  results.push(await runOne(target));
 }
 
 const run = {
@@ -124,13 +148,13 @@ const run = {
 const file = await writeRun(run);
 
 console.log(`\nchat benchmark, commit ${run.commit}, ${run.date}, ${run.machine.cpus} CPUs (${run.machine.cpuModel}), written to ${file}\n`);
-console.log("| database | stored msg/s | delivered msg/s | server write syscalls per message | server CPU | client CPU | rate | send->receive p50 / p99 / p99.9 ms | send->ack p50 / p99 ms |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("| server | database | stored msg/s | delivered msg/s | server write syscalls per message | server CPU | client CPU | rate | send->receive p50 / p99 / p99.9 ms | send->ack p50 / p99 ms |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const d = r.latency.sendToReceiveMs;
   const a = r.latency.sendToAckMs;
   console.log(
-    `| ${r.db} | ${r.throughput.storedPerSecond} | ${r.throughput.deliveredPerSecond} | ${r.throughput.serverWriteSyscallsPerStoredMessage} | ${r.throughput.serverCpuPercent}% | ${r.throughput.clientCpuPercent}% | ${r.latency.rate}/s | ${d.p50} / ${d.p99} / ${d.p999} | ${a.p50} / ${a.p99} |`,
+    `| ${r.server === "socketio" ? "plain Socket.IO" : "Switchboard"} | ${r.db} | ${r.throughput.storedPerSecond} | ${r.throughput.deliveredPerSecond} | ${r.throughput.serverWriteSyscallsPerStoredMessage} | ${r.throughput.serverCpuPercent}% | ${r.throughput.clientCpuPercent}% | ${r.latency.rate}/s | ${d.p50} / ${d.p99} / ${d.p999} | ${a.p50} / ${a.p99} |`,
   );
 }
 process.exit(0);

@@ -55,13 +55,26 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-/** A peer baseline speaking Socket.IO framing: publishes through a socket of its own. */
-async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>): Promise<Target> {
+/** A peer server of bench/baselines/ running in its own process. */
+export interface Peer {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/baselines/<file> with extra environment and waits until it listens. */
+export async function startPeer(file: string, env: Record<string, string> = {}): Promise<Peer> {
   // BENCH_NODE_ARGS (e.g. --cpu-prof) applies to every server under test, peers included.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawnWithFileLimit([process.execPath, ...nodeArgs, "--import", "tsx", `${BASELINES}${file}`], {});
+  const child = spawnWithFileLimit([process.execPath, ...nodeArgs, "--import", "tsx", `${BASELINES}${file}`], env);
   const url = await waitForListen(child);
-  return { name, url, pid: await childPid(child), token: async () => "", join: ["join", ROOM], publish: await publisher(url), stop: stopper(child) };
+  return { url, pid: await childPid(child), stop: stopper(child) };
+}
+
+/** A peer baseline speaking Socket.IO framing: publishes through a socket of its own. */
+async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>): Promise<Target> {
+  const peer = await startPeer(file);
+  return { name, ...peer, token: async () => "", join: ["join", ROOM], publish: await publisher(peer.url) };
 }
 
 /** The node process behind `bash -c exec`: exec keeps the pid. */
