@@ -1,6 +1,7 @@
 import type { ChosenStatus, CustomStatus } from "@switchboard/protocol";
 import type { PresenceRecord, PresenceRecordPatch, PresenceRecords } from "../../ports/presence-records.js";
 import type { SqlDatabase } from "../../ports/sql-database.js";
+import { ReadBatcher } from "./read-batcher.js";
 
 interface Row {
   user_id: string;
@@ -15,14 +16,21 @@ const COLUMNS = "user_id, status, custom_text, mood_value, mood_label, last_seen
 
 /** {@link PresenceRecords} in the `presence_records` table (migration 003), for PGlite and Postgres alike. */
 export class SqlPresenceRecords implements PresenceRecords {
+  /** Concurrent reads (every connection of a reconnect storm reads its user's record) share statements. */
+  private readonly reads = new ReadBatcher<PresenceRecord>({ load: (tenantId, userIds) => this.load(tenantId, userIds), maxInFlight: 2, maxIds: 500 });
+
   constructor(private readonly db: SqlDatabase) {}
 
   async get(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceRecord>> {
+    if (userIds.length === 0) return new Map();
+    return this.reads.get(tenantId, userIds);
+  }
+
+  private async load(tenantId: string, userIds: string[]): Promise<Map<string, PresenceRecord>> {
     const records = new Map<string, PresenceRecord>();
-    if (userIds.length === 0) return records;
     const { rows } = await this.db.query<Row>(
       `select ${COLUMNS} from presence_records where tenant_id = $1 and user_id = any($2::text[])`,
-      [tenantId, [...userIds]],
+      [tenantId, userIds],
     );
     for (const row of rows) records.set(row.user_id, toRecord(row));
     return records;
