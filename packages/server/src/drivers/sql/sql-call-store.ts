@@ -2,6 +2,7 @@ import type { Call, CallEndReason, CallQualitySummary, CallRecord } from "@switc
 import type { CallParticipant, CallStore, CallWithParticipants, EndedCall, NewCall, ParticipantStatus } from "../../ports/call-store.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
 import { iso } from "./chat-rows.js";
+import { ReadBatcher } from "./read-batcher.js";
 
 interface CallRow {
   id: string;
@@ -40,6 +41,9 @@ function durationMs(call: Call): number {
 
 /** Calls on Postgres or PGlite. */
 export class SqlCallStore implements CallStore {
+  /** When many connections close at once (a node stopping, a network drop), their users' open calls are read together. */
+  private readonly openCallReads = new ReadBatcher<string[]>({ load: (tenantId, userIds) => this.loadOpenCalls(tenantId, userIds), maxInFlight: 2, maxIds: 500 });
+
   constructor(private readonly db: SqlDatabase) {}
 
   async create(input: NewCall): Promise<CallWithParticipants> {
@@ -145,12 +149,19 @@ export class SqlCallStore implements CallStore {
   }
 
   async openCallsOf(tenantId: string, userId: string): Promise<string[]> {
-    const { rows } = await this.db.query<{ call_id: string }>(
-      `select p.call_id from call_participants p join calls c on c.id = p.call_id
-        where p.tenant_id = $1 and p.user_id = $2 and p.status = 'joined' and c.state <> 'ended'`,
-      [tenantId, userId],
+    return (await this.openCallReads.get(tenantId, [userId])).get(userId) ?? [];
+  }
+
+  /** The open calls of several users of a tenant: one statement for the disconnects that run together. */
+  private async loadOpenCalls(tenantId: string, userIds: string[]): Promise<Map<string, string[]>> {
+    const { rows } = await this.db.query<{ user_id: string; call_id: string }>(
+      `select p.user_id, p.call_id from call_participants p join calls c on c.id = p.call_id
+        where p.tenant_id = $1 and p.user_id = any($2::text[]) and p.status = 'joined' and c.state <> 'ended'`,
+      [tenantId, userIds],
     );
-    return rows.map((r) => r.call_id);
+    const calls = new Map<string, string[]>();
+    for (const row of rows) calls.set(row.user_id, [...(calls.get(row.user_id) ?? []), row.call_id]);
+    return calls;
   }
 
   async addQualitySample(tenantId: string, callId: string, userId: string, s: { rttMs: number; jitterMs: number; packetLossPct: number; bitrateKbps: number }, now: Date): Promise<void> {
