@@ -5,7 +5,11 @@
  * messages/s and publish-to-receive latency p50/p99/p99.9 per step.
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
- *                           [--bisections 2] [--rate R [--seconds S]]
+ *                           [--bisections 2] [--rate R [--seconds S]] [--db postgres|pglite]
+ *
+ * Switchboard runs on Postgres (a fresh schema per ladder), its production
+ * setup and that of the other scenarios; `--db pglite` runs it on the embedded
+ * zero-setup store instead, whose queries run inside the server process.
  *
  * `--rate` runs one step at a fixed publish rate instead of the ladder (for
  * A/B runs of two builds and for CPU profiles of a steady state).
@@ -14,6 +18,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SioClient } from "./lib/sio-client.js";
 import { KEEP_UP_RATIO, runFanoutStep } from "./lib/fanout-step.js";
+import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { climb } from "./lib/ladder.js";
 import { runHeader, writeRun } from "./lib/report.js";
@@ -25,6 +30,7 @@ const quick = args.includes("--quick");
 const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").map(Number);
 const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
 const BISECTIONS = Number(arg("--bisections") ?? 2);
+const DB = arg("--db") === "pglite" ? "pglite" : "postgres";
 const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
 const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1500 : 4000;
 const WORKERS = 2;
@@ -46,11 +52,13 @@ async function socketPublisher(url: string) {
  * and this server's own stop, which the next run overlaps in the same way.
  */
 async function runTarget(name: Target["name"], n: number, previousStopped: Promise<void>) {
-  const target = await startTarget(name, socketPublisher, process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {});
+  const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
+  const target = await startTarget(name, socketPublisher, { ...db?.env, ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}) });
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./fanout-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
-  const stop = () => {
+  const stop = async () => {
     for (const w of workers) w.send({ type: "exit" });
-    return target.stop();
+    await target.stop();
+    await db?.drop();
   };
   try {
     await Promise.all(
@@ -103,7 +111,7 @@ const run = {
   ...runHeader(
     "fanout", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:fanout -- ${args.join(" ")}`.trim(),
   ),
-  setup: { workers: WORKERS, stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s` : `from 10,000 deliveries/s, doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, switchboardDatabase: DB, stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s` : `from 10,000 deliveries/s, doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
   results,
 };
 const file = await writeRun(run);
