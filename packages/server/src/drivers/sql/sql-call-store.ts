@@ -2,7 +2,7 @@ import type { Call, CallEndReason, CallQualitySummary, CallRecord } from "@switc
 import type { CallParticipant, CallStore, CallWithParticipants, EndedCall, NewCall, ParticipantStatus } from "../../ports/call-store.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
 import { iso } from "./chat-rows.js";
-import { ReadBatcher } from "./read-batcher.js";
+import { KeyedBatcher } from "./keyed-batcher.js";
 
 interface CallRow {
   id: string;
@@ -42,7 +42,7 @@ function durationMs(call: Call): number {
 /** Calls on Postgres or PGlite. */
 export class SqlCallStore implements CallStore {
   /** When many connections close at once (a node stopping, a network drop), their users' open calls are read together. */
-  private readonly openCallReads = new ReadBatcher<string[]>({ load: (tenantId, userIds) => this.loadOpenCalls(tenantId, userIds), maxInFlight: 2, maxIds: 500 });
+  private readonly openCallReads = new KeyedBatcher<string[]>({ load: (tenantId, userIds) => this.loadOpenCalls(tenantId, userIds), maxInFlight: 2, maxKeys: 500 });
 
   constructor(private readonly db: SqlDatabase) {}
 
@@ -149,7 +149,7 @@ export class SqlCallStore implements CallStore {
   }
 
   async openCallsOf(tenantId: string, userId: string): Promise<string[]> {
-    return (await this.openCallReads.get(tenantId, [userId])).get(userId) ?? [];
+    return (await this.openCallReads.run(tenantId, [userId])).get(userId) ?? [];
   }
 
   /** The open calls of several users of a tenant: one statement for the disconnects that run together. */

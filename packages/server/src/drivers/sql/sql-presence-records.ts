@@ -1,7 +1,7 @@
 import type { ChosenStatus, CustomStatus } from "@switchboard/protocol";
 import type { PresenceRecord, PresenceRecordPatch, PresenceRecords } from "../../ports/presence-records.js";
 import type { SqlDatabase } from "../../ports/sql-database.js";
-import { ReadBatcher } from "./read-batcher.js";
+import { KeyedBatcher } from "./keyed-batcher.js";
 
 interface Row {
   user_id: string;
@@ -17,13 +17,20 @@ const COLUMNS = "user_id, status, custom_text, mood_value, mood_label, last_seen
 /** {@link PresenceRecords} in the `presence_records` table (migration 003), for PGlite and Postgres alike. */
 export class SqlPresenceRecords implements PresenceRecords {
   /** Concurrent reads (every connection of a reconnect storm reads its user's record) share statements. */
-  private readonly reads = new ReadBatcher<PresenceRecord>({ load: (tenantId, userIds) => this.load(tenantId, userIds), maxInFlight: 2, maxIds: 500 });
+  private readonly reads = new KeyedBatcher<PresenceRecord>({ load: (tenantId, userIds) => this.load(tenantId, userIds), maxInFlight: 2, maxKeys: 500 });
+  /** lastSeen writes of users leaving together (a node stopping closes every connection) share statements, in order. */
+  private readonly lastSeenWrites = new KeyedBatcher<PresenceRecord, string>({
+    load: (tenantId, userIds, at) => this.writeLastSeen(tenantId, userIds, at),
+    maxInFlight: 1,
+    maxKeys: 500,
+    distinctKeys: true,
+  });
 
   constructor(private readonly db: SqlDatabase) {}
 
   async get(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceRecord>> {
     if (userIds.length === 0) return new Map();
-    return this.reads.get(tenantId, userIds);
+    return this.reads.run(tenantId, userIds);
   }
 
   private async load(tenantId: string, userIds: string[]): Promise<Map<string, PresenceRecord>> {
@@ -37,6 +44,9 @@ export class SqlPresenceRecords implements PresenceRecords {
   }
 
   async update(tenantId: string, userId: string, patch: PresenceRecordPatch): Promise<PresenceRecord> {
+    if (patch.lastSeen && patch.status === undefined && patch.custom === undefined) {
+      return (await this.lastSeenWrites.run(tenantId, [userId], [patch.lastSeen])).get(userId)!;
+    }
     // One upsert: a missing field keeps the stored value ($7 says whether custom is part of the patch).
     const custom = patch.custom ?? null;
     const { rows } = await this.db.query<Row>(
@@ -62,6 +72,18 @@ export class SqlPresenceRecords implements PresenceRecords {
       ],
     );
     return toRecord(rows[0]!);
+  }
+
+  /** The same upsert as {@link update} for patches that only set lastSeen, for several users at once. */
+  private async writeLastSeen(tenantId: string, userIds: string[], at: string[]): Promise<Map<string, PresenceRecord>> {
+    const { rows } = await this.db.query<Row>(
+      `insert into presence_records as p (tenant_id, user_id, status, last_seen_at)
+       select $1, u.user_id, 'online', u.at from unnest($2::text[], $3::timestamptz[]) as u(user_id, at)
+       on conflict (tenant_id, user_id) do update set last_seen_at = excluded.last_seen_at, updated_at = now()
+       returning ${COLUMNS}`,
+      [tenantId, userIds, at],
+    );
+    return new Map(rows.map((row) => [row.user_id, toRecord(row)]));
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ReadBatcher } from "../src/drivers/sql/read-batcher.js";
+import { KeyedBatcher } from "../src/drivers/sql/keyed-batcher.js";
 import { SqlPresenceRecords } from "../src/drivers/sql/sql-presence-records.js";
 import type { SqlDatabase } from "../src/ports/sql-database.js";
 import { startServer } from "./support/server-harness.js";
@@ -22,11 +22,11 @@ function manualLoad() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-describe("ReadBatcher", () => {
+describe("KeyedBatcher", () => {
   it("runs a lone read at once, in its own statement", async () => {
     const { calls, load } = manualLoad();
-    const batcher = new ReadBatcher({ load, maxInFlight: 2, maxIds: 100 });
-    const read = batcher.get("t1", ["a"]);
+    const batcher = new KeyedBatcher({ load, maxInFlight: 2, maxKeys: 100 });
+    const read = batcher.run("t1", ["a"]);
     expect(calls).toHaveLength(1);
     calls[0]!.finish();
     expect(await read).toEqual(new Map([["a", "t1:a"]]));
@@ -34,9 +34,9 @@ describe("ReadBatcher", () => {
 
   it("merges the reads asked while the statements run into one statement, and each caller gets only its ids", async () => {
     const { calls, load } = manualLoad();
-    const batcher = new ReadBatcher({ load, maxInFlight: 2, maxIds: 100 });
-    const first = [batcher.get("t1", ["a"]), batcher.get("t1", ["b"])];
-    const waiting = [batcher.get("t1", ["c"]), batcher.get("t1", ["d", "c"]), batcher.get("t1", ["e"])];
+    const batcher = new KeyedBatcher({ load, maxInFlight: 2, maxKeys: 100 });
+    const first = [batcher.run("t1", ["a"]), batcher.run("t1", ["b"])];
+    const waiting = [batcher.run("t1", ["c"]), batcher.run("t1", ["d", "c"]), batcher.run("t1", ["e"])];
     expect(calls.map((c) => c.ids)).toEqual([["a"], ["b"]]);
 
     calls[0]!.finish();
@@ -55,9 +55,9 @@ describe("ReadBatcher", () => {
 
   it("never answers a read from a statement that started before it was asked", async () => {
     const { calls, load } = manualLoad();
-    const batcher = new ReadBatcher({ load, maxInFlight: 1, maxIds: 100 });
-    const early = batcher.get("t1", ["a"]);
-    const late = batcher.get("t1", ["a"]);
+    const batcher = new KeyedBatcher({ load, maxInFlight: 1, maxKeys: 100 });
+    const early = batcher.run("t1", ["a"]);
+    const late = batcher.run("t1", ["a"]);
     expect(calls).toHaveLength(1);
     calls[0]!.finish(new Map([["a", "before"]]));
     expect(await early).toEqual(new Map([["a", "before"]]));
@@ -67,11 +67,11 @@ describe("ReadBatcher", () => {
     expect(await late).toEqual(new Map([["a", "after"]]));
   });
 
-  it("keeps scopes apart and splits batches at maxIds", async () => {
+  it("keeps scopes apart and splits batches at maxKeys", async () => {
     const { calls, load } = manualLoad();
-    const batcher = new ReadBatcher({ load, maxInFlight: 1, maxIds: 3 });
-    const blocker = batcher.get("t1", ["x"]);
-    const reads = [batcher.get("t1", ["a", "b"]), batcher.get("t2", ["a"]), batcher.get("t1", ["c"]), batcher.get("t1", ["d"])];
+    const batcher = new KeyedBatcher({ load, maxInFlight: 1, maxKeys: 3 });
+    const blocker = batcher.run("t1", ["x"]);
+    const reads = [batcher.run("t1", ["a", "b"]), batcher.run("t2", ["a"]), batcher.run("t1", ["c"]), batcher.run("t1", ["d"])];
     for (let i = 0; i < 4; i++) {
       calls[i]!.finish();
       await tick();
@@ -91,11 +91,46 @@ describe("ReadBatcher", () => {
     ]);
   });
 
+  it("with distinctKeys, puts a key already waiting in a later statement, and the later input wins", async () => {
+    const calls: { keys: string[]; inputs: number[]; finish: () => void }[] = [];
+    const store = new Map<string, number>();
+    const batcher = new KeyedBatcher<number, number>({
+      load: (_scope, keys, inputs) =>
+        new Promise((resolve) => {
+          calls.push({
+            keys,
+            inputs,
+            finish: () => {
+              keys.forEach((key, i) => store.set(key, inputs[i]!));
+              resolve(new Map(keys.map((key) => [key, store.get(key)!])));
+            },
+          });
+        }),
+      maxInFlight: 1,
+      maxKeys: 100,
+      distinctKeys: true,
+    });
+    const blocker = batcher.run("t1", ["x"], [0]);
+    const writes = [batcher.run("t1", ["a"], [1]), batcher.run("t1", ["b"], [2]), batcher.run("t1", ["a"], [3]), batcher.run("t1", ["c"], [4])];
+    for (let i = 0; i < 3; i++) {
+      calls[i]!.finish();
+      await tick();
+    }
+    expect(calls.map((c) => [c.keys, c.inputs])).toEqual([
+      [["x"], [0]],
+      [["a", "b"], [1, 2]],
+      [["a", "c"], [3, 4]],
+    ]);
+    await blocker;
+    expect(await Promise.all(writes)).toEqual([new Map([["a", 1]]), new Map([["b", 2]]), new Map([["a", 3]]), new Map([["c", 4]])]);
+    expect(store.get("a")).toBe(3);
+  });
+
   it("fails only the reads of the statement that failed", async () => {
     const { calls, load } = manualLoad();
-    const batcher = new ReadBatcher({ load, maxInFlight: 1, maxIds: 100 });
-    const failing = batcher.get("t1", ["a"]);
-    const next = batcher.get("t1", ["b"]);
+    const batcher = new KeyedBatcher({ load, maxInFlight: 1, maxKeys: 100 });
+    const failing = batcher.run("t1", ["a"]);
+    const next = batcher.run("t1", ["b"]);
     calls[0]!.fail(new Error("database away"));
     await expect(failing).rejects.toThrow("database away");
     await tick();
@@ -104,7 +139,7 @@ describe("ReadBatcher", () => {
   });
 });
 
-describe("SqlPresenceRecords reads", () => {
+describe("SqlPresenceRecords batching", () => {
   it("answer a burst of concurrent reads with few statements, each seeing the writes made before it", async () => {
     const { server } = await startServer();
     const db = server.database;
@@ -130,5 +165,31 @@ describe("SqlPresenceRecords reads", () => {
     const after = await records.get("acme", ["burst-0"]);
     await inFlight;
     expect(after.get("burst-0")?.status).toBe("online");
+  });
+
+  it("stores the lastSeen of many users leaving together in few statements, keeping their other fields", async () => {
+    const { server } = await startServer();
+    const db = server.database;
+    let writes = 0;
+    const counted: SqlDatabase = Object.assign(Object.create(db) as SqlDatabase, {
+      query: (text: string, params?: unknown[], options?: { prepare?: string }) => {
+        if (/^\s*insert/i.test(text)) writes++;
+        return db.query(text, params, options);
+      },
+    });
+    const records = new SqlPresenceRecords(counted);
+    await records.update("acme", "leaver-0", { status: "busy", custom: { text: "in a meeting" } });
+    writes = 0;
+    const users = Array.from({ length: 40 }, (_, i) => `leaver-${i}`);
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+    const written = await Promise.all(users.map((user, i) => records.update("acme", user, { lastSeen: at(i) })));
+    // One runs at once; the other 39 wait for it and share one statement.
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(written.map((r) => r.lastSeen)).toEqual(users.map((_, i) => at(i)));
+    expect(written[0]).toEqual({ status: "busy", custom: { text: "in a meeting" }, lastSeen: at(0) });
+    expect(written[1]).toEqual({ status: "online", custom: null, lastSeen: at(1) });
+    const read = await records.get("acme", ["leaver-0", "leaver-39"]);
+    expect(read.get("leaver-0")?.lastSeen).toBe(at(0));
+    expect(read.get("leaver-39")?.lastSeen).toBe(at(39));
   });
 });
