@@ -9,6 +9,7 @@
 import { SignJWT } from "jose";
 import pg from "pg";
 import { triggerSql } from "@switchboard/server";
+import { benchDatabase } from "./lib/database.js";
 import { startSwitchboard } from "./lib/server-process.js";
 import { paced } from "./lib/paced.js";
 import { runHeader, writeRun } from "./lib/report.js";
@@ -33,9 +34,11 @@ await app.query(`create schema ${schema}`);
 await app.query(`create table ${schema}.moods (id bigserial primary key, user_id text not null, score int not null, sent_at double precision not null)`);
 await app.query(triggerSql({ table: `${schema}.moods`, event: "mood_update", channel: "'user:' || NEW.user_id", tenant: "bench", notifyChannel }));
 
+// Switchboard's own store on Postgres too (a fresh schema), as in the other scenarios.
+const store = await benchDatabase("postgres");
 const server = await startSwitchboard({
   JWT_SECRET: SECRET,
-  DATA_DIR: ":memory:",
+  ...store.env,
   EVENTS_DATABASE_URL: PG_URL,
   EVENTS_CHANNELS: notifyChannel,
   RATE_LIMITS: "connect=1000000/1",
@@ -82,6 +85,7 @@ try {
   for (const c of clients) c.close();
 } finally {
   await server.stop();
+  await store.drop();
   await app.query(`drop schema ${schema} cascade`);
   await app.end();
 }

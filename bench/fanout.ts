@@ -32,7 +32,7 @@ const TARGETS = (arg("--targets") ?? "switchboard,socketio,raw-ws").split(",") a
 const BISECTIONS = Number(arg("--bisections") ?? 2);
 const DB = arg("--db") === "pglite" ? "pglite" : "postgres";
 const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
-const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1000 : 4000;
+const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1500 : 4000;
 const WORKERS = 2;
 /** Unrecorded publishing at the ladder's first rate before its first step. */
 const WARMUP_MS = 1000;
