@@ -52,8 +52,12 @@ interface ChatTarget {
 /** Starts the target on a fresh store; `drop` removes the store after the server stopped. */
 async function startChatTarget({ server, db }: ChatTarget) {
   if (server === "socketio") {
-    const peer = await startPeer("plain-socketio-chat.ts", db === "postgres" ? { DATABASE_URL: PG_URL } : {});
-    return { ...peer, drop: async () => {} };
+    const store = db === "postgres" ? await benchDatabase("postgres") : undefined;
+    const peer = await startPeer("plain-socketio-chat.ts", store ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: store.env.DATABASE_SCHEMA! } : {}).catch(async (err: unknown) => {
+      await store?.drop();
+      throw err;
+    });
+    return { ...peer, drop: async () => store?.drop() };
   }
   const store = await benchDatabase(db === "postgres" ? "postgres" : "pglite", Number(process.env.BENCH_POOL ?? 20));
   // The benchmark measures capacity, so per-user request limits are lifted far above any human pace.

@@ -53,7 +53,11 @@ async function socketPublisher(url: string) {
  */
 async function runTarget(name: Target["name"], n: number, previousStopped: Promise<void>) {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
-  const target = await startTarget(name, socketPublisher, { ...db?.env, ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}) });
+  // The harness owns the store (it drops it afterwards), so its settings come last.
+  const target = await startTarget(name, socketPublisher, { ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}), ...db?.env }).catch(async (err: unknown) => {
+    await db?.drop();
+    throw err;
+  });
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./fanout-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const stop = async () => {
     for (const w of workers) w.send({ type: "exit" });

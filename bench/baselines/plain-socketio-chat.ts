@@ -5,10 +5,10 @@
  * of Switchboard's wire contract the chat load clients use, so the same clients
  * measure both servers.
  *
- * With DATABASE_URL, each message is first stored by one INSERT through a `pg`
- * pool (the hand-built layer Switchboard replaces); without it nothing is
- * stored, which makes it the ceiling of Socket.IO relaying this traffic on this
- * machine. No token verification, no validation, no idempotency, no seq.
+ * With DATABASE_URL (and DATABASE_SCHEMA), each message is first stored by one
+ * INSERT through a `pg` pool (the hand-built layer Switchboard replaces);
+ * without it nothing is stored, which makes it the ceiling of Socket.IO
+ * relaying this traffic on this machine. No token verification, no validation, no idempotency, no seq.
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
@@ -16,9 +16,14 @@ import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { Server } from "socket.io";
 
-const pool = process.env.DATABASE_URL ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 }) : undefined;
-const table = `peer_messages_${process.pid}`;
+// The harness gives each run a fresh schema (DATABASE_SCHEMA) and drops it afterwards.
+const schema = process.env.DATABASE_SCHEMA ?? "public";
+const pool = process.env.DATABASE_URL
+  ? new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20, options: `-c search_path="${schema}"` })
+  : undefined;
+const table = "peer_messages";
 if (pool) {
+  await pool.query(`create schema if not exists "${schema}"`);
   await pool.query(`create table if not exists ${table} (
     id uuid primary key, conversation_id uuid not null, sender_id text not null, body text not null,
     created_at timestamptz not null default now())`);
@@ -67,7 +72,4 @@ io.on("connection", (socket) => {
 http.listen(Number(process.env.PORT ?? 0), "127.0.0.1", () => {
   process.stdout.write(`listening on http://127.0.0.1:${(http.address() as AddressInfo).port}\n`);
 });
-process.on("SIGTERM", async () => {
-  if (pool) await pool.query(`drop table if exists ${table}`).catch(() => {});
-  process.exit(0);
-});
+process.on("SIGTERM", () => process.exit(0));

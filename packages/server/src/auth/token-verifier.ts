@@ -51,7 +51,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const requireExp = options.requireExp ?? true;
 
   const getKey: JWTVerifyGetKey = async (header, token) => {
-    if (header.alg === "HS256" && secret) return (secretKey ??= webcrypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]));
+    if (header.alg === "HS256" && secret) {
+      // A failed import is not kept: the next token tries again.
+      secretKey ??= webcrypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]).catch((err: unknown) => {
+        secretKey = undefined;
+        throw err;
+      });
+      return secretKey;
+    }
     if (jwks && ASYMMETRIC_ALGS.includes(header.alg)) return jwks(header, token);
     throw new TokenError("token_invalid", `algorithm ${header.alg} is not accepted`);
   };

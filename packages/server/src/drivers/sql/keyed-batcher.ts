@@ -3,15 +3,20 @@ export type BatchLoad<V, I> = (scope: string, keys: string[], inputs: I[]) => Pr
 
 export interface KeyedBatcherOptions<V, I> {
   load: BatchLoad<V, I>;
-  /** Statements in flight at once; calls made meanwhile wait and go together in the next one. */
+  /**
+   * Statements of one scope in flight at once; calls made meanwhile wait and go
+   * together in the scope's next one. Scopes do not wait for each other (the
+   * connection pool bounds the total).
+   */
   maxInFlight: number;
   /** Most keys in one statement. */
   maxKeys: number;
   /**
    * Each key at most once per statement: a call whose key is already waiting
    * goes in a later statement. Writes need it (an upsert cannot touch one row
-   * twice, and the later write must win), with `maxInFlight: 1` so that the
-   * later statement also runs after the earlier one; reads of the same key may share.
+   * twice, and the later write must win), and it requires `maxInFlight: 1`, so
+   * that the later statement also runs after the earlier one. Reads of the same
+   * key may share a statement.
    */
   distinctKeys?: boolean;
 }
@@ -46,15 +51,22 @@ interface Batch<V, I> {
  * in the order their first call was made.
  */
 export class KeyedBatcher<V, I = undefined> {
-  private inFlight = 0;
-  private readonly queue: Batch<V, I>[] = [];
+  /** Statements running, per scope (absent: none). */
+  private readonly inFlight = new Map<string, number>();
+  /** Batches waiting, oldest first; a scope's batches start in this order. */
+  private queue: Batch<V, I>[] = [];
   /** The queued batch of each scope that still takes keys. */
   private readonly open = new Map<string, Batch<V, I>>();
+  private pumping = false;
+  private pumpAgain = false;
 
-  constructor(private readonly options: KeyedBatcherOptions<V, I>) {}
+  constructor(private readonly options: KeyedBatcherOptions<V, I>) {
+    if (options.distinctKeys && options.maxInFlight !== 1) throw new Error("distinctKeys needs maxInFlight 1: a key's later statement must run after its earlier one");
+  }
 
   /** The rows of `keys` in `scope` (keys without a row are absent); `inputs[i]` goes with `keys[i]`. */
   run(scope: string, keys: readonly string[], inputs: readonly I[] = []): Promise<Map<string, V>> {
+    if (inputs.length > 0 && inputs.length !== keys.length) return Promise.reject(new Error("one input per key, or none"));
     return new Promise((resolve, reject) => {
       let batch = this.open.get(scope);
       const clash = this.options.distinctKeys && batch !== undefined && keys.some((key) => batch!.entries.has(key));
@@ -69,16 +81,42 @@ export class KeyedBatcher<V, I = undefined> {
     });
   }
 
+  /** Starts every waiting batch whose scope has a free slot, oldest first. */
   private pump(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.shift()!;
+    // A load that calls `run` would pump again from inside this loop; it only asks for another pass.
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        this.startEligible();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private startEligible(): void {
+    const waiting: Batch<V, I>[] = [];
+    for (const batch of this.queue) {
+      const running = this.inFlight.get(batch.scope) ?? 0;
+      if (running >= this.options.maxInFlight) {
+        waiting.push(batch);
+        continue;
+      }
       if (this.open.get(batch.scope) === batch) this.open.delete(batch.scope);
-      this.inFlight++;
+      this.inFlight.set(batch.scope, running + 1);
       void this.execute(batch).finally(() => {
-        this.inFlight--;
+        const left = this.inFlight.get(batch.scope)! - 1;
+        if (left === 0) this.inFlight.delete(batch.scope);
+        else this.inFlight.set(batch.scope, left);
         this.pump();
       });
     }
+    this.queue = waiting;
   }
 
   private async execute({ scope, entries, waiters }: Batch<V, I>): Promise<void> {
