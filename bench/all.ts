@@ -66,14 +66,19 @@ function latencySeries(results: { target: string; subscribers?: number; steps: S
 
 const started = performance.now();
 const files: Record<string, string> = {};
+/** Wall-clock seconds of each scenario, to see where the run's time budget goes. */
+const seconds: Record<string, number> = {};
 for (const [script, flags] of SCENARIOS) {
   console.error(`\n[bench] ${script} ${flags.join(" ")}`);
+  const scenarioStarted = performance.now();
   const out = await runScenario(script, flags);
+  const name = script.replace(/\.ts$/, "");
+  seconds[name] = Math.round((performance.now() - scenarioStarted) / 100) / 10;
   const file = /written to (\S+)/.exec(out)?.[1];
-  if (file) files[script.replace(/\.ts$/, "")] = file;
+  if (file) files[name] = file;
 }
 
-const run = { ...runHeader("all", `npm run bench -- ${args.join(" ")}`.trim()), files, charts: {} as Record<string, string>, minutes: 0 };
+const run = { ...runHeader("all", `npm run bench -- ${args.join(" ")}`.trim()), files, seconds, charts: {} as Record<string, string>, minutes: 0 };
 const stamp = run.date.replace(/[:.]/g, "-");
 for (const [name, title] of [
   ["fanout", "Fan-out: p99 publish-to-receive latency vs delivered messages/s"],

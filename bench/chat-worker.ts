@@ -21,6 +21,9 @@ interface Conv {
 const convs: Conv[] = [];
 let deliveries = 0;
 let deliveryLatencies: number[] = [];
+/** BENCH_DEBUG: [wall-clock ms of the send, latency ms] of each delivery over 25 ms, to line slow windows up with server and database logs. */
+let slowDeliveries: [number, number][] = [];
+const SLOW_MS = 25;
 /** Messages sent from this time on (performance.now()) are measured; earlier ones are warm-up. */
 let recordFrom = Infinity;
 
@@ -45,7 +48,11 @@ async function setup({ url, secret, conversations, usersPerConversation }: Setup
         client.on("message:new", ({ message }) => {
           deliveries++;
           const sentAt = Number(message.body.slice(2));
-          if (sentAt >= recordFrom) deliveryLatencies.push(performance.now() - sentAt);
+          if (sentAt >= recordFrom) {
+            const ms = performance.now() - sentAt;
+            deliveryLatencies.push(ms);
+            if (ms > SLOW_MS && process.env.BENCH_DEBUG) slowDeliveries.push([performance.timeOrigin + sentAt, ms]);
+          }
         });
         return client;
       }),
@@ -88,6 +95,7 @@ async function throughput(durationMs: number, window: number): Promise<void> {
  */
 async function latency(ratePerConversation: number, durationMs: number, warmupMs: number): Promise<void> {
   deliveryLatencies = [];
+  slowDeliveries = [];
   const ackLatencies: number[] = [];
   let failed = 0;
   let sent = 0;
@@ -127,7 +135,7 @@ async function latency(ratePerConversation: number, durationMs: number, warmupMs
   await new Promise((resolve) => setTimeout(resolve, 500));
   recordFrom = Infinity;
   const used = process.cpuUsage(measuredCpu);
-  send({ type: "latency", sent, failed, ackLatencies, deliveryLatencies, cpuSeconds: (used.user + used.system) / 1e6, measuredMs: performance.now() - measuredFrom });
+  send({ type: "latency", sent, failed, ackLatencies, deliveryLatencies, slowDeliveries, cpuSeconds: (used.user + used.system) / 1e6, measuredMs: performance.now() - measuredFrom });
 }
 
 process.on("message", async (msg: any) => {

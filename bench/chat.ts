@@ -22,7 +22,7 @@ import { PG_URL, benchDatabase } from "./lib/database.js";
 import { startPeer } from "./lib/targets.js";
 import { ask } from "./lib/ipc.js";
 import { runHeader, writeRun } from "./lib/report.js";
-import { Samples, processCpuSeconds, processWriteSyscalls } from "./lib/stats.js";
+import { Samples, machineBusyCpuSeconds, postgresCpuBetween, postgresCpuSeconds, processCpuSeconds, processWriteSyscalls } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -84,9 +84,13 @@ async function runOne(target: ChatTarget) {
 
     let serverCpu = await processCpuSeconds(server.pid);
     const writesBefore = await processWriteSyscalls(server.pid);
+    const machineBefore = await machineBusyCpuSeconds();
+    const postgresBefore = await postgresCpuSeconds();
     const tp = await Promise.all(workers.map((w) => ask<any>(w, { type: "throughput", durationMs: THROUGHPUT_MS, window: WINDOW }, "throughput")));
     const tpServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
     const tpWrites = (await processWriteSyscalls(server.pid)) - writesBefore;
+    const tpMachineCpu = (await machineBusyCpuSeconds()) - machineBefore;
+    const tpPostgresCpu = postgresCpuBetween(postgresBefore, await postgresCpuSeconds());
     const elapsed = Math.max(...tp.map((r) => r.elapsedMs)) / 1000;
     const stored = tp.reduce((n, r) => n + r.acked, 0);
     const throughput = {
@@ -97,6 +101,9 @@ async function runOne(target: ChatTarget) {
       serverWriteSyscallsPerStoredMessage: Math.round((tpWrites / Math.max(1, stored)) * 100) / 100,
       serverCpuPercent: Math.round((tpServerCpu / elapsed) * 100),
       clientCpuPercent: Math.round((tp.reduce((n, r) => n + r.cpuSeconds, 0) / elapsed) * 100),
+      // Where the rest of the box went: the local Postgres (0 on PGlite, which runs in the server) and all cores together (200% = both busy).
+      postgresCpuPercent: Math.round((tpPostgresCpu / elapsed) * 100),
+      machineCpuPercent: Math.round((tpMachineCpu / elapsed) * 100),
     };
 
     const replies = Promise.all(
@@ -115,6 +122,7 @@ async function runOne(target: ChatTarget) {
       delivery.addAll(r.deliveryLatencies);
       ack.addAll(r.ackLatencies);
     }
+    if (process.env.BENCH_DEBUG) printSlowTimeline(lat.flatMap((r) => r.slowDeliveries as [number, number][]));
     const latency = {
       rate: LATENCY_RATE,
       sent: lat.reduce((n, r) => n + r.sent, 0),
@@ -136,6 +144,18 @@ async function runOne(target: ChatTarget) {
   }
 }
 
+/** BENCH_DEBUG: slow deliveries per 100 ms of send time (wall clock), to compare with server and database logs. */
+function printSlowTimeline(slow: [number, number][]): void {
+  const buckets = new Map<number, number[]>();
+  for (const [at, ms] of slow) {
+    const bucket = Math.floor(at / 100) * 100;
+    buckets.set(bucket, [...(buckets.get(bucket) ?? []), ms]);
+  }
+  for (const [bucket, list] of [...buckets].sort((a, b) => a[0] - b[0])) {
+    console.error(`[bench:chat] slow ${new Date(bucket).toISOString().slice(11, 23)} ${list.length} deliveries over 25 ms, max ${Math.max(...list).toFixed(1)} ms`);
+  }
+}
+
 const targets: ChatTarget[] = databases.map((db) => ({ server: "switchboard", db: db as ChatTarget["db"] }));
 if (peers) targets.push({ server: "socketio", db: "none" }, { server: "socketio", db: "postgres" });
 const results = [];
@@ -152,13 +172,13 @@ const run = {
 const file = await writeRun(run);
 
 console.log(`\nchat benchmark, commit ${run.commit}, ${run.date}, ${run.machine.cpus} CPUs (${run.machine.cpuModel}), written to ${file}\n`);
-console.log("| server | database | stored msg/s | delivered msg/s | server write syscalls per message | server CPU | client CPU | rate | send->receive p50 / p99 / p99.9 ms | send->ack p50 / p99 ms |");
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log("| server | database | stored msg/s | delivered msg/s | server write syscalls per message | server CPU | client CPU | Postgres CPU | machine CPU (of 200%) | rate | send->receive p50 / p99 / p99.9 ms | send->ack p50 / p99 ms |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   const d = r.latency.sendToReceiveMs;
   const a = r.latency.sendToAckMs;
   console.log(
-    `| ${r.server === "socketio" ? "plain Socket.IO" : "Switchboard"} | ${r.db} | ${r.throughput.storedPerSecond} | ${r.throughput.deliveredPerSecond} | ${r.throughput.serverWriteSyscallsPerStoredMessage} | ${r.throughput.serverCpuPercent}% | ${r.throughput.clientCpuPercent}% | ${r.latency.rate}/s | ${d.p50} / ${d.p99} / ${d.p999} | ${a.p50} / ${a.p99} |`,
+    `| ${r.server === "socketio" ? "plain Socket.IO" : "Switchboard"} | ${r.db} | ${r.throughput.storedPerSecond} | ${r.throughput.deliveredPerSecond} | ${r.throughput.serverWriteSyscallsPerStoredMessage} | ${r.throughput.serverCpuPercent}% | ${r.throughput.clientCpuPercent}% | ${r.throughput.postgresCpuPercent}% | ${r.throughput.machineCpuPercent}% | ${r.latency.rate}/s | ${d.p50} / ${d.p99} / ${d.p999} | ${a.p50} / ${a.p99} |`,
   );
 }
 process.exit(0);

@@ -65,7 +65,13 @@ async function settle(pid: number): Promise<void> {
   }
 }
 
-async function runTarget(name: Target["name"]) {
+/**
+ * Ramps one server. `previousStopped` is the stop of the server before (closing
+ * 19,800 connections takes Switchboard about 6 s): it may go on while this one
+ * starts and its idle RSS settles, and is over before the ramp. Resolves with the result and
+ * this server's own stop.
+ */
+async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
   const target = await startTarget(name, async () => async () => {}, {
     ...db?.env,
@@ -73,8 +79,14 @@ async function runTarget(name: Target["name"]) {
     MAX_CONNECTIONS_PER_USER: "100000",
   });
   const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./connections-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  const stop = async () => {
+    for (const w of workers) w.send({ type: "exit" });
+    await target.stop();
+    await db?.drop();
+  };
   try {
-    await settle(target.pid);
+    // The previous server's stop does not touch this one's RSS; its CPU would slow the ramp.
+    await Promise.all([previousStopped, settle(target.pid)]);
     const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
     const cpuBefore = await processCpuSeconds(target.pid);
     const start = performance.now();
@@ -109,19 +121,22 @@ async function runTarget(name: Target["name"]) {
       heapPerConnectionKiB: before.heap !== undefined && after.heap !== undefined ? Math.round(((after.heap - before.heap) / Math.max(1, opened) / 1024) * 10) / 10 : undefined,
     };
     console.error(`  ${name}: ${opened} connected (${result.failed} failed) in ${result.rampSeconds}s, RSS +${result.rssPerConnectionKiB} KiB/conn, heap +${result.heapPerConnectionKiB ?? "-"} KiB/conn`);
-    return result;
-  } finally {
-    for (const w of workers) w.send({ type: "exit" });
-    await target.stop();
-    await db?.drop();
+    return { result, stopped: stop() };
+  } catch (err) {
+    await stop();
+    throw err;
   }
 }
 
 const results = [];
+let stopped: Promise<void> = Promise.resolve();
 for (const name of TARGETS) {
   console.error(`[bench:connections] ${name}: ${N} idle connections`);
-  results.push(await runTarget(name));
+  const run = await runTarget(name, stopped);
+  results.push(run.result);
+  stopped = run.stopped;
 }
+await stopped;
 const run = {
   ...runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim()),
   setup: { wanted: WANTED, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },

@@ -2,14 +2,24 @@
  * The practical ceiling for Node on this machine: raw `ws`, rooms as sets of
  * sockets, and one pre-serialized frame sent to every member. Speaks just enough
  * of the Socket.IO framing (`40`, `42[...]`) for the same load clients to use it.
+ * Publishes come as `POST /publish` or as a `publish` event on a socket.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
+import { readPublish } from "./http-publish.js";
 
-const http = createServer();
+const http = createServer((req, res) => {
+  void readPublish(req, res, ({ room, event, data }) => broadcast(room, event, data));
+});
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
 const rooms = new Map<string, Set<WebSocket>>();
+
+/** One frame, serialized once, to every member of the room. */
+function broadcast(room: string, event: string, data: unknown): void {
+  const frame = `42${JSON.stringify([event, data])}`;
+  for (const member of rooms.get(room) ?? []) member.send(frame);
+}
 
 wss.on("connection", (ws) => {
   ws.send('0{"sid":"raw","pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}');
@@ -28,8 +38,7 @@ wss.on("connection", (ws) => {
       set.add(ws);
       joined.push(payload);
     } else if (event === "publish") {
-      const frame = `42${JSON.stringify([payload.event, payload.data])}`;
-      for (const member of rooms.get(payload.room) ?? []) member.send(frame);
+      broadcast(payload.room, payload.event, payload.data);
     } else if (event === "send") {
       // A member talking to the rest of its room (the small-rooms scenario).
       const frame = `42${JSON.stringify([payload.event, payload.data])}`;

@@ -26,6 +26,8 @@ export async function startSwitchboard(env: Record<string, string>): Promise<Ser
   // BENCH_SERVER_LOG=<file> keeps the server's own output (e.g. BENCH_NODE_ARGS=--trace-gc).
   if (process.env.BENCH_SERVER_LOG) {
     const log = createWriteStream(process.env.BENCH_SERVER_LOG, { flags: "a" });
+    // --trace-gc times are ms since the process started: this line maps them to the wall clock.
+    log.write(`[bench] server spawned at ${new Date().toISOString()}\n`);
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
   }

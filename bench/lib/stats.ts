@@ -33,6 +33,42 @@ export class Samples {
   }
 }
 
+/** CPU seconds (user + system) all cores have spent busy so far (everything but idle and iowait), from /proc/stat. */
+export async function machineBusyCpuSeconds(): Promise<number> {
+  const { readFile } = await import("node:fs/promises");
+  const [user, nice, system, , , irq, softirq, steal] = (await readFile("/proc/stat", "utf8")).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+}
+
+/**
+ * CPU seconds used so far by the local PostgreSQL server's processes, keyed by
+ * pid (see {@link postgresCpuBetween}).
+ */
+export async function postgresCpuSeconds(): Promise<Map<number, number>> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const result = new Map<number, number>();
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    if (!stat.includes("(postgres)")) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    result.set(Number(entry), (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return result;
+}
+
+/**
+ * CPU seconds the PostgreSQL processes used between two {@link postgresCpuSeconds}
+ * readings. A backend started in between counts in full (a pool opens its
+ * connections as load grows); one that ended in between is missed, which
+ * the pools under test, holding their connections, do not do.
+ */
+export function postgresCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let seconds = 0;
+  for (const [pid, used] of after) seconds += used - (before.get(pid) ?? 0);
+  return seconds;
+}
+
 /** CPU seconds (user + system) a Linux process has used so far, from /proc. */
 export async function processCpuSeconds(pid: number): Promise<number> {
   const { readFile } = await import("node:fs/promises");

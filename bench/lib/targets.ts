@@ -123,12 +123,22 @@ const publishAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /** The app backend's path: `POST /v1/events` with the tenant's API key (keep-alive), to the benchmark room. */
 export function publishEvent(url: string, event: string, data: unknown): Promise<void> {
-  const body = JSON.stringify({ channel: `topic:${ROOM}`, event, data });
+  return postJson(`${url}/v1/events`, { channel: `topic:${ROOM}`, event, data }, { authorization: `Bearer ${API_KEY}` });
+}
+
+/** The same path to a fan-out peer: its `POST /publish` handler (bench/baselines/http-publish.ts). */
+export async function httpPeerPublisher(url: string): Promise<(event: string, data: unknown) => Promise<void>> {
+  return (event, data) => postJson(`${url}/publish`, { room: ROOM, event, data });
+}
+
+/** One JSON POST on the publisher's keep-alive connections; rejects on a non-2xx answer. */
+function postJson(url: string, payload: unknown, headers: Record<string, string> = {}): Promise<void> {
+  const body = JSON.stringify(payload);
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/v1/events`, {
+    const req = http.request(url, {
       method: "POST",
       agent: publishAgent,
-      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
     }, (res) => {
       let text = "";
       res.once("error", reject);
