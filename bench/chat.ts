@@ -34,8 +34,13 @@ const USERS_PER_CONVERSATION = 10;
 const WORKERS = 2;
 const THROUGHPUT_MS = quick ? 5_000 : 15_000;
 const LATENCY_MS = quick ? 5_000 : 15_000;
-const LATENCY_RATE = 1000; // messages per second, all conversations together
-/** Sending at LATENCY_RATE before the latency is recorded: the server settles from the saturated throughput phase first. */
+/**
+ * Messages per second, all conversations together, of the latency phase: the
+ * issue's 1,000/s, except on PGlite, which stores about 800/s on this machine,
+ * so that 1,000/s would measure a growing queue rather than a latency.
+ */
+const latencyRate = (target: ChatTarget) => (target.server === "switchboard" && target.db === "pglite" ? 500 : 1000);
+/** Sending at the latency rate before the latency is recorded: the server settles from the saturated throughput phase first. */
 const LATENCY_WARMUP_MS = 2_000;
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4); // outstanding sends per conversation in the throughput phase
 const SECRET = randomBytes(24).toString("base64url");
@@ -107,7 +112,7 @@ async function runOne(target: ChatTarget) {
     };
 
     const replies = Promise.all(
-      workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: LATENCY_RATE / CONVERSATIONS, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS }, "latency")),
+      workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: latencyRate(target) / CONVERSATIONS, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS }, "latency")),
     );
     // Server CPU over the measured part only, as the workers measure their own.
     await new Promise((resolve) => setTimeout(resolve, LATENCY_WARMUP_MS));
@@ -124,7 +129,7 @@ async function runOne(target: ChatTarget) {
     }
     if (process.env.BENCH_DEBUG) printSlowTimeline(lat.flatMap((r) => r.slowDeliveries as [number, number][]));
     const latency = {
-      rate: LATENCY_RATE,
+      rate: latencyRate(target),
       sent: lat.reduce((n, r) => n + r.sent, 0),
       failed: lat.reduce((n, r) => n + r.failed, 0),
       sendToReceiveMs: delivery.summary(),
