@@ -35,8 +35,7 @@ const BISECTIONS = Number(argValue(args, "--bisections") ?? 2);
 /**
  * Total sends per second: from 250 (1,000 in quick runs), doubling until
  * delivery falls behind, then the bisections. Every server kept up below
- * 1,000/s with p99 under 25 ms in every run so far; those steps cost the full
- * run about 7 s.
+ * 1,000/s in every run so far; those steps cost the full run about 7 s.
  */
 const RATE_START = quick ? 1000 : 250;
 const RATE_MAX = 32_000;
