@@ -84,7 +84,8 @@ async function throughput(durationMs: number, window: number): Promise<void> {
   const elapsedMs = performance.now() - start;
   await new Promise((resolve) => setTimeout(resolve, 500)); // let the last deliveries land
   const used = process.cpuUsage(cpu);
-  send({ type: "throughput", acked, failed, deliveries: deliveries - deliveriesBefore, elapsedMs, cpuSeconds: (used.user + used.system) / 1e6 });
+  // cpuMs spans the same time as cpuSeconds (sending and the wait), so their ratio is this process's CPU share.
+  send({ type: "throughput", acked, failed, deliveries: deliveries - deliveriesBefore, elapsedMs, cpuSeconds: (used.user + used.system) / 1e6, cpuMs: performance.now() - start });
 }
 
 /**

@@ -91,7 +91,10 @@ async function runOne(target: ChatTarget) {
     const writesBefore = await processWriteSyscalls(server.pid);
     const machineBefore = await machineBusyCpuSeconds();
     const postgresBefore = await postgresCpuSeconds();
+    // CPU shares are CPU over the wall-clock time between the readings (the sending and the workers' wait for the last deliveries).
+    const cpuFrom = performance.now();
     const tp = await Promise.all(workers.map((w) => ask<any>(w, { type: "throughput", durationMs: THROUGHPUT_MS, window: WINDOW }, "throughput")));
+    const cpuWall = (performance.now() - cpuFrom) / 1000;
     const tpServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
     const tpWrites = (await processWriteSyscalls(server.pid)) - writesBefore;
     const tpMachineCpu = (await machineBusyCpuSeconds()) - machineBefore;
@@ -104,11 +107,11 @@ async function runOne(target: ChatTarget) {
       failed: tp.reduce((n, r) => n + r.failed, 0),
       // Frames written (deliveries + acks) per write system call: above 1 when the write coalescer merges them.
       serverWriteSyscallsPerStoredMessage: Math.round((tpWrites / Math.max(1, stored)) * 100) / 100,
-      serverCpuPercent: Math.round((tpServerCpu / elapsed) * 100),
-      clientCpuPercent: Math.round((tp.reduce((n, r) => n + r.cpuSeconds, 0) / elapsed) * 100),
+      serverCpuPercent: Math.round((tpServerCpu / cpuWall) * 100),
+      clientCpuPercent: Math.round(tp.reduce((n, r) => n + r.cpuSeconds / (r.cpuMs / 1000), 0) * 100),
       // Where the rest of the box went: the local Postgres (0 on PGlite, which runs in the server) and all cores together (200% = both busy).
-      postgresCpuPercent: Math.round((tpPostgresCpu / elapsed) * 100),
-      machineCpuPercent: Math.round((tpMachineCpu / elapsed) * 100),
+      postgresCpuPercent: Math.round((tpPostgresCpu / cpuWall) * 100),
+      machineCpuPercent: Math.round((tpMachineCpu / cpuWall) * 100),
     };
 
     const replies = Promise.all(
@@ -154,7 +157,9 @@ function printSlowTimeline(slow: [number, number][]): void {
   const buckets = new Map<number, number[]>();
   for (const [at, ms] of slow) {
     const bucket = Math.floor(at / 100) * 100;
-    buckets.set(bucket, [...(buckets.get(bucket) ?? []), ms]);
+    const list = buckets.get(bucket);
+    if (list) list.push(ms);
+    else buckets.set(bucket, [ms]);
   }
   for (const [bucket, list] of [...buckets].sort((a, b) => a[0] - b[0])) {
     console.error(`[bench:chat] slow ${new Date(bucket).toISOString().slice(11, 23)} ${list.length} deliveries over 25 ms, max ${Math.max(...list).toFixed(1)} ms`);

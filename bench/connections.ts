@@ -68,19 +68,30 @@ async function settle(pid: number): Promise<void> {
 /**
  * Ramps one server. `previousStopped` is the stop of the server before (closing
  * 19,800 connections takes Switchboard about 6 s): it may go on while this one
- * starts and its idle RSS settles, and is over before the ramp. Resolves with the result and
- * this server's own stop.
+ * starts and its idle RSS settles, and is over before the ramp. Resolves with
+ * the result and this server's own stop.
  */
 async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
-  const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
+  // On any failure here the previous server's stop is still waited for, so its schema is dropped.
+  const db = name === "switchboard" ? await benchDatabase(DB).catch(async (err: unknown) => {
+    await previousStopped;
+    throw err;
+  }) : undefined;
   const target = await startTarget(name, async () => async () => {}, {
     ...db?.env,
     RATE_LIMITS: "connect=1000000/1,room=1000000/1,other=1000000/1",
     MAX_CONNECTIONS_PER_USER: "100000",
+  }).catch(async (err: unknown) => {
+    await db?.drop();
+    await previousStopped;
+    throw err;
   });
   const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./connections-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  // Over once the workers have exited (their sockets closed), the server has stopped and its schema is gone.
   const stop = async () => {
-    for (const w of workers) w.send({ type: "exit" });
+    const exited = workers.map((w) => (w.exitCode !== null || w.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => w.once("exit", () => resolve()))));
+    for (const w of workers) if (w.connected) w.send({ type: "exit" });
+    await Promise.all(exited);
     await target.stop();
     await db?.drop();
   };
@@ -124,6 +135,7 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     return { result, stopped: stop() };
   } catch (err) {
     await stop();
+    await previousStopped;
     throw err;
   }
 }

@@ -17,8 +17,14 @@ export async function readPublish(req: IncomingMessage, res: ServerResponse, bro
     return;
   }
   let body = "";
-  req.setEncoding("utf8");
-  for await (const chunk of req) body += chunk;
+  try {
+    req.setEncoding("utf8");
+    for await (const chunk of req) body += chunk;
+  } catch {
+    // The publisher went away mid-body: nothing to broadcast, nobody to answer.
+    res.destroy();
+    return;
+  }
   try {
     broadcast(JSON.parse(body) as Publish);
     res.writeHead(202, { "content-type": "application/json" }).end("{}");

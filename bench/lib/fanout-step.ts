@@ -96,7 +96,7 @@ export async function runFanoutStep(options: FanoutStepOptions) {
     // Deliveries per write system call of the server(s): above 1 when frames are coalesced.
     deliveriesPerWriteSyscall: Math.round((received / Math.max(1, writes)) * 100) / 100,
     clientCpuPercent: Math.round(clientCpu * 100),
-    // The harness process, which publishes (HTTP requests to Switchboard, socket emits to the peers).
+    // The harness process, which publishes (HTTP requests; socket emits to the peers with --publish socket).
     publisherCpuPercent: Math.round(((publisherCpu.user + publisherCpu.system) / 1e6 / elapsed) * 100),
     keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
     /** Every expected delivery arrived: no backlog is left for the next step. */

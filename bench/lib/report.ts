@@ -9,6 +9,8 @@ export interface RunHeader {
   benchmark: string;
   date: string;
   commit: string;
+  /** Whether tracked files differed from `commit` (outside bench/results/): then the commit alone does not say what ran. */
+  uncommittedChanges: boolean;
   command: string;
   machine: { cpus: number; cpuModel?: string; memoryGiB: number; node: string };
 }
@@ -23,6 +25,7 @@ export function runHeader(benchmark: string, command: string): RunHeader {
     benchmark,
     date: new Date().toISOString(),
     commit: execSync("git rev-parse --short HEAD").toString().trim(),
+    uncommittedChanges: execSync("git status --porcelain --untracked-files=no").toString().split("\n").some((line) => line.trim() !== "" && !line.includes("bench/results/")),
     command: env + command,
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
   };

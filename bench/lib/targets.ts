@@ -71,7 +71,7 @@ export async function startPeer(file: string, env: Record<string, string> = {}):
   return { url, pid: await childPid(child), stop: stopper(child) };
 }
 
-/** A peer baseline speaking Socket.IO framing: publishes through a socket of its own. */
+/** A peer baseline speaking Socket.IO framing; `publisher` says how the harness publishes to it (HTTP or a socket). */
 async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>): Promise<Target> {
   const peer = await startPeer(file);
   return { name, ...peer, token: async () => "", join: ["join", ROOM], publish: await publisher(peer.url) };
