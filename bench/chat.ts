@@ -91,14 +91,21 @@ async function runOne(target: ChatTarget) {
     const writesBefore = await processWriteSyscalls(server.pid);
     const machineBefore = await machineBusyCpuSeconds();
     const postgresBefore = await postgresCpuSeconds();
-    // CPU shares are CPU over the wall-clock time between the readings (the sending and the workers' wait for the last deliveries).
+    // CPU shares cover the sending only (the span the stored rate is over): read again when the workers' deadline passes.
     const cpuFrom = performance.now();
+    const sendingEnds = new Promise<{ server: number; machine: number; postgres: Map<number, number>; wall: number }>((resolve) =>
+      setTimeout(async () => {
+        const wall = (performance.now() - cpuFrom) / 1000;
+        resolve({ server: await processCpuSeconds(server.pid), machine: await machineBusyCpuSeconds(), postgres: await postgresCpuSeconds(), wall });
+      }, THROUGHPUT_MS),
+    );
     const tp = await Promise.all(workers.map((w) => ask<any>(w, { type: "throughput", durationMs: THROUGHPUT_MS, window: WINDOW }, "throughput")));
-    const cpuWall = (performance.now() - cpuFrom) / 1000;
-    const tpServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
+    const atDeadline = await sendingEnds;
+    const cpuWall = atDeadline.wall;
+    const tpServerCpu = atDeadline.server - serverCpu;
     const tpWrites = (await processWriteSyscalls(server.pid)) - writesBefore;
-    const tpMachineCpu = (await machineBusyCpuSeconds()) - machineBefore;
-    const tpPostgresCpu = postgresCpuBetween(postgresBefore, await postgresCpuSeconds());
+    const tpMachineCpu = atDeadline.machine - machineBefore;
+    const tpPostgresCpu = postgresCpuBetween(postgresBefore, atDeadline.postgres);
     const elapsed = Math.max(...tp.map((r) => r.elapsedMs)) / 1000;
     const stored = tp.reduce((n, r) => n + r.acked, 0);
     const throughput = {
@@ -108,7 +115,7 @@ async function runOne(target: ChatTarget) {
       // Frames written (deliveries + acks) per write system call: above 1 when the write coalescer merges them.
       serverWriteSyscallsPerStoredMessage: Math.round((tpWrites / Math.max(1, stored)) * 100) / 100,
       serverCpuPercent: Math.round((tpServerCpu / cpuWall) * 100),
-      clientCpuPercent: Math.round(tp.reduce((n, r) => n + r.cpuSeconds / (r.cpuMs / 1000), 0) * 100),
+      clientCpuPercent: Math.round((tp.reduce((n, r) => n + r.cpuSeconds, 0) / elapsed) * 100),
       // Where the rest of the box went: the local Postgres (0 on PGlite, which runs in the server) and all cores together (200% = both busy).
       postgresCpuPercent: Math.round((tpPostgresCpu / cpuWall) * 100),
       machineCpuPercent: Math.round((tpMachineCpu / cpuWall) * 100),
