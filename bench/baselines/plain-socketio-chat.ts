@@ -8,7 +8,8 @@
  * With DATABASE_URL (and DATABASE_SCHEMA), each message is first stored by one
  * INSERT through a `pg` pool (the hand-built layer Switchboard replaces);
  * without it nothing is stored, which makes it the ceiling of Socket.IO
- * relaying this traffic on this machine. No token verification, no validation, no idempotency, no seq.
+ * relaying this traffic on this machine. No token verification, no
+ * validation, no idempotency, no seq.
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";

@@ -15,10 +15,10 @@ const http = createServer((req, res) => {
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
 const rooms = new Map<string, Set<WebSocket>>();
 
-/** One frame, serialized once, to every member of the room. */
-function broadcast(room: string, event: string, data: unknown): void {
+/** One frame, serialized once, to every member of the room (but `except`). */
+function broadcast(room: string, event: string, data: unknown, except?: WebSocket): void {
   const frame = `42${JSON.stringify([event, data])}`;
-  for (const member of rooms.get(room) ?? []) member.send(frame);
+  for (const member of rooms.get(room) ?? []) if (member !== except) member.send(frame);
 }
 
 wss.on("connection", (ws) => {
@@ -41,8 +41,7 @@ wss.on("connection", (ws) => {
       broadcast(payload.room, payload.event, payload.data);
     } else if (event === "send") {
       // A member talking to the rest of its room (the small-rooms scenario).
-      const frame = `42${JSON.stringify([payload.event, payload.data])}`;
-      for (const member of rooms.get(payload.room) ?? []) if (member !== ws) member.send(frame);
+      broadcast(payload.room, payload.event, payload.data, ws);
     }
     if (ackId) ws.send(`43${ackId}[]`);
   });

@@ -33,6 +33,15 @@ export class Samples {
   }
 }
 
+/**
+ * The fields of a `/proc/<pid>/stat` line after "pid (comm) ": state, ppid, ...,
+ * utime at index 11, stime, cutime, cstime (clock ticks). The command name may
+ * hold spaces and parentheses, so the split starts after its last ")".
+ */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** CPU seconds (user + system) all cores have spent busy so far (everything but idle and iowait), from /proc/stat. */
 export async function machineBusyCpuSeconds(): Promise<number> {
   const { readFile } = await import("node:fs/promises");
@@ -54,8 +63,7 @@ export async function postgresCpuSeconds(): Promise<Map<number, number>> {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
     if (!stat.startsWith(`${entry} (postgres) `)) continue;
-    // After "pid (comm) ": state, ppid, ..., utime (index 11), stime, cutime, cstime.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = statFields(stat);
     processes.push({
       pid: Number(entry),
       ppid: Number(fields[1]),
@@ -89,8 +97,7 @@ export function postgresCpuBetween(before: Map<number, number>, after: Map<numbe
 /** CPU seconds (user + system) a Linux process has used so far, from /proc. */
 export async function processCpuSeconds(pid: number): Promise<number> {
   const { readFile } = await import("node:fs/promises");
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = statFields(await readFile(`/proc/${pid}/stat`, "utf8"));
   const ticks = Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
 }
