@@ -71,9 +71,27 @@ async function startChatTarget({ server, db }: ChatTarget) {
   return { ...(await startSwitchboard(env)), drop: () => store.drop() };
 }
 
-async function runOne(target: ChatTarget) {
-  const server = await startChatTarget(target);
+/**
+ * Runs one target. `previousStopped` is the stop of the target before: it may
+ * go on while this one starts and its clients connect (nothing is measured
+ * then), and is over before the throughput phase. Resolves with the result and
+ * this target's own stop, which the next run overlaps in the same way.
+ */
+async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
+  const server = await startChatTarget(target).catch(async (err: unknown) => {
+    await previousStopped;
+    throw err;
+  });
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./chat-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  const stop = async () => {
+    if (process.env.BENCH_DEBUG && target.server === "switchboard") {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      console.error(text.split("\n").filter((l) => /request_duration_seconds_(sum|count)\{[^}]*message:send/.test(l) || /eventloop_lag_(mean|p99)/.test(l)).join("\n"));
+    }
+    for (const w of workers) w.send({ type: "exit" });
+    await server.stop();
+    await server.drop();
+  };
   try {
     await Promise.all(
       workers.map((worker, w) =>
@@ -86,6 +104,7 @@ async function runOne(target: ChatTarget) {
         }, "ready"),
       ),
     );
+    await previousStopped;
 
     let serverCpu = await processCpuSeconds(server.pid);
     const writesBefore = await processWriteSyscalls(server.pid);
@@ -147,15 +166,11 @@ async function runOne(target: ChatTarget) {
       serverCpuPercent: Math.round((latServerCpu / measuredSeconds) * 100),
       clientCpuPercent: Math.round(lat.reduce((n, r) => n + r.cpuSeconds / (r.measuredMs / 1000), 0) * 100),
     };
-    return { ...target, throughput, latency };
-  } finally {
-    if (process.env.BENCH_DEBUG && target.server === "switchboard") {
-      const text = await (await fetch(`${server.url}/metrics`)).text();
-      console.error(text.split("\n").filter((l) => /request_duration_seconds_(sum|count)\{[^}]*message:send/.test(l) || /eventloop_lag_(mean|p99)/.test(l)).join("\n"));
-    }
-    for (const w of workers) w.send({ type: "exit" });
-    await server.stop();
-    await server.drop();
+    return { result: { ...target, throughput, latency }, stopped: stop() };
+  } catch (err) {
+    await stop();
+    await previousStopped;
+    throw err;
   }
 }
 
@@ -176,10 +191,14 @@ function printSlowTimeline(slow: [number, number][]): void {
 const targets: ChatTarget[] = databases.map((db) => ({ server: "switchboard", db: db as ChatTarget["db"] }));
 if (peers) targets.push({ server: "socketio", db: "none" }, { server: "socketio", db: "postgres" });
 const results = [];
+let stopped: Promise<void> = Promise.resolve();
 for (const target of targets) {
   console.error(`[bench:chat] ${target.server} on ${target.db}: ${CONVERSATIONS} conversations x ${USERS_PER_CONVERSATION} clients`);
-  results.push(await runOne(target));
+  const run = await runOne(target, stopped);
+  results.push(run.result);
+  stopped = run.stopped;
 }
+await stopped;
 
 const run = {
   ...runHeader("chat", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:chat -- ${args.join(" ")}`.trim()),

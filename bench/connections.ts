@@ -50,7 +50,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Waits until the server has finished what the last connections started: its
- * RSS moved less than 0.5% over the last second (at least 2 s, at most
+ * RSS moved less than 0.5% over the last second (at least 1 s, at most
  * SETTLE_MS), so RSS is read when settled rather than after a fixed pause.
  */
 async function settle(pid: number): Promise<void> {
@@ -60,7 +60,7 @@ async function settle(pid: number): Promise<void> {
     samples.push(await rssBytes(pid));
     const elapsed = performance.now() - started;
     const second = samples.length >= 3 ? samples[samples.length - 3]! : undefined;
-    if (elapsed >= SETTLE_MS || (elapsed >= 2000 && second !== undefined && Math.abs(samples.at(-1)! - second) / second < 0.005)) return;
+    if (elapsed >= SETTLE_MS || (elapsed >= 1000 && second !== undefined && Math.abs(samples.at(-1)! - second) / second < 0.005)) return;
     await sleep(500);
   }
 }

@@ -41,14 +41,34 @@ const RATE_START = quick ? 1000 : 250;
 const RATE_MAX = 32_000;
 const KEEP_UP_RATIO = 0.97;
 
-async function runTarget(name: Target["name"]) {
-  const db = name === "switchboard" ? await benchDatabase(DB === "pglite" ? "pglite" : "postgres") : undefined;
+/**
+ * Runs one server's ladder. `previousStopped` is the stop of the server before
+ * (about 2 s for Switchboard with 5,000 connections): it may go on while this
+ * one starts and its members connect (nothing is measured then), and is over
+ * before the warm-up. Resolves with the result and this server's own stop,
+ * which the next run overlaps in the same way.
+ */
+async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
+  // On any failure here the previous server's stop is still waited for, so its schema is dropped.
+  const db = name === "switchboard" ? await benchDatabase(DB === "pglite" ? "pglite" : "postgres").catch(async (err: unknown) => {
+    await previousStopped;
+    throw err;
+  }) : undefined;
   const env: Record<string, string> = {
     RATE_LIMITS: "message=1000000/1,conversation=1000000/1,room=1000000/1,connect=1000000/1,other=1000000/1",
     ...db?.env,
   };
-  const target = await startTarget(name, async () => async () => {}, env);
+  const target = await startTarget(name, async () => async () => {}, env).catch(async (err: unknown) => {
+    await db?.drop();
+    await previousStopped;
+    throw err;
+  });
   const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./rooms-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
+  const stop = async () => {
+    for (const w of workers) w.send({ type: "exit" });
+    await target.stop();
+    await db?.drop();
+  };
   try {
     const connectStart = performance.now();
     await Promise.all(
@@ -57,6 +77,7 @@ async function runTarget(name: Target["name"]) {
       ),
     );
     const setupSeconds = (performance.now() - connectStart) / 1000;
+    await previousStopped;
     await Promise.all(workers.map((w) => ask<any>(w, { type: "step", rate: RATE_START / WORKERS, durationMs: WARMUP_MS }, "step")));
     const { steps, sustained } = await climb(RATE_START, RATE_MAX, BISECTIONS, async (rate) => {
       // An overloaded step's backlog lands before the next starts (and is not counted as its).
@@ -85,19 +106,24 @@ async function runTarget(name: Target["name"]) {
       console.error(`  ${name} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${summary.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}%`);
       return step;
     });
-    return { target: name, setupSeconds: Math.round(setupSeconds * 10) / 10, maxSustainedRate: sustained?.rate ?? 0, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, steps };
-  } finally {
-    for (const w of workers) w.send({ type: "exit" });
-    await target.stop();
-    await db?.drop();
+    const result = { target: name, setupSeconds: Math.round(setupSeconds * 10) / 10, maxSustainedRate: sustained?.rate ?? 0, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, steps };
+    return { result, stopped: stop() };
+  } catch (err) {
+    await stop();
+    await previousStopped;
+    throw err;
   }
 }
 
 const results = [];
+let stopped: Promise<void> = Promise.resolve();
 for (const name of TARGETS) {
   console.error(`[bench:rooms] ${name}: ${ROOMS} rooms x ${MEMBERS} members`);
-  results.push(await runTarget(name));
+  const run = await runTarget(name, stopped);
+  results.push(run.result);
+  stopped = run.stopped;
 }
+await stopped;
 const run = {
   ...runHeader("rooms", `npm run bench:rooms -- ${args.join(" ")}`.trim()),
   setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: { start: RATE_START, max: RATE_MAX, refine: BISECTIONS }, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },
