@@ -5,6 +5,10 @@
  */
 import { SignJWT } from "jose";
 import { SioClient } from "./lib/sio-client.js";
+import { logPauses } from "./lib/pause-log.js";
+
+// Lines its GC pauses and stalls up with the slow-delivery timeline (a late receiver looks like a late server).
+if (process.env.BENCH_DEBUG) logPauses("chat-worker");
 
 interface Setup {
   url: string;
