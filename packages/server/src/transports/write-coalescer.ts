@@ -50,10 +50,23 @@ export class WriteCoalescer {
    * held too.
    */
   wrap(websocket: WebSocket, socket: Duplex): WebSocket {
-    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-    (socket as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
+    const write = socket.write.bind(socket) as (chunk: unknown, encoding?: BufferEncoding, callback?: (err?: Error | null) => void) => boolean;
+    (socket as { write: (...args: unknown[]) => boolean }).write = (chunk: unknown, encoding?: unknown, callback?: unknown) => {
+      const done = (typeof encoding === "function" ? encoding : callback) as ((err?: Error | null) => void) | undefined;
+      const enc = typeof encoding === "string" ? (encoding as BufferEncoding) : undefined;
+      // A destroyed socket fails the write; its callback must hear the error.
+      if (socket.destroyed) return write(chunk, enc, done);
       this.hold(socket);
-      return write(...args);
+      const accepted = write(chunk, enc);
+      // The callback is called on the next tick, as Node does for a write the kernel
+      // took at once, not when the held bytes leave. Engine.IO sends nothing more
+      // to a socket until its last frame's callback ran. Waiting for the release
+      // sent a socket's second frame of a turn on its own, one turn later, through
+      // Engine.IO's queue. Now it joins the held bytes. The bytes stay in the
+      // socket's buffer until then, so `bufferedAmount` and the slow-consumer
+      // check still count them.
+      if (done) process.nextTick(done);
+      return accepted;
     };
     return websocket;
   }
