@@ -14,6 +14,7 @@
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { lineChart, type Series } from "./lib/chart.js";
 import { runHeader, writeRun } from "./lib/report.js";
 
@@ -87,7 +88,7 @@ for (const [name, title] of [
   if (!files[name]) continue;
   const data = JSON.parse(await readFile(files[name]!, "utf8"));
   const svg = lineChart(latencySeries(data.results), { title, xLabel: "delivered messages/s (log)", yLabel: "p99 latency, ms (log)" });
-  const path = fileURLToPath(new URL(`./results/${name}-${stamp}.svg`, import.meta.url));
+  const path = join(process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL("./results/", import.meta.url)), `${name}-${stamp}.svg`);
   await writeFile(path, svg);
   run.charts[name] = path;
 }
