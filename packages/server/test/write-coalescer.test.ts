@@ -75,6 +75,25 @@ describe("write coalescer", () => {
     client.close();
   });
 
+  it("calls a held write's callback when the turn ends, and with an error if the socket closed first", async () => {
+    const { server, client, received } = await coalescingServer();
+    const results: (Error | null | undefined)[] = [];
+    server.send("kept", (err) => results.push(err));
+    expect(results).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    await until(() => results.length === 1 && received.length === 1);
+    expect(results).toEqual([null]);
+    expect(received).toEqual(["kept"]);
+    // A socket destroyed while its write is held: the callback hears it, once.
+    server.send("lost", (err) => results.push(err));
+    (server as unknown as { _socket: Socket })._socket.destroy();
+    await until(() => results.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(results).toHaveLength(2);
+    expect(results[1]).toBeInstanceOf(Error);
+    client.terminate();
+  });
+
   it("sends Socket.IO room broadcasts of one turn in one write, though Engine.IO waits for each write's callback", async () => {
     const coalescer = new WriteCoalescer();
     const writes = { single: 0, vectored: 0 };
@@ -97,8 +116,8 @@ describe("write coalescer", () => {
     client.on("tick", (n: number) => received.push(n));
     writes.single = writes.vectored = 0;
     // Ten broadcasts in one turn: Engine.IO queues the nine after the first until the
-    // first frame's write callback runs, on the next tick; they then join the held
-    // first frame, and all ten leave in one write when the turn ends.
+    // first frame's write callback runs. The release runs it before uncorking, so the
+    // nine join the held first frame and all ten leave in one write.
     for (let n = 0; n < 10; n++) io.to("room").emit("tick", n);
     await until(() => received.length === 10);
     expect(received).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -16,27 +16,60 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
  * the current turn; nothing is reordered, since one socket's frames stay in
  * their order.
  */
+type WriteCallback = (err?: Error | null) => void;
+
 export class WriteCoalescer {
-  private readonly held = new Set<Duplex>();
+  /** Sockets corked this turn, with the callbacks of their held writes. */
+  private held = new Map<Duplex, WriteCallback[]>();
+  /** The sockets {@link release} is running callbacks for: still corked, and their new writes join this release. */
+  private releasing: Map<Duplex, WriteCallback[]> | undefined;
   private scheduled = false;
 
   /** Holds the socket's writes until the end of this turn of the event loop. */
   hold(socket: Duplex): void {
-    if (this.held.has(socket) || socket.destroyed) return;
+    if (this.held.has(socket) || this.releasing?.has(socket) || socket.destroyed) return;
     socket.cork();
-    this.held.add(socket);
+    this.held.set(socket, []);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.release);
     }
   }
 
-  /** Writes everything held; runs once per turn in which anything was held. */
+  /**
+   * Writes everything held; runs once per turn in which anything was held.
+   *
+   * The held writes' callbacks run first, while the sockets are still corked.
+   * Engine.IO sends nothing more to a socket until its last write's callback
+   * ran, and queues the socket's later packets meanwhile (a second chat message
+   * or publish of the turn). Run at the uncork, the callback made it send that
+   * queue in a write of its own, a turn later. Run before, the queue joins this
+   * write. Callbacks may write again, with callbacks of their own, so they run
+   * in rounds until none is left (Engine.IO needs two: its queue, then nothing).
+   */
   readonly release = (): void => {
     this.scheduled = false;
-    const sockets = [...this.held];
-    this.held.clear();
-    for (const socket of sockets) socket.uncork();
+    const batch = this.held;
+    this.held = new Map();
+    this.releasing = batch;
+    try {
+      for (let round = 0; round < 8; round++) {
+        let ran = false;
+        for (const [socket, callbacks] of batch) {
+          if (callbacks.length === 0) continue;
+          ran = true;
+          for (const callback of callbacks.splice(0)) settle(socket, callback);
+        }
+        if (!ran) break;
+      }
+    } finally {
+      this.releasing = undefined;
+      for (const [socket, callbacks] of batch) {
+        socket.uncork();
+        // Callbacks of writes made in the last round: their bytes left with this uncork.
+        for (const callback of callbacks) process.nextTick(settle, socket, callback);
+      }
+    }
   };
 
   /**
@@ -47,26 +80,18 @@ export class WriteCoalescer {
    * Engine.IO writes it with `ws`'s internal `sendFrame`, which never calls
    * `send`. A fan-out or a chat message to a room is exactly the traffic that
    * piles up several frames per socket when the server is busy, so it must be
-   * held too.
+   * held too. A held write's callback is kept for {@link release}.
    */
   wrap(websocket: WebSocket, socket: Duplex): WebSocket {
-    const write = socket.write.bind(socket) as (chunk: unknown, encoding?: BufferEncoding, callback?: (err?: Error | null) => void) => boolean;
+    const write = socket.write.bind(socket) as (chunk: unknown, encoding?: BufferEncoding, callback?: WriteCallback) => boolean;
     (socket as { write: (...args: unknown[]) => boolean }).write = (chunk: unknown, encoding?: unknown, callback?: unknown) => {
-      const done = (typeof encoding === "function" ? encoding : callback) as ((err?: Error | null) => void) | undefined;
+      const done = (typeof encoding === "function" ? encoding : callback) as WriteCallback | undefined;
       const enc = typeof encoding === "string" ? (encoding as BufferEncoding) : undefined;
-      // A destroyed socket fails the write; its callback must hear the error.
+      // A destroyed socket fails the write at once; its callback must hear the error.
       if (socket.destroyed) return write(chunk, enc, done);
       this.hold(socket);
-      const accepted = write(chunk, enc);
-      // The callback is called on the next tick, as Node does for a write the kernel
-      // took at once, not when the held bytes leave. Engine.IO sends nothing more
-      // to a socket until its last frame's callback ran. Waiting for the release
-      // sent a socket's second frame of a turn on its own, one turn later, through
-      // Engine.IO's queue. Now it joins the held bytes. The bytes stay in the
-      // socket's buffer until then, so `bufferedAmount` and the slow-consumer
-      // check still count them.
-      if (done) process.nextTick(done);
-      return accepted;
+      if (done) (this.releasing?.get(socket) ?? this.held.get(socket)!).push(done);
+      return write(chunk, enc);
     };
     return websocket;
   }
@@ -83,5 +108,17 @@ export class WriteCoalescer {
         super.handleUpgrade(request, socket, head, (client, req) => callback(coalescer.wrap(client, socket), req));
       }
     };
+  }
+}
+
+/** Runs a held write's callback: with an error if the socket was destroyed before its bytes left. */
+function settle(socket: Duplex, callback: WriteCallback): void {
+  try {
+    callback(socket.destroyed ? new Error("socket closed before the held write was sent") : null);
+  } catch (err) {
+    // A throwing callback must not leave the other sockets corked; it still surfaces.
+    process.nextTick(() => {
+      throw err;
+    });
   }
 }
