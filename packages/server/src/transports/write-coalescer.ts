@@ -2,6 +2,9 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 
+/** The callback of a `write` to a TCP socket. */
+type WriteCallback = (err?: Error | null) => void;
+
 /**
  * Coalesces the frames written to one TCP socket during one turn of the event
  * loop into a single `writev` system call.
@@ -16,8 +19,6 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
  * the current turn; nothing is reordered, since one socket's frames stay in
  * their order.
  */
-type WriteCallback = (err?: Error | null) => void;
-
 export class WriteCoalescer {
   /** Sockets corked this turn, with the callbacks of their held writes. */
   private held = new Map<Duplex, WriteCallback[]>();
