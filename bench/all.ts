@@ -16,7 +16,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { lineChart, type Series } from "./lib/chart.js";
-import { runHeader, writeRun } from "./lib/report.js";
+import { resultsDir, runHeader, writeRun } from "./lib/report.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -88,7 +88,7 @@ for (const [name, title] of [
   if (!files[name]) continue;
   const data = JSON.parse(await readFile(files[name]!, "utf8"));
   const svg = lineChart(latencySeries(data.results), { title, xLabel: "delivered messages/s (log)", yLabel: "p99 latency, ms (log)" });
-  const path = join(process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL("./results/", import.meta.url)), `${name}-${stamp}.svg`);
+  const path = join(resultsDir(), `${name}-${stamp}.svg`);
   await writeFile(path, svg);
   run.charts[name] = path;
 }

@@ -21,6 +21,7 @@ import { startSwitchboard } from "./lib/server-process.js";
 import { PG_URL, benchDatabase } from "./lib/database.js";
 import { startPeer } from "./lib/targets.js";
 import { ask } from "./lib/ipc.js";
+import { runOverlapped } from "./lib/overlapped.js";
 import { runHeader, writeRun } from "./lib/report.js";
 import { Samples, machineBusyCpuSeconds, postgresCpuBetween, postgresCpuSeconds, processCpuSeconds, processWriteSyscalls } from "./lib/stats.js";
 
@@ -143,8 +144,9 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
       machineCpuPercent: Math.round((tpMachineCpu / cpuWall) * 100),
     };
 
+    const rate = latencyRate(target, throughput.storedPerSecond);
     const replies = Promise.all(
-      workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: latencyRate(target, throughput.storedPerSecond) / CONVERSATIONS, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS }, "latency")),
+      workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: rate / CONVERSATIONS, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS }, "latency")),
     );
     // Server CPU over the measured part only, as the workers measure their own.
     await new Promise((resolve) => setTimeout(resolve, LATENCY_WARMUP_MS));
@@ -161,7 +163,7 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
     }
     if (process.env.BENCH_DEBUG) printSlowTimeline(lat.flatMap((r) => r.slowDeliveries as [number, number][]));
     const latency = {
-      rate: latencyRate(target, throughput.storedPerSecond),
+      rate,
       sent: lat.reduce((n, r) => n + r.sent, 0),
       failed: lat.reduce((n, r) => n + r.failed, 0),
       sendToReceiveMs: delivery.summary(),
@@ -193,15 +195,10 @@ function printSlowTimeline(slow: [number, number][]): void {
 
 const targets: ChatTarget[] = databases.map((db) => ({ server: "switchboard", db: db as ChatTarget["db"] }));
 if (peers) targets.push({ server: "socketio", db: "none" }, { server: "socketio", db: "postgres" });
-const results = [];
-let stopped: Promise<void> = Promise.resolve();
-for (const target of targets) {
+const results = await runOverlapped(targets, (target, previousStopped) => {
   console.error(`[bench:chat] ${target.server} on ${target.db}: ${CONVERSATIONS} conversations x ${USERS_PER_CONVERSATION} clients`);
-  const run = await runOne(target, stopped);
-  results.push(run.result);
-  stopped = run.stopped;
-}
-await stopped;
+  return runOne(target, previousStopped);
+});
 
 const run = {
   ...runHeader("chat", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:chat -- ${args.join(" ")}`.trim()),

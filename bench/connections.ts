@@ -15,6 +15,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
+import { runOverlapped } from "./lib/overlapped.js";
 import { argValue, runHeader, writeRun } from "./lib/report.js";
 import { processCpuSeconds } from "./lib/stats.js";
 import { SECRET, startTarget, type Target } from "./lib/targets.js";
@@ -140,15 +141,10 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
   }
 }
 
-const results = [];
-let stopped: Promise<void> = Promise.resolve();
-for (const name of TARGETS) {
+const results = await runOverlapped(TARGETS, (name, previousStopped) => {
   console.error(`[bench:connections] ${name}: ${N} idle connections`);
-  const run = await runTarget(name, stopped);
-  results.push(run.result);
-  stopped = run.stopped;
-}
-await stopped;
+  return runTarget(name, previousStopped);
+});
 const run = {
   ...runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim()),
   setup: { wanted: WANTED, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },

@@ -28,6 +28,7 @@ import { SioClient } from "./lib/sio-client.js";
 import { KEEP_UP_RATIO, runFanoutStep } from "./lib/fanout-step.js";
 import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
+import { runOverlapped } from "./lib/overlapped.js";
 import { climb } from "./lib/ladder.js";
 import { runHeader, writeRun } from "./lib/report.js";
 import { ROOM, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
@@ -118,17 +119,11 @@ function commonRate(rows: { steps: { rate: number; keptUp: boolean }[] }[]): num
   return Math.max(0, ...[...ok[0]!].filter((rate) => ok.every((set) => set.has(rate))));
 }
 
-const results = [];
-let stopped: Promise<void> = Promise.resolve();
-for (const n of SIZES) {
-  for (const name of TARGETS) {
-    console.error(`[bench:fanout] ${name}, ${n} subscribers`);
-    const ladder = await runTarget(name, n, stopped);
-    results.push(ladder.result);
-    stopped = ladder.stopped;
-  }
-}
-await stopped;
+const ladders = SIZES.flatMap((n) => TARGETS.map((name) => ({ n, name })));
+const results = await runOverlapped(ladders, ({ n, name }, previousStopped) => {
+  console.error(`[bench:fanout] ${name}, ${n} subscribers`);
+  return runTarget(name, n, previousStopped);
+});
 
 const run = {
   ...runHeader(

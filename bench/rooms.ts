@@ -16,6 +16,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
+import { runOverlapped } from "./lib/overlapped.js";
 import { climb } from "./lib/ladder.js";
 import { argValue, runHeader, writeRun } from "./lib/report.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
@@ -115,15 +116,10 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
   }
 }
 
-const results = [];
-let stopped: Promise<void> = Promise.resolve();
-for (const name of TARGETS) {
+const results = await runOverlapped(TARGETS, (name, previousStopped) => {
   console.error(`[bench:rooms] ${name}: ${ROOMS} rooms x ${MEMBERS} members`);
-  const run = await runTarget(name, stopped);
-  results.push(run.result);
-  stopped = run.stopped;
-}
-await stopped;
+  return runTarget(name, previousStopped);
+});
 const run = {
   ...runHeader("rooms", `npm run bench:rooms -- ${args.join(" ")}`.trim()),
   setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: { start: RATE_START, max: RATE_MAX, refine: BISECTIONS }, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },

@@ -32,13 +32,17 @@ export function runHeader(benchmark: string, command: string): RunHeader {
 }
 
 /**
- * Writes a run to `bench/results/<benchmark>-<date>.json`; resolves with the file's path.
- * `BENCH_RESULTS_DIR` puts it elsewhere: experiments and diagnostics write to
- * `bench/results/tmp/` (git-ignored), so that cleaning up after them never touches
- * a result BENCHMARKS.md cites.
+ * Where result files go: `bench/results/`, or `BENCH_RESULTS_DIR`. Experiments
+ * and diagnostics write to `bench/results/tmp/` (git-ignored), so that cleaning
+ * up after them never touches a result BENCHMARKS.md cites.
  */
+export function resultsDir(): string {
+  return process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL("../results/", import.meta.url));
+}
+
+/** Writes a run to `<resultsDir>/<benchmark>-<date>.json`; resolves with the file's path. */
 export async function writeRun(run: RunHeader & Record<string, unknown>): Promise<string> {
-  const dir = process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL("../results/", import.meta.url));
+  const dir = resultsDir();
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${run.benchmark}-${run.date.replace(/[:.]/g, "-")}.json`);
   await writeFile(file, `${JSON.stringify(run, null, 2)}\n`);
