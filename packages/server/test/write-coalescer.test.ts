@@ -12,8 +12,8 @@ afterEach(() => {
 });
 
 /** A ws server whose sockets write through a coalescer, counting the TCP socket's write calls. */
-async function coalescingServer() {
-  const coalescer = new WriteCoalescer();
+async function coalescingServer(options?: ConstructorParameters<typeof WriteCoalescer>[0]) {
+  const coalescer = new WriteCoalescer(options);
   const Engine = coalescer.wsEngine();
   const wss = new Engine({ noServer: true });
   const http = createServer();
@@ -30,7 +30,7 @@ async function coalescingServer() {
   const received: string[] = [];
   client.on("message", (data) => received.push(String(data)));
   await new Promise((resolve) => client.once("open", resolve));
-  return { server: await connected, client, received, writes };
+  return { server: await connected, client, received, writes, coalescer };
 }
 
 /** Counts a TCP socket's write system-call paths (`_write` for one buffer, `_writev` for several). */
@@ -92,6 +92,36 @@ describe("write coalescer", () => {
     expect(results).toHaveLength(2);
     expect(results[1]).toBeInstanceOf(Error);
     client.terminate();
+  });
+
+  it("writes through at once while each socket gets one frame a turn, and holds again once frames pile up", async () => {
+    const { server, client, received, writes, coalescer } = await coalescingServer({ decisionWindow: 8 });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    expect(coalescer.isHolding).toBe(true);
+    // One frame a turn (ws writes each as header and payload under its own cork: still one frame).
+    for (let n = 0; n < 8; n++) {
+      server.send(`single ${n}`);
+      await turn();
+    }
+    expect(coalescer.isHolding).toBe(false);
+    writes.single = writes.vectored = 0;
+    server.send("through");
+    // Written during the send itself, not at the end of the turn.
+    expect(writes.single + writes.vectored).toBe(1);
+    await turn();
+    // Three frames a turn: holding pays again, and the next turn's three frames leave in one write.
+    for (let n = 0; n < 8; n++) {
+      for (const part of ["a", "b", "c"]) server.send(`${part} ${n}`);
+      await turn();
+    }
+    expect(coalescer.isHolding).toBe(true);
+    writes.single = writes.vectored = 0;
+    for (const part of ["x", "y", "z"]) server.send(part);
+    expect(writes.single + writes.vectored).toBe(0);
+    await until(() => received.at(-1) === "z");
+    expect(writes.single + writes.vectored).toBe(1);
+    expect(received).toHaveLength(8 + 1 + 24 + 3);
+    client.close();
   });
 
   it("sends Socket.IO room broadcasts of one turn in one write, though Engine.IO waits for each write's callback", async () => {
