@@ -51,7 +51,7 @@ export class WriteCoalescer {
   private holding = true;
   /** WebSocket frames written this turn. */
   private frames = 0;
-  /** The sockets written to this turn. */
+  /** The sockets written through this turn (held ones are counted from the held batch). */
   private readonly written = new Set<Duplex>();
   /** Frames and socket-turns since the last decision. */
   private window = { frames: 0, socketTurns: 0 };
@@ -93,16 +93,16 @@ export class WriteCoalescer {
   /** Counts a frame written to `socket` this turn. */
   private countFrame(socket: Duplex): void {
     this.frames++;
-    this.written.add(socket);
+    if (!this.holding) this.written.add(socket);
     // A frame written during a release belongs to the turn that release is closing.
     if (this.releasing === undefined) this.schedule();
   }
 
-  /** Adds the ended turn to the window, and decides once the window is full. */
-  private endTurn(): void {
+  /** Adds the ended turn (`heldSockets` held, the rest written through) to the window, and decides once the window is full. */
+  private endTurn(heldSockets: number): void {
     const window = this.window;
     window.frames += this.frames;
-    window.socketTurns += this.written.size;
+    window.socketTurns += heldSockets + this.written.size;
     this.frames = 0;
     this.written.clear();
     if (window.socketTurns < this.decisionWindow) return;
@@ -144,7 +144,7 @@ export class WriteCoalescer {
         // Callbacks of writes made in the last round: their bytes left with this uncork.
         for (const callback of callbacks) process.nextTick(settle, socket, callback);
       }
-      this.endTurn();
+      this.endTurn(batch.size);
     }
   };
 

@@ -106,7 +106,9 @@ export class NotificationService {
     const { tenantId, message } = event;
     const now = new Date();
     for (const userId of event.participantIds) {
-      if (userId === message.senderId || (await this.isConnected(tenantId, userId))) continue;
+      // Most participants of a busy conversation are connected here: that check needs no await.
+      if (userId === message.senderId || this.deps.registry.isConnected(tenantId, userId)) continue;
+      if (await this.isConnected(tenantId, userId)) continue;
       if (await this.deps.store.hasUnread(tenantId, userId, "message", "conversationId", message.conversationId, now)) continue;
       const created = await this.deps.store.create({
         tenantId,

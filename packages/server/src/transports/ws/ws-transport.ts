@@ -162,13 +162,15 @@ export class WsTransport {
 
   /** Delivers a broker message once to each local subscriber of any of its channels. */
   private deliver(message: ChannelMessage): void {
-    if (message.control) return;
-    const timestamp = new Date().toISOString();
+    // Every broker message comes here, on servers with no plain-WebSocket client too: no work without one.
+    if (message.control || this.connections.size === 0) return;
+    let timestamp: string | undefined;
     const sent = new Set<WsConnection>();
     for (const channel of message.channels) {
       for (const connection of this.byChannel.get(`${message.tenantId}/${channel}`) ?? []) {
         if (sent.has(connection) || connection.id === message.exceptConnectionId) continue;
         sent.add(connection);
+        timestamp ??= new Date().toISOString();
         connection.send({ type: message.event, channel, data: message.data, timestamp });
       }
     }
