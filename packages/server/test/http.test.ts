@@ -56,6 +56,9 @@ describe("health, readiness and metrics", () => {
     expect(text).toMatch(/switchboard_ack_errors_total\{[^}]*code="bad_request"[^}]*\} 1/);
     expect(text).toMatch(/switchboard_request_duration_seconds_count\{[^}]*event="room:join"[^}]*\} 3/);
     expect(text).toMatch(/switchboard_http_request_duration_seconds_count\{[^}]*route="\/healthz"[^}]*\} 1/);
+    // Process metrics, the event-loop lag among them (sampled every 100 ms, see metrics.ts).
+    expect(text).toMatch(/switchboard_nodejs_eventloop_lag_p99_seconds\{[^}]*\} \d/);
+    expect(text).toMatch(/switchboard_process_resident_memory_bytes\{[^}]*\} \d/);
   });
 
   it("an unknown route answers 404 in the error format", async () => {
