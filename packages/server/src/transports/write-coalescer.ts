@@ -65,7 +65,7 @@ export class WriteCoalescer {
     this.minFramesPerSocket = options.minFramesPerSocket ?? 1.2;
   }
 
-  /** Whether writes are being held now (for tests and metrics). */
+  /** Whether writes are being held now (the decision of the last full window; tests read it). */
   get isHolding(): boolean {
     return this.holding;
   }
