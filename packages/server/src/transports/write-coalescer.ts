@@ -173,9 +173,10 @@ export class WriteCoalescer {
       const enc = typeof encoding === "string" ? (encoding as BufferEncoding) : undefined;
       // A destroyed socket fails the write at once; its callback must hear the error.
       if (socket.destroyed) return write(chunk, enc, done);
+      const held = this.isHeld(socket);
       // A write under no cork but the coalescer's own is a whole frame.
-      if (socket.writableCorked === (this.isHeld(socket) ? 1 : 0)) this.countFrame(socket);
-      if (!this.holding && !this.isHeld(socket)) return write(chunk, enc, done);
+      if (socket.writableCorked === (held ? 1 : 0)) this.countFrame(socket);
+      if (!this.holding && !held) return write(chunk, enc, done);
       this.hold(socket);
       if (done) (this.releasing?.get(socket) ?? this.held.get(socket)!).push(done);
       return write(chunk, enc);

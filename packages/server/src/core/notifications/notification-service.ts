@@ -108,7 +108,7 @@ export class NotificationService {
     for (const userId of event.participantIds) {
       // Most participants of a busy conversation are connected here: that check needs no await.
       if (userId === message.senderId || this.deps.registry.isConnected(tenantId, userId)) continue;
-      if (await this.isConnected(tenantId, userId)) continue;
+      if (await this.isConnectedElsewhere(tenantId, userId)) continue;
       if (await this.deps.store.hasUnread(tenantId, userId, "message", "conversationId", message.conversationId, now)) continue;
       const created = await this.deps.store.create({
         tenantId,
@@ -159,7 +159,11 @@ export class NotificationService {
 
   /** This node first (no I/O); then the other nodes. Unknown (Redis away) counts as offline: better a notification too many. */
   private async isConnected(tenantId: string, userId: string): Promise<boolean> {
-    if (this.deps.registry.isConnected(tenantId, userId)) return true;
+    return this.deps.registry.isConnected(tenantId, userId) || this.isConnectedElsewhere(tenantId, userId);
+  }
+
+  /** The other nodes only (Redis): for callers that asked this node's registry themselves. */
+  private async isConnectedElsewhere(tenantId: string, userId: string): Promise<boolean> {
     return (await this.deps.isConnectedAnywhere?.(tenantId, userId).catch(() => false)) ?? false;
   }
 
