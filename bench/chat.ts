@@ -5,6 +5,12 @@
  *
  *   npm run bench:chat -- [--db pglite|postgres|both] [--quick] [--peers]
  *
+ * Environment: BENCH_WINDOW (sends in flight per conversation in the throughput
+ * phase, default 4), BENCH_CHAT_RATE (the latency phase's rate for every target),
+ * BENCH_POOL (Postgres connections), BENCH_SWITCHBOARD_ENV (JSON of extra server
+ * settings); the result's command records the ones set. BENCH_DEBUG=1 adds a
+ * timeline of slow deliveries and the server's own mean message:send time.
+ *
  * `--peers` also runs the same clients against a plain Socket.IO chat
  * (bench/baselines/plain-socketio-chat.ts), once storing nothing and once
  * storing each message with one INSERT in Postgres: what this machine does with
@@ -43,7 +49,9 @@ const LATENCY_MS = quick ? 5_000 : 15_000;
  * phase stored, in hundreds (at least 100/s).
  */
 const latencyRate = (target: ChatTarget, storedPerSecond: number) =>
-  target.server === "switchboard" && target.db === "pglite" ? Math.max(100, Math.floor(storedPerSecond / 2 / 100) * 100) : 1000;
+  LATENCY_RATE ?? (target.server === "switchboard" && target.db === "pglite" ? Math.max(100, Math.floor(storedPerSecond / 2 / 100) * 100) : 1000);
+/** BENCH_CHAT_RATE: the latency phase at another rate (all conversations together), for every target. */
+const LATENCY_RATE = process.env.BENCH_CHAT_RATE ? Number(process.env.BENCH_CHAT_RATE) : undefined;
 /** Sending at the latency rate before the latency is recorded: the server settles from the saturated throughput phase first. */
 const LATENCY_WARMUP_MS = 2_000;
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 4); // outstanding sends per conversation in the throughput phase
@@ -152,7 +160,13 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
     await new Promise((resolve) => setTimeout(resolve, LATENCY_WARMUP_MS));
     serverCpu = await processCpuSeconds(server.pid);
     const measuredFrom = performance.now();
+    const sendsBefore = process.env.BENCH_DEBUG && target.server === "switchboard" ? await sendDurations(server.url) : undefined;
     const lat = await replies;
+    if (sendsBefore) {
+      // How much of the latency the server's own handling of message:send is (the rest is the network hops and the clients).
+      const after = await sendDurations(server.url);
+      console.error(`[bench:chat] message:send handled by the server in ${(((after.sum - sendsBefore.sum) / Math.max(1, after.count - sendsBefore.count)) * 1000).toFixed(2)} ms on average over the latency phase`);
+    }
     const latServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
     const measuredSeconds = (performance.now() - measuredFrom) / 1000;
     const delivery = new Samples();
@@ -179,6 +193,13 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
   }
 }
 
+/** BENCH_DEBUG: the server's message:send duration histogram, summed (seconds) and counted, from /metrics. */
+async function sendDurations(url: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (part: string) => Number(new RegExp(`^switchboard_request_duration_seconds_${part}\\{[^}]*"message:send"[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  return { sum: read("sum"), count: read("count") };
+}
+
 /** BENCH_DEBUG: slow deliveries per 100 ms of send time (wall clock), to compare with server and database logs. */
 function printSlowTimeline(slow: [number, number][]): void {
   const buckets = new Map<number, number[]>();
@@ -193,6 +214,12 @@ function printSlowTimeline(slow: [number, number][]): void {
   }
 }
 
+/** The settings given in the environment, as they would be typed before the command. */
+function envPrefix(): string {
+  const names = ["BENCH_SWITCHBOARD_ENV", "BENCH_WINDOW", "BENCH_CHAT_RATE", "BENCH_POOL"];
+  return names.filter((name) => process.env[name]).map((name) => `${name}='${process.env[name]}' `).join("");
+}
+
 const targets: ChatTarget[] = databases.map((db) => ({ server: "switchboard", db: db as ChatTarget["db"] }));
 if (peers) targets.push({ server: "socketio", db: "none" }, { server: "socketio", db: "postgres" });
 const results = await runOverlapped(targets, (target, previousStopped) => {
@@ -201,7 +228,7 @@ const results = await runOverlapped(targets, (target, previousStopped) => {
 });
 
 const run = {
-  ...runHeader("chat", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:chat -- ${args.join(" ")}`.trim()),
+  ...runHeader("chat", `${envPrefix()}npm run bench:chat -- ${args.join(" ")}`.trim()),
   setup: { conversations: CONVERSATIONS, clientsPerConversation: USERS_PER_CONVERSATION, connections: CONVERSATIONS * USERS_PER_CONVERSATION, workers: WORKERS, window: WINDOW, throughputMs: THROUGHPUT_MS, latencyMs: LATENCY_MS, latencyWarmupMs: LATENCY_WARMUP_MS },
   results,
 };

@@ -79,6 +79,8 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     throw err;
   }) : undefined;
   const target = await startTarget(name, async () => async () => {}, {
+    // BENCH_SWITCHBOARD_ENV='{"RECOVERY_WINDOW_MS":"0"}' runs Switchboard with other settings, as in fan-out and chat.
+    ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}),
     ...db?.env,
     RATE_LIMITS: "connect=1000000/1,room=1000000/1,other=1000000/1",
     MAX_CONNECTIONS_PER_USER: "100000",
@@ -146,7 +148,7 @@ const results = await runOverlapped(TARGETS, (name, previousStopped) => {
   return runTarget(name, previousStopped);
 });
 const run = {
-  ...runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim()),
+  ...runHeader("connections", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:connections -- ${args.join(" ")}`.trim()),
   setup: { wanted: WANTED, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },
   results,
 };
