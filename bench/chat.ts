@@ -23,7 +23,7 @@
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { startSwitchboard } from "./lib/server-process.js";
+import { benchSwitchboardEnv, startSwitchboard } from "./lib/server-process.js";
 import { PG_URL, benchDatabase } from "./lib/database.js";
 import { startPeer } from "./lib/targets.js";
 import { ask } from "./lib/ipc.js";
@@ -78,8 +78,7 @@ async function startChatTarget({ server, db }: ChatTarget) {
   }
   const store = await benchDatabase(db === "postgres" ? "postgres" : "pglite", Number(process.env.BENCH_POOL ?? 20));
   // The benchmark measures capacity, so per-user request limits are lifted far above any human pace.
-  // BENCH_SWITCHBOARD_ENV='{"RECOVERY_WINDOW_MS":"0"}' runs the server with other settings (recorded in the result's command).
-  const env: Record<string, string> = { ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}), JWT_SECRET: SECRET, RATE_LIMITS: "message=1000000/1,conversation=1000000/1,connect=1000000/1", ...store.env };
+  const env: Record<string, string> = { ...benchSwitchboardEnv(), JWT_SECRET: SECRET, RATE_LIMITS: "message=1000000/1,conversation=1000000/1,connect=1000000/1", ...store.env };
   return { ...(await startSwitchboard(env)), drop: () => store.drop() };
 }
 
@@ -214,12 +213,6 @@ function printSlowTimeline(slow: [number, number][]): void {
   }
 }
 
-/** The settings given in the environment, as they would be typed before the command. */
-function envPrefix(): string {
-  const names = ["BENCH_SWITCHBOARD_ENV", "BENCH_WINDOW", "BENCH_CHAT_RATE", "BENCH_POOL"];
-  return names.filter((name) => process.env[name]).map((name) => `${name}='${process.env[name]}' `).join("");
-}
-
 const targets: ChatTarget[] = databases.map((db) => ({ server: "switchboard", db: db as ChatTarget["db"] }));
 if (peers) targets.push({ server: "socketio", db: "none" }, { server: "socketio", db: "postgres" });
 const results = await runOverlapped(targets, (target, previousStopped) => {
@@ -228,7 +221,7 @@ const results = await runOverlapped(targets, (target, previousStopped) => {
 });
 
 const run = {
-  ...runHeader("chat", `${envPrefix()}npm run bench:chat -- ${args.join(" ")}`.trim()),
+  ...runHeader("chat", `npm run bench:chat -- ${args.join(" ")}`.trim()),
   setup: { conversations: CONVERSATIONS, clientsPerConversation: USERS_PER_CONVERSATION, connections: CONVERSATIONS * USERS_PER_CONVERSATION, workers: WORKERS, window: WINDOW, throughputMs: THROUGHPUT_MS, latencyMs: LATENCY_MS, latencyWarmupMs: LATENCY_WARMUP_MS },
   results,
 };

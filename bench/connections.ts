@@ -19,6 +19,7 @@ import { runOverlapped } from "./lib/overlapped.js";
 import { argValue, runHeader, writeRun } from "./lib/report.js";
 import { processCpuSeconds } from "./lib/stats.js";
 import { SECRET, startTarget, type Target } from "./lib/targets.js";
+import { benchSwitchboardEnv } from "./lib/server-process.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -79,8 +80,7 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     throw err;
   }) : undefined;
   const target = await startTarget(name, async () => async () => {}, {
-    // BENCH_SWITCHBOARD_ENV='{"RECOVERY_WINDOW_MS":"0"}' runs Switchboard with other settings, as in fan-out and chat.
-    ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}),
+    ...benchSwitchboardEnv(),
     ...db?.env,
     RATE_LIMITS: "connect=1000000/1,room=1000000/1,other=1000000/1",
     MAX_CONNECTIONS_PER_USER: "100000",
@@ -148,7 +148,7 @@ const results = await runOverlapped(TARGETS, (name, previousStopped) => {
   return runTarget(name, previousStopped);
 });
 const run = {
-  ...runHeader("connections", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:connections -- ${args.join(" ")}`.trim()),
+  ...runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim()),
   setup: { wanted: WANTED, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },
   results,
 };

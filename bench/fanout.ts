@@ -32,6 +32,7 @@ import { runOverlapped } from "./lib/overlapped.js";
 import { climb } from "./lib/ladder.js";
 import { runHeader, writeRun } from "./lib/report.js";
 import { ROOM, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
+import { benchSwitchboardEnv } from "./lib/server-process.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -71,7 +72,7 @@ async function socketPublisher(url: string) {
 async function runTarget(name: Target["name"], n: number, previousStopped: Promise<void>) {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
   // The harness owns the store (it drops it afterwards), so its settings come last.
-  const target = await startTarget(name, PEER_PUBLISH === "socket" ? socketPublisher : httpPeerPublisher, { ...(process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {}), ...db?.env }).catch(async (err: unknown) => {
+  const target = await startTarget(name, PEER_PUBLISH === "socket" ? socketPublisher : httpPeerPublisher, { ...benchSwitchboardEnv(), ...db?.env }).catch(async (err: unknown) => {
     await db?.drop();
     throw err;
   });
@@ -127,7 +128,7 @@ const results = await runOverlapped(ladders, ({ n, name }, previousStopped) => {
 
 const run = {
   ...runHeader(
-    "fanout", `${process.env.BENCH_SWITCHBOARD_ENV ? `BENCH_SWITCHBOARD_ENV='${process.env.BENCH_SWITCHBOARD_ENV}' ` : ""}npm run bench:fanout -- ${args.join(" ")}`.trim(),
+    "fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim(),
   ),
   setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
   results,

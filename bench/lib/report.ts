@@ -16,7 +16,7 @@ export interface RunHeader {
 }
 
 /** Environment variables that change what a run measures; the recorded command names them when set. */
-const RUN_ENV = ["BENCH_CLI", "BENCH_NODE_ARGS"] as const;
+const RUN_ENV = ["BENCH_CLI", "BENCH_NODE_ARGS", "BENCH_SWITCHBOARD_ENV", "BENCH_WINDOW", "BENCH_CHAT_RATE", "BENCH_POOL"] as const;
 
 /** The header of a run of `npm run <script> -- <args>` on this machine, now. */
 export function runHeader(benchmark: string, command: string): RunHeader {

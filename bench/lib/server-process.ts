@@ -5,6 +5,14 @@ import { fileURLToPath } from "node:url";
 /** The built CLI; BENCH_CLI points at another build (an A/B comparison of two builds in one run). */
 const CLI = process.env.BENCH_CLI ?? fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
 
+/**
+ * BENCH_SWITCHBOARD_ENV='{"RECOVERY_WINDOW_MS":"0"}': extra settings for every
+ * Switchboard a scenario starts (the harness's own settings still win).
+ */
+export function benchSwitchboardEnv(): Record<string, string> {
+  return process.env.BENCH_SWITCHBOARD_ENV ? JSON.parse(process.env.BENCH_SWITCHBOARD_ENV) : {};
+}
+
 export interface ServerProcess {
   child: ChildProcess;
   pid: number;
