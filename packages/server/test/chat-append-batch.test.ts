@@ -106,8 +106,8 @@ describe(`chat sends stored together (${testDb})`, () => {
 
   it("falls back to one send at a time when the batch statement fails, so one bad send costs the others nothing", async () => {
     const { db } = await countingDatabase();
-    // One lane, so the broken send shares the batch of the others.
-    const store = new SqlChatStore(db, { appendLanes: 1 });
+    // One statement at a time, so the broken send shares the batch of the others.
+    const store = new SqlChatStore(db, { appendsInFlight: 1 });
     const c = await group(store, ["a", "b"]);
     // Not a uuid: the batch statement's cast fails as a whole; alone, only this send fails.
     const results = await Promise.allSettled([send(store, c, "a", "one"), send(store, c, "a", "two"), send(store, "not-a-uuid", "a", "broken"), send(store, c, "b", "three")]);
@@ -121,7 +121,7 @@ describe(`chat sends stored together (${testDb})`, () => {
 
   it("loses and repeats nothing when two stores batch the same conversations at once, as two nodes do", async () => {
     const { db } = await countingDatabase();
-    const [s1, s2] = [new SqlChatStore(db, { appendLanes: 1 }), new SqlChatStore(db, { appendLanes: 1 })];
+    const [s1, s2] = [new SqlChatStore(db, { appendsInFlight: 1 }), new SqlChatStore(db, { appendsInFlight: 1 })];
     const conversations = await Promise.all([0, 1, 2, 3].map(() => group(s1, ["a", "b"])));
     // Opposite orders on the two stores: the pattern that can deadlock two multi-row batches.
     const jobs = [];
@@ -149,7 +149,7 @@ describe(`chat sends stored together (${testDb})`, () => {
       },
       // The first send goes alone and is stored; the three that queue behind it form the batch.
       appendOne: async (input) => (single++ === 0 ? { kind: "stored", message: { id: input.id } as never, participantIds: [] } : { kind: "not_participant" }),
-      lanes: 1,
+      maxInFlight: 1,
       maxBatch: 100,
     });
     const message = (id: string): NewMessage => ({ id, tenantId: TENANT, conversationId: "c", senderId: "a", senderName: "a", body: id, now: new Date() });
@@ -158,5 +158,45 @@ describe(`chat sends stored together (${testDb})`, () => {
     expect(results.slice(1).every((r) => r.status === "rejected" && r.reason instanceof DependencyUnavailableError)).toBe(true);
     // Only the lone first send took the single path: a batch whose commit may have happened is never replayed.
     expect(single).toBe(1);
+  });
+
+  it("starts a send at once when its conversation has nothing in flight and a slot is free, and never runs two statements for one conversation", async () => {
+    // Every statement stays open until the test ends it, so what runs at the same time is visible.
+    const open: { ids: string[]; end: () => void }[] = [];
+    const hold = (ids: string[]) => new Promise<void>((end) => open.push({ ids, end }));
+    const storedAs = (input: NewMessage) => ({ kind: "stored" as const, message: { id: input.id } as never, participantIds: [] });
+    const batcher = new AppendBatcher({
+      appendOne: async (input) => {
+        await hold([input.id]);
+        return storedAs(input);
+      },
+      appendMany: async (inputs) => {
+        await hold(inputs.map((input) => input.id));
+        return new Map(inputs.map((input) => [input.id, storedAs(input)]));
+      },
+      maxInFlight: 2,
+      maxBatch: 100,
+    });
+    const message = (id: string, conversationId: string): NewMessage => ({ id, tenantId: TENANT, conversationId, senderId: "a", senderName: "a", body: id, now: new Date() });
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    const results = [batcher.append(message("a1", "A")), batcher.append(message("a2", "A")), batcher.append(message("b1", "B")), batcher.append(message("c1", "C"))];
+    await settle();
+    // a1 runs; a2 waits for it (same conversation); b1 takes the second slot; c1 waits for a slot.
+    expect(open.map((s) => s.ids)).toEqual([["a1"], ["b1"]]);
+    open[1]!.end();
+    await settle();
+    // B's statement ended: the free slot takes c1, not a2, whose conversation still has a1 in flight.
+    expect(open.slice(2).map((s) => s.ids)).toEqual([["c1"]]);
+    batcher.append(message("c2", "C"));
+    batcher.append(message("a3", "A"));
+    open[0]!.end();
+    await settle();
+    // A is free again: its two waiting sends go together, in order; c2 still waits for c1.
+    expect(open.slice(3).map((s) => s.ids)).toEqual([["a2", "a3"]]);
+    open[2]!.end();
+    await settle();
+    expect(open.slice(4).map((s) => s.ids)).toEqual([["c2"]]);
+    for (const statement of open) statement.end();
+    await expect(Promise.all(results)).resolves.toHaveLength(4);
   });
 });

@@ -85,8 +85,8 @@ function storedResult(row: MessageRow & { participant_ids: string[] }): Extract<
 
 /** Tuning of the send batcher; the defaults suit both drivers. */
 export interface SqlChatStoreOptions {
-  /** Independent send queues (each one statement in flight); at most the pool size is useful. */
-  appendLanes?: number;
+  /** Send statements in flight at once (never two for one conversation); at most the pool size is useful. */
+  appendsInFlight?: number;
   /** Most sends stored by one statement. */
   appendBatch?: number;
 }
@@ -102,7 +102,7 @@ export class SqlChatStore implements ChatStore {
     this.appends = new AppendBatcher({
       appendMany: (inputs) => this.appendMany(inputs),
       appendOne: (input) => this.appendOne(input),
-      lanes: options.appendLanes ?? 4,
+      maxInFlight: options.appendsInFlight ?? 4,
       maxBatch: options.appendBatch ?? 100,
     });
   }
