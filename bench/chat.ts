@@ -164,7 +164,9 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
     if (sendsBefore) {
       // How much of the latency the server's own handling of message:send is (the rest is the network hops and the clients).
       const after = await sendDurations(server.url);
-      console.error(`[bench:chat] message:send handled by the server in ${(((after.sum - sendsBefore.sum) / Math.max(1, after.count - sendsBefore.count)) * 1000).toFixed(2)} ms on average over the latency phase`);
+      const count = Math.max(1, after.count - sendsBefore.count);
+      const over = (le: string) => ((1 - ((after.le[le] ?? 0) - (sendsBefore.le[le] ?? 0)) / count) * 100).toFixed(2);
+      console.error(`[bench:chat] message:send handled by the server in ${(((after.sum - sendsBefore.sum) / count) * 1000).toFixed(2)} ms on average over the latency phase; over 10 ms: ${over("0.01")}%, over 25 ms: ${over("0.025")}%`);
     }
     const latServerCpu = (await processCpuSeconds(server.pid)) - serverCpu;
     const measuredSeconds = (performance.now() - measuredFrom) / 1000;
@@ -192,11 +194,14 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
   }
 }
 
-/** BENCH_DEBUG: the server's message:send duration histogram, summed (seconds) and counted, from /metrics. */
-async function sendDurations(url: string): Promise<{ sum: number; count: number }> {
+/** BENCH_DEBUG: the server's message:send duration histogram, summed (seconds), counted and by bucket (`le` in seconds), from /metrics. */
+async function sendDurations(url: string): Promise<{ sum: number; count: number; le: Record<string, number> }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (part: string) => Number(new RegExp(`^switchboard_request_duration_seconds_${part}\\{[^}]*"message:send"[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
-  return { sum: read("sum"), count: read("count") };
+  const le: Record<string, number> = {};
+  for (const [, bound, n] of text.matchAll(/^switchboard_request_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*event="message:send"[^}]*\} (\S+)$/gm)) le[bound!] = Number(n);
+  for (const [, bound, n] of text.matchAll(/^switchboard_request_duration_seconds_bucket\{[^}]*event="message:send"[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm)) le[bound!] = Number(n);
+  return { sum: read("sum"), count: read("count"), le };
 }
 
 /** BENCH_DEBUG: slow deliveries per 100 ms of send time (wall clock), to compare with server and database logs. */

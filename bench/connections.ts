@@ -102,20 +102,20 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     // The previous server's stop does not touch this one's RSS; its CPU would slow the ramp.
     await Promise.all([previousStopped, settle(target.pid)]);
     const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
-    const cpuBefore = await processCpuSeconds(target.pid);
-    const start = performance.now();
-    const reports = await Promise.all(
+    // Tokens are minted before the ramp, as an app's backend mints them before its clients connect: the ramp times connecting only.
+    await Promise.all(
       workers.map((w, i) =>
-        ask<any>(w, {
-          type: "open",
-          url: target.url,
+        ask(w, {
+          type: "prepare",
           secret: SECRET,
           switchboard: name === "switchboard",
-          concurrency: CONCURRENCY,
           users: Array.from({ length: N }, (_, k) => `idle${k}`).filter((_, k) => k % WORKERS === i),
-        }, "opened"),
+        }, "prepared"),
       ),
     );
+    const cpuBefore = await processCpuSeconds(target.pid);
+    const start = performance.now();
+    const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "open", url: target.url, concurrency: CONCURRENCY }, "opened")));
     const rampSeconds = (performance.now() - start) / 1000;
     const rampCpu = (await processCpuSeconds(target.pid)) - cpuBefore;
     const opened = reports.reduce((s, r) => s + r.opened, 0);
