@@ -7,6 +7,7 @@
  */
 import { SignJWT } from "jose";
 import { SioClient } from "./lib/sio-client.js";
+import { mapLimited } from "./lib/limited.js";
 
 const clients: SioClient[] = [];
 /** Tokens minted by `prepare`, one per connection to open (empty strings for the peers, which check none). */
@@ -22,20 +23,15 @@ async function open(msg: { url: string; concurrency: number }): Promise<void> {
   const start = performance.now();
   const cpuBefore = process.cpuUsage();
   let failed = 0;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: msg.concurrency }, async () => {
-      while (next < tokens.length) {
-        const client = new SioClient(msg.url, tokens[next++]!);
-        try {
-          await client.connected;
-          clients.push(client);
-        } catch {
-          failed++;
-        }
-      }
-    }),
-  );
+  await mapLimited(tokens, msg.concurrency, async (token) => {
+    const client = new SioClient(msg.url, token);
+    try {
+      await client.connected;
+      clients.push(client);
+    } catch {
+      failed++;
+    }
+  });
   // The ramp's own CPU: process start-up and token minting are not in it.
   const cpu = process.cpuUsage(cpuBefore);
   process.send!({ type: "opened", opened: clients.length, failed, seconds: (performance.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 });

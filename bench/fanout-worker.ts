@@ -6,6 +6,7 @@
  */
 import { SioClient } from "./lib/sio-client.js";
 import { sharedClockMs } from "./lib/clock.js";
+import { mapLimited } from "./lib/limited.js";
 
 const now = sharedClockMs;
 let clients: SioClient[] = [];
@@ -21,24 +22,21 @@ process.on("message", async (msg: any) => {
     if (msg.type === "connect") {
       // `urls[k]` (several nodes) is where token k connects; otherwise every client uses `url`.
       const { url, urls, tokens, join } = msg as { url?: string; urls?: string[]; tokens: string[]; join: [string, unknown] };
-      for (let i = 0; i < tokens.length; i += 200) {
-        const batch = await Promise.all(
-          tokens.slice(i, i + 200).map(async (token, k) => {
-            const client = new SioClient(urls?.[i + k] ?? url!, token);
-            await client.connected;
-            client.on("bench:tick", (data: { t: number }) => {
-              total++;
-              if (data.t < stepStart) return;
-              received++;
-              // To 0.01 ms, the precision reported: a step's report carries up to a million of them over IPC.
-              latencies.push(Math.round((now() - data.t) * 100) / 100);
-            });
-            await client.request(join[0], join[1]);
-            return client;
-          }),
-        );
-        clients.push(...batch);
-      }
+      // 200 handshakes in flight, each followed by its join.
+      const joined = await mapLimited(tokens, 200, async (token, k) => {
+        const client = new SioClient(urls?.[k] ?? url!, token);
+        await client.connected;
+        client.on("bench:tick", (data: { t: number }) => {
+          total++;
+          if (data.t < stepStart) return;
+          received++;
+          // To 0.01 ms, the precision reported: a step's report carries up to a million of them over IPC.
+          latencies.push(Math.round((now() - data.t) * 100) / 100);
+        });
+        await client.request(join[0], join[1]);
+        return client;
+      });
+      clients.push(...joined);
       process.send!({ type: "connected", count: clients.length });
     } else if (msg.type === "reset") {
       received = 0;

@@ -96,7 +96,7 @@ async function runTarget(name: Target["name"], n: number, previousStopped: Promi
     const runStep = async (rate: number) => {
       const step = await runFanoutStep({ workers, subscribers: n, rate, stepMs: STEP_MS, publish: target.publish, pids: [target.pid], quiesce: !backlogFree });
       backlogFree = step.complete;
-      console.error(`  ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
+      console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
       return step;
     };
     await previousStopped;
@@ -122,7 +122,7 @@ function commonRate(rows: { steps: { rate: number; keptUp: boolean }[] }[]): num
 
 const ladders = SIZES.flatMap((n) => TARGETS.map((name) => ({ n, name })));
 const results = await runOverlapped(ladders, ({ n, name }, previousStopped) => {
-  console.error(`[bench:fanout] ${name}, ${n} subscribers`);
+  console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${name}, ${n} subscribers`);
   return runTarget(name, n, previousStopped);
 });
 

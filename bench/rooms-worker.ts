@@ -5,6 +5,7 @@
  * receive each message.
  */
 import { SignJWT } from "jose";
+import { mapLimited } from "./lib/limited.js";
 import { SioClient } from "./lib/sio-client.js";
 
 interface Setup {
@@ -116,7 +117,8 @@ process.on("message", async (msg: any) => {
   try {
     if (msg.type === "setup") {
       target = msg.target;
-      for (let i = 0; i < msg.rooms.length; i += 50) rooms.push(...(await Promise.all(msg.rooms.slice(i, i + 50).map((r: number) => setupRoom(msg, r)))));
+      // 50 rooms (250 handshakes) set up at a time.
+      rooms.push(...(await mapLimited(msg.rooms as number[], 50, (r) => setupRoom(msg, r))));
       process.send!({ type: "ready" });
     } else if (msg.type === "step") await step(msg.rate, msg.durationMs);
     else if (msg.type === "quiesce") await quiesce().then(() => process.send!({ type: "quiet" }));
