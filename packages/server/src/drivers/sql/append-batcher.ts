@@ -37,8 +37,10 @@ interface Pending {
  * flight, while a slot is free, starts at once (alone, on the single-send
  * statement), so an idle server answers as fast as before. Conversations used
  * to be hashed to fixed lanes, and a send waited for its lane's statement even
- * while the other lanes were idle; at 1,000 sends/s on Postgres that wait was
- * 1.7-2.8 ms of each send.
+ * while the other lanes were idle: one slow statement (a lock wait behind
+ * another node's batch, a slow commit) held back every conversation of its
+ * lane. Now it holds back only its own. (The chat benchmark, whose statements
+ * are all fast, measured no difference between the two beyond its noise.)
  *
  * Order and safety:
  * - A conversation's sends keep their arrival order in `seq`: at most one
