@@ -4,8 +4,10 @@
  *
  * Why not batches of `limit` (`Promise.all` per slice): each batch waits for
  * its slowest connect, so a connect storm spends much of its time with only a
- * few handshakes in flight. With 5,000 fan-out subscribers joined in batches of
- * 200, Switchboard's setup took 11.5 s against 6.4 s for plain Socket.IO.
+ * few handshakes in flight. With 5,000 fan-out subscribers connected and
+ * joined in batches of 200, that took Switchboard 11.5 s and plain Socket.IO
+ * 6.4 s; through this window, Switchboard's whole ladder setup (start,
+ * connect, warm-up, first step) went from 15.9 to 13.2 s.
  */
 export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
