@@ -199,8 +199,10 @@ async function sendDurations(url: string): Promise<{ sum: number; count: number;
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (part: string) => Number(new RegExp(`^switchboard_request_duration_seconds_${part}\\{[^}]*"message:send"[^}]*\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
   const le: Record<string, number> = {};
-  for (const [, bound, n] of text.matchAll(/^switchboard_request_duration_seconds_bucket\{[^}]*le="([^"]+)"[^}]*event="message:send"[^}]*\} (\S+)$/gm)) le[bound!] = Number(n);
-  for (const [, bound, n] of text.matchAll(/^switchboard_request_duration_seconds_bucket\{[^}]*event="message:send"[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm)) le[bound!] = Number(n);
+  for (const [, labels, n] of text.matchAll(/^switchboard_request_duration_seconds_bucket\{([^}]*)\} (\S+)$/gm)) {
+    const bound = /(?:^|,)le="([^"]+)"/.exec(labels!)?.[1];
+    if (bound !== undefined && labels!.includes('event="message:send"')) le[bound] = Number(n);
+  }
   return { sum: read("sum"), count: read("count"), le };
 }
 

@@ -1,29 +1,20 @@
 /**
  * Load-generator process of the connections benchmark (issue 12, scenario 4):
  * opens its share of authenticated idle connections, a bounded number at a
- * time, and holds them until told to exit. Tokens are minted first (`prepare`),
- * outside the timed ramp. The Socket.IO framing answers the
- * server's pings, so the connections stay up while idle.
+ * time, and holds them until told to exit. The harness mints the tokens
+ * before the timed ramp. The Socket.IO framing answers the server's pings, so
+ * the connections stay up while idle.
  */
-import { SignJWT } from "jose";
 import { SioClient } from "./lib/sio-client.js";
 import { mapLimited } from "./lib/limited.js";
 
 const clients: SioClient[] = [];
-/** Tokens minted by `prepare`, one per connection to open (empty strings for the peers, which check none). */
-let tokens: string[] = [];
 
-async function prepare(msg: { secret: string; users: string[]; switchboard: boolean }): Promise<void> {
-  const key = new TextEncoder().encode(msg.secret);
-  tokens = await Promise.all(msg.users.map((sub) => (msg.switchboard ? new SignJWT({ sub, tenant: "bench" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("2h").sign(key) : "")));
-  process.send!({ type: "prepared" });
-}
-
-async function open(msg: { url: string; concurrency: number }): Promise<void> {
+async function open(msg: { url: string; tokens: string[]; concurrency: number }): Promise<void> {
   const start = performance.now();
   const cpuBefore = process.cpuUsage();
   let failed = 0;
-  await mapLimited(tokens, msg.concurrency, async (token) => {
+  await mapLimited(msg.tokens, msg.concurrency, async (token) => {
     const client = new SioClient(msg.url, token);
     try {
       await client.connected;
@@ -32,15 +23,14 @@ async function open(msg: { url: string; concurrency: number }): Promise<void> {
       failed++;
     }
   });
-  // The ramp's own CPU: process start-up and token minting are not in it.
+  // The ramp's own CPU: the process's start-up is not in it.
   const cpu = process.cpuUsage(cpuBefore);
   process.send!({ type: "opened", opened: clients.length, failed, seconds: (performance.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
 }
 
 process.on("message", async (msg: any) => {
   try {
-    if (msg.type === "prepare") await prepare(msg);
-    else if (msg.type === "open") await open(msg);
+    if (msg.type === "open") await open(msg);
     else if (msg.type === "exit") {
       for (const c of clients) c.close();
       process.exit(0);

@@ -102,20 +102,14 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     // The previous server's stop does not touch this one's RSS; its CPU would slow the ramp.
     await Promise.all([previousStopped, settle(target.pid)]);
     const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
-    // Tokens are minted before the ramp, as an app's backend mints them before its clients connect: the ramp times connecting only.
-    await Promise.all(
-      workers.map((w, i) =>
-        ask(w, {
-          type: "prepare",
-          secret: SECRET,
-          switchboard: name === "switchboard",
-          users: Array.from({ length: N }, (_, k) => `idle${k}`).filter((_, k) => k % WORKERS === i),
-        }, "prepared"),
-      ),
+    // Tokens are minted before the ramp (the target's own `token`: a JWT for Switchboard, none for the peers),
+    // as an app's backend mints them before its clients connect: the ramp times connecting only.
+    const shares = await Promise.all(
+      Array.from({ length: WORKERS }, (_, i) => Promise.all(Array.from({ length: N }, (_, k) => `idle${k}`).filter((_, k) => k % WORKERS === i).map((sub) => target.token(sub)))),
     );
     const cpuBefore = await processCpuSeconds(target.pid);
     const start = performance.now();
-    const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "open", url: target.url, concurrency: CONCURRENCY }, "opened")));
+    const reports = await Promise.all(workers.map((w, i) => ask<any>(w, { type: "open", url: target.url, tokens: shares[i], concurrency: CONCURRENCY }, "opened")));
     const rampSeconds = (performance.now() - start) / 1000;
     const rampCpu = (await processCpuSeconds(target.pid)) - cpuBefore;
     const opened = reports.reduce((s, r) => s + r.opened, 0);

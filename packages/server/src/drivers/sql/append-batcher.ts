@@ -64,8 +64,11 @@ export class AppendBatcher {
   private readonly busy = new Set<string>();
   private running = 0;
   private arrivals = 0;
+  private readonly maxInFlight: number;
 
-  constructor(private readonly options: AppendBatcherOptions) {}
+  constructor(private readonly options: AppendBatcherOptions) {
+    this.maxInFlight = Math.max(1, options.maxInFlight);
+  }
 
   append(input: NewMessage): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
@@ -74,13 +77,13 @@ export class AppendBatcher {
       if (queue) queue.push(pending);
       else this.waiting.set(input.conversationId, [pending]);
       // Nothing can start while every slot is taken or this conversation has a statement running.
-      if (this.running < Math.max(1, this.options.maxInFlight) && !this.busy.has(input.conversationId)) this.start();
+      if (this.running < this.maxInFlight && !this.busy.has(input.conversationId)) this.start();
     });
   }
 
   /** Starts statements while a slot is free and some conversation with waiting sends has none running. */
   private start(): void {
-    while (this.running < Math.max(1, this.options.maxInFlight)) {
+    while (this.running < this.maxInFlight) {
       const batch = this.take();
       if (batch.length === 0) return;
       const conversations = new Set(batch.map((item) => item.input.conversationId));
