@@ -61,6 +61,21 @@ describe("health, readiness and metrics", () => {
     expect(text).toMatch(/switchboard_process_resident_memory_bytes\{[^}]*\} \d/);
   });
 
+  it("/metrics counts a chat message once per receiving socket, every device of each participant but the sender's", async () => {
+    const { url, connect } = await startServer();
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const alicePhone = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const created = (await request(alice.socket, "conversation:create", { type: "direct", participantIds: ["bob"] })) as any;
+    const received = Promise.all([alicePhone, bob].map(({ socket }) => new Promise((resolve) => socket.once("message:new", resolve))));
+    const sent = (await request(alice.socket, "message:send", { conversationId: created.data.conversation.id, body: "hello", clientMessageId: "m1" })) as any;
+    expect(sent.ok).toBe(true);
+    await received;
+    const text = await (await fetch(`${url}/metrics`)).text();
+    // Bob's socket and Alice's phone; not the socket that sent it.
+    expect(text).toMatch(/switchboard_events_out_total\{[^}]*event="message:new"[^}]*\} 2\n/);
+  });
+
   it("an unknown route answers 404 in the error format", async () => {
     const { url } = await startServer();
     const res = await fetch(`${url}/v1/nothing-here?token=secret`);

@@ -98,7 +98,18 @@ export class CompositeScreener implements Screener {
   }
 
   async screen(input: ScreenInput): Promise<ScreenResult> {
+    if (this.options.hooks.length === 0) {
+      // No app screener: an unflagged built-in answer is the whole answer, as the
+      // combination below would rebuild it. Every chat message comes through here.
+      const builtin = await this.runBuiltin(input);
+      return builtin.flagged ? this.combine(builtin, []) : builtin;
+    }
     const [builtin, ...answers] = await Promise.all([this.runBuiltin(input), ...this.options.hooks.map((hook) => this.runHook(hook, input))]);
+    return this.combine(builtin, answers);
+  }
+
+  /** The most severe of the built-in answer and the hooks' (`answers[i]` is hook i's). */
+  private combine(builtin: ScreenResult, answers: (AppScreenResult | undefined | "failed")[]): ScreenResult {
     const matches = [...builtin.matches];
     const unavailable = [...(builtin.unavailable ?? [])];
     let top: { severity: ScreenSeverity; category?: ScreenCategory } | undefined = builtin.flagged && builtin.severity ? { severity: builtin.severity, ...(builtin.category && { category: builtin.category }) } : undefined;

@@ -89,7 +89,10 @@ export class CrisisScreener implements Screener {
     const scan = this.rules.index.scan(text);
     const hits: RuleHit[] = [];
     for (const rule of this.rules.rules) {
-      const spans = [...(scan.get(rule) ?? [])].sort((a, b) => a.start - b.start);
+      // Most messages match no rule: skip those rules without copying an empty list for each.
+      const found = scan.get(rule);
+      if (found === undefined) continue;
+      const spans = found.length > 1 ? [...found].sort((a, b) => a.start - b.start) : found;
       let lastEnd = -1;
       for (const span of spans) {
         if (span.start < lastEnd) continue;

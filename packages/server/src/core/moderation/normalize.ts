@@ -218,6 +218,8 @@ function expandContractions(word: string, tables: NormalizerTables): string[] {
 /** `k1ll` -> `kill`, `klll`: each leet character takes each of its meanings in turn (bounded). */
 function leetVariants(word: string, leet: ReadonlyMap<string, readonly string[]>): string[] {
   if (NUMBER_WITH_UNIT.test(word) || !LETTER.test(word)) return [word];
+  // Most words hold no leet character: answer them without building the variants char by char.
+  if (!hasLeet(word, leet)) return [word];
   let variants = [""];
   let changed = false;
   for (const c of word) {
@@ -234,6 +236,11 @@ function leetVariants(word: string, leet: ReadonlyMap<string, readonly string[]>
   return changed ? [word, ...variants] : [word];
 }
 
+function hasLeet(word: string, leet: ReadonlyMap<string, readonly string[]>): boolean {
+  for (const c of word) if (leet.has(c)) return true;
+  return false;
+}
+
 /**
  * Runs of 3+ equal letters collapsed to one and to two (`sooo` -> `so`, `soo`),
  * and a doubled last letter to one (`diee` -> `die`): stretched words in chat
@@ -242,14 +249,28 @@ function leetVariants(word: string, leet: ReadonlyMap<string, readonly string[]>
 function collapseRepeats(word: string): string[] {
   const forms = [word];
   if (/(.)\1\1/.test(word)) forms.push(word.replace(/(.)\1{2,}/g, "$1"), word.replace(/(.)\1{2,}/g, "$1$1"));
-  for (const form of [...forms]) if (form.length > 3 && form.at(-1) === form.at(-2)) forms.push(form.slice(0, -1));
+  // Over the forms so far only, not the ones this loop adds.
+  const count = forms.length;
+  for (let k = 0; k < count; k++) {
+    const form = forms[k]!;
+    if (form.length > 3 && form.at(-1) === form.at(-2)) forms.push(form.slice(0, -1));
+  }
   return forms;
 }
 
 /** Forms of one word, or several words when a spelling expands (`kms` -> `kill myself`). */
 function wordForms(word: string, tables: NormalizerTables): string[][] {
+  const variants = leetVariants(word, tables.leet);
+  const collapsed = variants.length === 1 ? collapseRepeats(word) : undefined;
+  // The common word (no leet, nothing stretched) has itself as its only form; the same
+  // answer as below, without the Set and its copies (this runs for every word of every message).
+  if (collapsed?.length === 1) {
+    const spelled = tables.spellings.get(word);
+    if (spelled === undefined || spelled === word) return [[word]];
+    return spelled.includes(" ") ? spelled.split(" ").map((w) => [w]) : [[word, spelled]];
+  }
   const forms = new Set<string>();
-  for (const variant of leetVariants(word, tables.leet)) for (const form of collapseRepeats(variant)) forms.add(form);
+  for (const variant of variants) for (const form of collapseRepeats(variant)) forms.add(form);
   for (const form of [...forms]) {
     const spelled = tables.spellings.get(form);
     if (spelled === undefined) continue;

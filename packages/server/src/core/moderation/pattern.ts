@@ -227,11 +227,18 @@ export class PatternIndex<Owner> {
     const found = new Map<Owner, Span[]>();
     const { tokens, sentenceEnd } = text;
     for (let i = 0; i < tokens.length; i++) {
-      const tried = new Set<object>();
-      for (const form of tokens[i]!.forms) {
-        for (const entry of this.byKey.get(indexKey(form)) ?? []) {
-          if (tried.has(entry)) continue;
-          tried.add(entry);
+      const { forms } = tokens[i]!;
+      // One key's list holds each entry once, so only a token of several forms can meet an entry twice.
+      // Most tokens have one form: no Set for them (this runs for every word of every chat message).
+      const tried = forms.length > 1 ? new Set<object>() : undefined;
+      for (const form of forms) {
+        const entries = this.byKey.get(indexKey(form));
+        if (entries === undefined) continue;
+        for (const entry of entries) {
+          if (tried) {
+            if (tried.has(entry)) continue;
+            tried.add(entry);
+          }
           const ends = matchEnds(entry.elements, tokens, i, sentenceEnd[i]!);
           if (ends.size === 0) continue;
           const span = { start: i, end: Math.min(...ends) };

@@ -210,6 +210,8 @@ export class PusherTransport {
       if (message.control.kind === "terminate_user") this.terminateUser(message.tenantId, message.control.userId);
       return;
     }
+    // A node without Pusher clients skips the per-channel lookups (a key string and an iterator each).
+    if (this.index.isEmpty) return;
     const membership = MEMBERSHIP_EVENTS[message.event];
     let delivered = 0;
     for (const channel of message.channels) {

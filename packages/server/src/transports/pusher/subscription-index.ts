@@ -28,6 +28,11 @@ export class SubscriptionIndex {
     if (entries.size === 0) this.byChannel.delete(key);
   }
 
+  /** Whether this node has no Pusher subscription at all (most broker messages then need no lookup). */
+  get isEmpty(): boolean {
+    return this.byChannel.size === 0;
+  }
+
   entries(tenantId: string, channel: string): Iterable<IndexEntry> {
     return this.byChannel.get(channelKey(tenantId, channel))?.values() ?? [];
   }

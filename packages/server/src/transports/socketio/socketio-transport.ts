@@ -164,7 +164,8 @@ export class SocketIoTransport {
       this.emit(this.io.local.to(localKeys), message);
     }
     if (localKeys.length === 0) return;
-    this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, recipientCount(rooms, localKeys, message.exceptConnectionId));
+    const personal = message.channels.every((channel) => channel.startsWith("user:"));
+    this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, recipientCount(rooms, localKeys, message.exceptConnectionId, personal));
   }
 
   private emit(target: ReturnType<Server["to"]>, message: ChannelMessage): void {
@@ -191,11 +192,22 @@ export class SocketIoTransport {
   }
 }
 
-/** Sockets an emission to `keys` reaches: the union of the rooms, less the excluded socket. */
-function recipientCount(rooms: Map<string, Set<string>>, keys: string[], except: string | undefined): number {
-  if (keys.length === 1) {
-    const members = rooms.get(keys[0]!)!;
-    return members.size - (except && members.has(except) ? 1 : 0);
+/**
+ * Sockets an emission to `keys` reaches: the union of the rooms, less the
+ * excluded socket. `disjoint` says no socket is in two of the rooms, so the
+ * union's size is the sum of theirs: true of personal (`user:`) rooms, since a
+ * connection joins only its own user's (ChannelAuthorizer), and every chat
+ * message and receipt goes to one such room per participant. Counting them
+ * without building the union saves a Set per message on the chat path.
+ */
+function recipientCount(rooms: Map<string, Set<string>>, keys: string[], except: string | undefined, disjoint: boolean): number {
+  if (keys.length === 1 || disjoint) {
+    let count = 0;
+    for (const key of keys) {
+      const members = rooms.get(key)!;
+      count += members.size - (except && members.has(except) ? 1 : 0);
+    }
+    return count;
   }
   const union = new Set<string>();
   for (const key of keys) for (const id of rooms.get(key)!) union.add(id);
