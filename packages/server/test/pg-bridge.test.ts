@@ -72,6 +72,16 @@ describe.runIf(testDb === "postgres")("Postgres LISTEN/NOTIFY bridge", () => {
     await app.client.query(`insert into ${app.schema}.moods (user_id, score) values ('u42', 3)`);
     expect((await received).score).toBe(3);
   });
+
+  it("the generated trigger function lives in the table's schema, so dropping the schema leaves nothing behind", async () => {
+    const app = await appDatabase();
+    const where = "select n.nspname from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.proname = 'switchboard_notify_' || $1";
+    const name = `${app.schema}_moods_mood_update`;
+    expect((await app.client.query(where, [name])).rows).toEqual([{ nspname: app.schema }]);
+    await app.client.query(`drop schema ${app.schema} cascade`);
+    await app.client.query(`create schema ${app.schema}`); // for the cleanup's drop
+    expect((await app.client.query(where, [name])).rows).toEqual([]);
+  });
 });
 
 describe("switchboard sql trigger", () => {

@@ -24,7 +24,8 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
  * SQL that makes an INSERT (or UPDATE) in the app's table reach Switchboard
  * through the Postgres bridge: a trigger function that NOTIFYs
  * `{ tenant, channel, event, data: <the row> }`, or a row reference when the row
- * would exceed NOTIFY's 8,000-byte payload limit.
+ * would exceed NOTIFY's 8,000-byte payload limit. For `schema.table` the
+ * function is created in that schema, next to its trigger.
  *
  * @example
  * triggerSql({ table: "moods", event: "mood_update", channel: "'user:' || NEW.user_id", tenant: "acme" })
@@ -43,9 +44,13 @@ export function triggerSql(options: TriggerOptions): string {
   const base = options.table.replace(".", "_");
   const fn = `switchboard_notify_${base}_${options.event.replace(/[^A-Za-z0-9_]/g, "_").toLowerCase()}`.slice(0, 63);
   const trigger = fn.replace("switchboard_notify_", "switchboard_").slice(0, 63);
+  // The function lives in the table's schema (the trigger always does), so dropping that
+  // schema drops both; unqualified, it landed in the first schema of the search path.
+  const schema = options.table.includes(".") ? options.table.split(".")[0] : undefined;
+  const qualifiedFn = schema ? `${schema}.${fn}` : fn;
   const head = `'tenant', ${tenant}, 'channel', ${options.channel}, 'event', '${options.event}'`;
   return `-- Switchboard: publish "${options.event}" when rows of ${options.table} are ${on.join("d or ")}ed.
-create or replace function ${fn}() returns trigger language plpgsql as $switchboard$
+create or replace function ${qualifiedFn}() returns trigger language plpgsql as $switchboard$
 declare
   payload text;
 begin
@@ -61,6 +66,6 @@ $switchboard$;
 
 drop trigger if exists ${trigger} on ${options.table};
 create trigger ${trigger} after ${on.join(" or ")} on ${options.table}
-  for each row execute function ${fn}();
+  for each row execute function ${qualifiedFn}();
 `;
 }
