@@ -260,17 +260,15 @@ function collapseRepeats(word: string): string[] {
 
 /** Forms of one word, or several words when a spelling expands (`kms` -> `kill myself`). */
 function wordForms(word: string, tables: NormalizerTables): string[][] {
-  const variants = leetVariants(word, tables.leet);
-  const collapsed = variants.length === 1 ? collapseRepeats(word) : undefined;
+  const collapsed = leetVariants(word, tables.leet).map((variant) => collapseRepeats(variant));
   // The common word (no leet, nothing stretched) has itself as its only form; the same
   // answer as below, without the Set and its copies (this runs for every word of every message).
-  if (collapsed?.length === 1) {
+  if (collapsed.length === 1 && collapsed[0]!.length === 1) {
     const spelled = tables.spellings.get(word);
     if (spelled === undefined || spelled === word) return [[word]];
     return spelled.includes(" ") ? spelled.split(" ").map((w) => [w]) : [[word, spelled]];
   }
-  const forms = new Set<string>();
-  for (const variant of variants) for (const form of collapseRepeats(variant)) forms.add(form);
+  const forms = new Set<string>(collapsed.flat());
   for (const form of [...forms]) {
     const spelled = tables.spellings.get(form);
     if (spelled === undefined) continue;
