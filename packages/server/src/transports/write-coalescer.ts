@@ -49,10 +49,17 @@ export class WriteCoalescer {
   private scheduled = false;
   /** Whether new writes are held (decided from the traffic; see the class comment). */
   private holding = true;
+  /** The turn being counted; {@link endTurn} moves it on. */
+  private turn = 0;
   /** WebSocket frames written this turn. */
   private frames = 0;
-  /** The sockets written through this turn (held ones are counted from the held batch). */
-  private readonly written = new Set<Duplex>();
+  /**
+   * Sockets written to this turn, held or not. Each wrapped socket remembers
+   * the turn it was last counted in, so counting one costs a comparison: a
+   * `Set` of the turn's sockets cost about 0.6 µs a frame in a 5,000-subscriber
+   * fan-out profile, the coalescer's largest cost when it writes through.
+   */
+  private socketTurns = 0;
   /** Frames and socket-turns since the last decision. */
   private window = { frames: 0, socketTurns: 0 };
   /** The wrapped sockets' own `cork`: {@link hold} corks without counting a frame. */
@@ -90,21 +97,22 @@ export class WriteCoalescer {
     }
   }
 
-  /** Counts a frame written to `socket` this turn. */
-  private countFrame(socket: Duplex): void {
+  /** Counts a frame written this turn; `newSocket` says it is the first to its socket this turn. */
+  private countFrame(newSocket: boolean): void {
     this.frames++;
-    if (!this.holding) this.written.add(socket);
+    if (newSocket) this.socketTurns++;
     // A frame written during a release belongs to the turn that release is closing.
     if (this.releasing === undefined) this.schedule();
   }
 
-  /** Adds the ended turn (`heldSockets` held, the rest written through) to the window, and decides once the window is full. */
-  private endTurn(heldSockets: number): void {
+  /** Adds the ended turn to the window, and decides once the window is full. */
+  private endTurn(): void {
     const window = this.window;
     window.frames += this.frames;
-    window.socketTurns += heldSockets + this.written.size;
+    window.socketTurns += this.socketTurns;
     this.frames = 0;
-    this.written.clear();
+    this.socketTurns = 0;
+    this.turn++;
     if (window.socketTurns < this.decisionWindow) return;
     this.holding = window.frames / window.socketTurns >= this.minFramesPerSocket;
     this.window = { frames: 0, socketTurns: 0 };
@@ -144,7 +152,7 @@ export class WriteCoalescer {
         // Callbacks of writes made in the last round: their bytes left with this uncork.
         for (const callback of callbacks) process.nextTick(settle, socket, callback);
       }
-      this.endTurn(batch.size);
+      this.endTurn();
     }
   };
 
@@ -162,9 +170,16 @@ export class WriteCoalescer {
   wrap(websocket: WebSocket, socket: Duplex): WebSocket {
     const cork = socket.cork.bind(socket);
     this.corks.set(socket, cork);
+    /** The turn this socket was last counted in. */
+    let countedTurn = -1;
+    const countFrame = (): void => {
+      const newSocket = countedTurn !== this.turn;
+      countedTurn = this.turn;
+      this.countFrame(newSocket);
+    };
     // `ws` corks the socket around the two writes of a frame (header, then payload): one frame each time.
     socket.cork = () => {
-      if (!socket.destroyed) this.countFrame(socket);
+      if (!socket.destroyed) countFrame();
       cork();
     };
     const write = socket.write.bind(socket) as (chunk: unknown, encoding?: BufferEncoding, callback?: WriteCallback) => boolean;
@@ -175,7 +190,7 @@ export class WriteCoalescer {
       if (socket.destroyed) return write(chunk, enc, done);
       const held = this.isHeld(socket);
       // A write under no cork but the coalescer's own is a whole frame.
-      if (socket.writableCorked === (held ? 1 : 0)) this.countFrame(socket);
+      if (socket.writableCorked === (held ? 1 : 0)) countFrame();
       if (!this.holding && !held) return write(chunk, enc, done);
       this.hold(socket);
       if (done) (this.releasing?.get(socket) ?? this.held.get(socket)!).push(done);
