@@ -1,7 +1,8 @@
 import { webcrypto } from "node:crypto";
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { ID_PATTERN, TENANT_PATTERN, type AuthErrorCode } from "@switchboard/protocol";
 import type { Caller } from "./caller.js";
+import { verifyHs256 } from "./hs256.js";
 
 /** Why a token was refused; `code` is what `connect_error` carries in `err.data.code`. */
 export class TokenError extends Error {
@@ -49,6 +50,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   if (!secret && !jwks) throw new Error("token verifier needs a secret or a JWKS");
   const algorithms = [...(secret ? ["HS256"] : []), ...(jwks ? ASYMMETRIC_ALGS : [])];
   const requireExp = options.requireExp ?? true;
+  const claims: JWTClaimVerificationOptions = {
+    issuer: options.issuer,
+    audience: options.audience,
+    requiredClaims: requireExp ? ["exp", "sub"] : ["sub"],
+  };
 
   const getKey: JWTVerifyGetKey = async (header, token) => {
     if (header.alg === "HS256" && secret) {
@@ -68,12 +74,9 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (!token) throw new TokenError("token_missing", "no token was sent");
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, getKey, {
-          algorithms,
-          issuer: options.issuer,
-          audience: options.audience,
-          requiredClaims: requireExp ? ["exp", "sub"] : ["sub"],
-        }));
+        // Plain HS256 tokens (all of a shared-secret deployment's) skip WebCrypto's thread-pool job.
+        const fast = secret && verifyHs256(token, secret, claims);
+        payload = fast || (await jwtVerify(token, getKey, { algorithms, ...claims })).payload;
       } catch (err) {
         if (err instanceof TokenError) throw err;
         if (err instanceof joseErrors.JWTExpired) throw new TokenError("token_expired", "token has expired");
