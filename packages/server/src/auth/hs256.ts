@@ -18,7 +18,8 @@ const MAC_LENGTH = 43;
  * Why: jose 6 verifies with WebCrypto, whose HMAC runs as an asynchronous job
  * on the thread pool. In a profile of 5,000 Socket.IO clients connecting, that
  * job's promise was the server's largest self-time entry after `writev`
- * (6%), and one verification took about 90 µs of CPU against about 25 µs here.
+ * (6%). Verifying 5,000 tokens one after another took 95–134 µs of CPU per
+ * token through `jwtVerify`, against 24–42 µs here.
  *
  * What stays jose's: the header is decoded by `decodeProtectedHeader`, and the
  * payload is decoded and its claims (`exp`, `nbf`, `iss`, `aud`, required
