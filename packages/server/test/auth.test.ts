@@ -49,6 +49,19 @@ describe("handshake authentication", () => {
     expect(err.data?.code).toBe("token_invalid");
   });
 
+  it("an HS256 token whose signature is another spelling of the right MAC is refused as token_invalid; the canonical one connects", async () => {
+    const { url, connect } = await startServer();
+    const token = await hs256({ sub: "alice" }).setExpirationTime("1h").sign(secret);
+    const [header, payload, signature] = token.split(".");
+    // 32 bytes take 43 base64url characters, the last with 2 unused bits: flipping one leaves the bytes as they were.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const respelled = `${signature!.slice(0, -1)}${alphabet[alphabet.indexOf(signature!.at(-1)!) ^ 1]}`;
+    expect(Buffer.from(respelled, "base64url")).toEqual(Buffer.from(signature!, "base64url"));
+    const err = await connectError(url, { auth: { token: `${header}.${payload}.${respelled}` } });
+    expect(err.data?.code).toBe("token_invalid");
+    expect((await connect(token)).connected.userId).toBe("alice");
+  });
+
   it("an alg:none token is refused as token_invalid", async () => {
     const { url } = await startServer();
     const token = new UnsecuredJWT({ sub: "mallory", tenant: "acme" }).setExpirationTime("1h").encode();
