@@ -95,4 +95,6 @@ for (const [name, title] of [
 run.minutes = Math.round(((performance.now() - started) / 60_000) * 10) / 10;
 const summary = await writeRun(run);
 console.log(`\nall scenarios in ${run.minutes} min; summary ${summary}; charts ${Object.values(run.charts).join(", ")}`);
+const speed = run.machine.speedAfterRun;
+console.log(`machine speed after the run: ${speed.jsonRoundTripsPerMs} JSON round trips/ms, ${speed.writeSyscallsPerMs} write syscalls/ms (bench/lib/calibration.ts)`);
 process.exit(0);

@@ -28,13 +28,13 @@ import { PG_URL, benchDatabase } from "./lib/database.js";
 import { startPeer } from "./lib/targets.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
-import { runHeader, writeRun } from "./lib/report.js";
+import { argChoice, runHeader, writeRun } from "./lib/report.js";
 import { Samples, machineBusyCpuSeconds, postgresCpuBetween, postgresCpuSeconds, processCpuSeconds, processWriteSyscalls } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const dbArg = args.includes("--db") ? args[args.indexOf("--db") + 1] : "both";
-const databases = dbArg === "both" ? ["pglite", "postgres"] : [dbArg!];
+const dbArg = argChoice(args, "--db", ["pglite", "postgres", "both"], "both");
+const databases = dbArg === "both" ? (["pglite", "postgres"] as const) : [dbArg];
 const peers = args.includes("--peers");
 const CONVERSATIONS = 100;
 const USERS_PER_CONVERSATION = 10;

@@ -16,15 +16,15 @@ import { fileURLToPath } from "node:url";
 import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
-import { argValue, runHeader, writeRun } from "./lib/report.js";
+import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
 import { processCpuSeconds } from "./lib/stats.js";
-import { SECRET, startTarget, type Target } from "./lib/targets.js";
+import { SECRET, TARGET_NAMES, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const TARGETS = (argValue(args, "--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
-const DB = argValue(args, "--db") === "pglite" ? "pglite" : "postgres";
+const TARGETS = argChoice(args, "--targets", TARGET_NAMES, TARGET_NAMES, "list");
+const DB = argChoice(args, "--db", ["postgres", "pglite"], "postgres");
 const WANTED = Number(argValue(args, "--connections") ?? (quick ? 5000 : 20000));
 /** Descriptors a server needs besides its sockets (listeners, database, logs, libuv). */
 const HEADROOM = 200;

@@ -18,14 +18,14 @@ import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { climb } from "./lib/ladder.js";
-import { argValue, runHeader, writeRun } from "./lib/report.js";
+import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
-import { SECRET, startTarget, type Target } from "./lib/targets.js";
+import { SECRET, TARGET_NAMES, startTarget, type Target } from "./lib/targets.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const DB = argValue(args, "--db") ?? "postgres";
-const TARGETS = (argValue(args, "--targets") ?? "switchboard,socketio,raw-ws").split(",") as Target["name"][];
+const DB = argChoice(args, "--db", ["postgres", "pglite"], "postgres");
+const TARGETS = argChoice(args, "--targets", TARGET_NAMES, TARGET_NAMES, "list");
 const ROOMS = Number(argValue(args, "--rooms") ?? 1000);
 const MEMBERS = 5;
 const WORKERS = 2;
@@ -51,7 +51,7 @@ const KEEP_UP_RATIO = 0.97;
  */
 async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
   // On any failure here the previous server's stop is still waited for, so its schema is dropped.
-  const db = name === "switchboard" ? await benchDatabase(DB === "pglite" ? "pglite" : "postgres").catch(async (err: unknown) => {
+  const db = name === "switchboard" ? await benchDatabase(DB).catch(async (err: unknown) => {
     await previousStopped;
     throw err;
   }) : undefined;

@@ -4,9 +4,12 @@ import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { startSwitchboard } from "./server-process.js";
 
+/** The servers a scenario can run against, by `--targets` name. */
+export const TARGET_NAMES = ["switchboard", "socketio", "raw-ws"] as const;
+
 /** One server under test, started by the harness, and how load clients talk to it. */
 export interface Target {
-  name: "switchboard" | "socketio" | "raw-ws";
+  name: (typeof TARGET_NAMES)[number];
   url: string;
   pid: number;
   /** Handshake auth for a subscriber (Switchboard verifies a JWT; the peers ignore it). */
