@@ -5,7 +5,7 @@
  * messages/s and publish-to-receive latency p50/p99/p99.9 per step.
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
- *                           [--bisections 2] [--rate R [--seconds S]] [--db postgres|pglite]
+ *                           [--bisections 2] [--rate R [--seconds S] [--rounds K]] [--db postgres|pglite]
  *                           [--publish http|socket]
  *
  * Switchboard runs on Postgres (a fresh schema per ladder), its production
@@ -20,7 +20,11 @@
  * no such path, so it still gets HTTP).
  *
  * `--rate` runs one step at a fixed publish rate instead of the ladder (for
- * A/B runs of two builds and for CPU profiles of a steady state).
+ * A/B runs of two builds and for CPU profiles of a steady state). `--rounds K`
+ * repeats it K times, the targets alternating in ABBA order, and reports each
+ * target's median p50/p99 over the rounds: one step's p99 moves by 2x from
+ * run to run on this machine, so one pair of steps cannot say which server
+ * has the lower tail at a light rate.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -31,6 +35,7 @@ import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { climb } from "./lib/ladder.js";
 import { argChoice, runHeader, writeRun } from "./lib/report.js";
+import { Samples } from "./lib/stats.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
 
@@ -44,6 +49,11 @@ const DB = argChoice(args, "--db", ["postgres", "pglite"], "postgres");
 const PEER_PUBLISH = argChoice(args, "--publish", ["http", "socket"], "http");
 const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
 const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1500 : 4000;
+const ROUNDS = Number(arg("--rounds") ?? 1);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || (ROUNDS > 1 && !FIXED_RATE)) {
+  console.error("--rounds takes a positive integer, and only with --rate");
+  process.exit(2);
+}
 const WORKERS = 2;
 /**
  * The ladder's first rate: 10,000 deliveries/s, but at least 12 publishes a
@@ -69,7 +79,7 @@ async function socketPublisher(url: string) {
  * measured then), and must be over before the warm-up. Resolves with the result
  * and this server's own stop, which the next run overlaps in the same way.
  */
-async function runTarget(name: Target["name"], n: number, previousStopped: Promise<void>) {
+async function runTarget(name: Target["name"], n: number, round: number, previousStopped: Promise<void>) {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
   // The harness owns the store (it drops it afterwards), so its settings come last.
   const target = await startTarget(name, PEER_PUBLISH === "socket" ? socketPublisher : httpPeerPublisher, { ...benchSwitchboardEnv(), ...db?.env }).catch(async (err: unknown) => {
@@ -106,7 +116,7 @@ async function runTarget(name: Target["name"], n: number, previousStopped: Promi
     const { steps, sustained } = FIXED_RATE
       ? await runStep(FIXED_RATE).then((step) => ({ steps: [step], sustained: step.keptUp ? step : undefined }))
       : await climb(startRate(n), 2_000_000 / n, BISECTIONS, runStep);
-    const result = { target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
+    const result = { target: name, subscribers: n, ...(ROUNDS > 1 && { round }), maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
     return { result, stopped: stop() };
   } catch (err) {
     await stop();
@@ -120,17 +130,20 @@ function commonRate(rows: { steps: { rate: number; keptUp: boolean }[] }[]): num
   return Math.max(0, ...[...ok[0]!].filter((rate) => ok.every((set) => set.has(rate))));
 }
 
-const ladders = SIZES.flatMap((n) => TARGETS.map((name) => ({ n, name })));
-const results = await runOverlapped(ladders, ({ n, name }, previousStopped) => {
-  console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${name}, ${n} subscribers`);
-  return runTarget(name, n, previousStopped);
+// Rounds alternate the targets' order (ABBA), so neither always runs right after the other's stop.
+const ladders = Array.from({ length: ROUNDS }, (_, round) => round).flatMap((round) =>
+  SIZES.flatMap((n) => (round % 2 === 0 ? TARGETS : [...TARGETS].reverse()).map((name) => ({ n, name, round }))),
+);
+const results = await runOverlapped(ladders, ({ n, name, round }, previousStopped) => {
+  console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${name}, ${n} subscribers${ROUNDS > 1 ? `, round ${round + 1}/${ROUNDS}` : ""}`);
+  return runTarget(name, n, round, previousStopped);
 });
 
 const run = {
   ...runHeader(
     "fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim(),
   ),
-  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
   results,
 };
 const file = await writeRun(run);
@@ -147,8 +160,26 @@ for (const r of results) {
     `| ${r.subscribers} | ${r.target} | ${r.maxSustainedRate}/s | ${r.maxSustainedDeliveredPerSecond} | ${ratio}x | ${l ? `${l.p50} / ${l.p99} / ${l.p999}` : "-"} | ${step?.serverCpuPercent ?? "-"}% | ${step?.clientCpuPercent ?? "-"}% | ${step?.publisherCpuPercent ?? "-"}% |`,
   );
 }
+if (ROUNDS > 1) {
+  console.log(`\nover ${ROUNDS} rounds at ${FIXED_RATE}/s (median, and each round's p99 in order):\n`);
+  console.log("| subscribers | server | median p50 ms | median p99 ms | p99 by round, ms | server CPU by round |");
+  console.log("|---|---|---|---|---|---|");
+  for (const n of SIZES) {
+    for (const name of TARGETS) {
+      const steps = results.filter((r) => r.subscribers === n && r.target === name).map((r) => r.steps[0]!);
+      const median = (xs: number[]) => {
+        const samples = new Samples();
+        samples.addAll(xs);
+        return samples.percentile(50);
+      };
+      console.log(
+        `| ${n} | ${name} | ${median(steps.map((s) => s.latencyMs.p50))} | ${median(steps.map((s) => s.latencyMs.p99))} | ${steps.map((s) => s.latencyMs.p99).join(", ")} | ${steps.map((s) => `${s.serverCpuPercent}%`).join(", ")} |`,
+      );
+    }
+  }
+}
 // Latency at the same rate: the highest rate every server sustained, per size.
-for (const n of SIZES) {
+for (const n of ROUNDS > 1 ? [] : SIZES) {
   const rows = results.filter((r) => r.subscribers === n);
   const common = commonRate(rows);
   console.log(`\nsubscribers=${n}, all at ${common}/s: ` + rows.map((r) => `${r.target} p99 ${r.steps.find((s) => s.rate === common)?.latencyMs.p99 ?? "-"} ms`).join(", "));
