@@ -124,6 +124,34 @@ describe("write coalescer", () => {
     client.close();
   });
 
+  it("decides after 16 turns with writes when a few sockets cannot fill the window of socket-turns", async () => {
+    // The default window is 256 socket-turns: one socket at one frame a turn would keep
+    // the starting decision (holding) for 256 turns.
+    const { server, client, received, writes, coalescer } = await coalescingServer();
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    expect(coalescer.isHolding).toBe(true);
+    for (let n = 0; n < 15; n++) {
+      server.send(`single ${n}`);
+      await turn();
+    }
+    expect(coalescer.isHolding).toBe(true);
+    server.send("single 15");
+    await turn();
+    expect(coalescer.isHolding).toBe(false);
+    writes.single = writes.vectored = 0;
+    server.send("through");
+    expect(writes.single + writes.vectored).toBe(1);
+    // Frames piling up again switch it back within 16 turns.
+    for (let n = 0; n < 16; n++) {
+      for (const part of ["a", "b"]) server.send(`${part} ${n}`);
+      await turn();
+    }
+    expect(coalescer.isHolding).toBe(true);
+    await until(() => received.length === 16 + 1 + 32);
+    expect(received).toHaveLength(16 + 1 + 32);
+    client.close();
+  });
+
   it("sends Socket.IO room broadcasts of one turn in one write, though Engine.IO waits for each write's callback", async () => {
     const coalescer = new WriteCoalescer();
     const writes = { single: 0, vectored: 0 };

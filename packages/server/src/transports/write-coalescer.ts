@@ -10,6 +10,13 @@ export interface WriteCoalescerOptions {
   /** Socket-turns (one socket written to in one turn) per decision whether to hold. Default 256. */
   decisionWindow?: number;
   /**
+   * Turns with writes after which a decision is made even if the window holds
+   * fewer socket-turns. Default 16: a server with a handful of sockets fills a
+   * window of 256 only after hundreds of messages, and until then it kept the
+   * last decision (at start, holding), delaying every frame to the end of its turn.
+   */
+  decisionTurns?: number;
+  /**
    * Frames per socket-turn from which holding pays. Default 1.2: below it most
    * sockets get one frame a turn, and holding would only delay it.
    */
@@ -36,8 +43,9 @@ export interface WriteCoalescerOptions {
  * median delay was about 5 ms higher than plain Socket.IO's). When sockets get
  * one frame a turn, as under light fan-out, there is nothing to coalesce and
  * that delay buys nothing. So the coalescer counts frames per socket-turn,
- * and every `decisionWindow` socket-turns decides: hold while there are at
- * least `minFramesPerSocket`, write through otherwise. The count goes on in
+ * and every `decisionWindow` socket-turns (or `decisionTurns` turns, whichever
+ * comes first) decides: hold while there are at least `minFramesPerSocket`,
+ * write through otherwise. The count goes on in
  * both modes, so it goes back to holding as soon as the traffic piles up
  * frames again.
  */
@@ -60,15 +68,17 @@ export class WriteCoalescer {
    * fan-out profile, the coalescer's largest cost when it writes through.
    */
   private socketTurns = 0;
-  /** Frames and socket-turns since the last decision. */
-  private window = { frames: 0, socketTurns: 0 };
+  /** Frames, socket-turns and turns since the last decision. */
+  private window = { frames: 0, socketTurns: 0, turns: 0 };
   /** The wrapped sockets' own `cork`: {@link hold} corks without counting a frame. */
   private readonly corks = new WeakMap<Duplex, () => void>();
   private readonly decisionWindow: number;
+  private readonly decisionTurns: number;
   private readonly minFramesPerSocket: number;
 
   constructor(options: WriteCoalescerOptions = {}) {
     this.decisionWindow = options.decisionWindow ?? 256;
+    this.decisionTurns = options.decisionTurns ?? 16;
     this.minFramesPerSocket = options.minFramesPerSocket ?? 1.2;
   }
 
@@ -105,17 +115,19 @@ export class WriteCoalescer {
     if (this.releasing === undefined) this.schedule();
   }
 
-  /** Adds the ended turn to the window, and decides once the window is full. */
+  /** Adds the ended turn to the window, and decides once the window is full (in socket-turns or in turns). */
   private endTurn(): void {
     const window = this.window;
     window.frames += this.frames;
     window.socketTurns += this.socketTurns;
+    window.turns++;
     this.frames = 0;
     this.socketTurns = 0;
     this.turn++;
-    if (window.socketTurns < this.decisionWindow) return;
-    this.holding = window.frames / window.socketTurns >= this.minFramesPerSocket;
-    this.window = { frames: 0, socketTurns: 0 };
+    if (window.socketTurns < this.decisionWindow && window.turns < this.decisionTurns) return;
+    // A window of turns whose writes were all to destroyed sockets counted no socket-turn: keep the decision.
+    if (window.socketTurns > 0) this.holding = window.frames / window.socketTurns >= this.minFramesPerSocket;
+    this.window = { frames: 0, socketTurns: 0, turns: 0 };
   }
 
   /**
