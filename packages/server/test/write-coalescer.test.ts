@@ -42,6 +42,14 @@ function countWrites(socket: Socket, writes: { single: number; vectored: number 
   raw._writev = (...args: unknown[]) => (writes.vectored++, writev(...args));
 }
 
+/** Sends `parts` (one frame each) in each of `turns` event-loop turns, waiting for the turn to end after each. */
+async function sendPerTurn(server: WebSocket, turns: number, parts: string[]): Promise<void> {
+  for (let n = 0; n < turns; n++) {
+    for (const part of parts) server.send(`${part} ${n}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
 };
@@ -99,10 +107,7 @@ describe("write coalescer", () => {
     const turn = () => new Promise((resolve) => setImmediate(resolve));
     expect(coalescer.isHolding).toBe(true);
     // One frame a turn (ws writes each as header and payload under its own cork: still one frame).
-    for (let n = 0; n < 8; n++) {
-      server.send(`single ${n}`);
-      await turn();
-    }
+    await sendPerTurn(server, 8, ["single"]);
     expect(coalescer.isHolding).toBe(false);
     writes.single = writes.vectored = 0;
     server.send("through");
@@ -110,10 +115,7 @@ describe("write coalescer", () => {
     expect(writes.single + writes.vectored).toBe(1);
     await turn();
     // Three frames a turn: holding pays again, and the next turn's three frames leave in one write.
-    for (let n = 0; n < 8; n++) {
-      for (const part of ["a", "b", "c"]) server.send(`${part} ${n}`);
-      await turn();
-    }
+    await sendPerTurn(server, 8, ["a", "b", "c"]);
     expect(coalescer.isHolding).toBe(true);
     writes.single = writes.vectored = 0;
     for (const part of ["x", "y", "z"]) server.send(part);
@@ -128,24 +130,16 @@ describe("write coalescer", () => {
     // The default window is 256 socket-turns: one socket at one frame a turn would keep
     // the starting decision (holding) for 256 turns.
     const { server, client, received, writes, coalescer } = await coalescingServer();
-    const turn = () => new Promise((resolve) => setImmediate(resolve));
     expect(coalescer.isHolding).toBe(true);
-    for (let n = 0; n < 15; n++) {
-      server.send(`single ${n}`);
-      await turn();
-    }
+    await sendPerTurn(server, 15, ["single"]);
     expect(coalescer.isHolding).toBe(true);
-    server.send("single 15");
-    await turn();
+    await sendPerTurn(server, 1, ["single"]);
     expect(coalescer.isHolding).toBe(false);
     writes.single = writes.vectored = 0;
     server.send("through");
     expect(writes.single + writes.vectored).toBe(1);
     // Frames piling up again switch it back within 16 turns.
-    for (let n = 0; n < 16; n++) {
-      for (const part of ["a", "b"]) server.send(`${part} ${n}`);
-      await turn();
-    }
+    await sendPerTurn(server, 16, ["a", "b"]);
     expect(coalescer.isHolding).toBe(true);
     await until(() => received.length === 16 + 1 + 32);
     expect(received).toHaveLength(16 + 1 + 32);
