@@ -79,7 +79,7 @@ for (const [script, flags] of SCENARIOS) {
   if (file) files[name] = file;
 }
 
-const run = { ...runHeader("all", `npm run bench -- ${args.join(" ")}`.trim()), files, seconds, charts: {} as Record<string, string>, minutes: 0 };
+const run = { ...(await runHeader("all", `npm run bench -- ${args.join(" ")}`.trim())), files, seconds, charts: {} as Record<string, string>, minutes: 0 };
 const stamp = run.date.replace(/[:.]/g, "-");
 for (const [name, title] of [
   ["fanout", "Fan-out: p99 publish-to-receive latency vs delivered messages/s"],
@@ -96,5 +96,5 @@ run.minutes = Math.round(((performance.now() - started) / 60_000) * 10) / 10;
 const summary = await writeRun(run);
 console.log(`\nall scenarios in ${run.minutes} min; summary ${summary}; charts ${Object.values(run.charts).join(", ")}`);
 const speed = run.machine.speedAfterRun;
-console.log(`machine speed after the run: ${speed.jsonRoundTripsPerMs} JSON round trips/ms, ${speed.writeSyscallsPerMs} write syscalls/ms (bench/lib/calibration.ts)`);
+console.log(`machine speed after the run: ${speed.jsonRoundTripsPerMs} JSON round trips/ms, ${speed.writeSyscallsPerMs} write syscalls/ms, ${speed.loopbackRoundTripMicros} µs per loopback round trip (bench/lib/calibration.ts)`);
 process.exit(0);

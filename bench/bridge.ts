@@ -91,7 +91,7 @@ try {
 }
 
 const run = {
-  ...runHeader("bridge", `npm run bench:bridge -- ${args.join(" ")}`.trim()),
+  ...(await runHeader("bridge", `npm run bench:bridge -- ${args.join(" ")}`.trim())),
   setup: { users: USERS, stepMs: STEP_MS },
   results,
 };

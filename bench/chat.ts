@@ -228,7 +228,7 @@ const results = await runOverlapped(targets, (target, previousStopped) => {
 });
 
 const run = {
-  ...runHeader("chat", `npm run bench:chat -- ${args.join(" ")}`.trim()),
+  ...(await runHeader("chat", `npm run bench:chat -- ${args.join(" ")}`.trim())),
   setup: { conversations: CONVERSATIONS, clientsPerConversation: USERS_PER_CONVERSATION, connections: CONVERSATIONS * USERS_PER_CONVERSATION, workers: WORKERS, window: WINDOW, throughputMs: THROUGHPUT_MS, latencyMs: LATENCY_MS, latencyWarmupMs: LATENCY_WARMUP_MS },
   results,
 };

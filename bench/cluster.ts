@@ -93,7 +93,7 @@ const comparison = results
   });
 
 const run = {
-  ...runHeader("cluster", `npm run bench:cluster -- ${args.join(" ")}`.trim()),
+  ...(await runHeader("cluster", `npm run bench:cluster -- ${args.join(" ")}`.trim())),
   setup: { subscribers: SUBSCRIBERS, workers: WORKERS, stepMs: STEP_MS, rates: RATES, keepUpRatio: KEEP_UP_RATIO, publisher: "POST /v1/events to node 1" },
   results,
   comparison,

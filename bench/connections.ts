@@ -142,7 +142,7 @@ const results = await runOverlapped(TARGETS, (name, previousStopped) => {
   return runTarget(name, previousStopped);
 });
 const run = {
-  ...runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim()),
+  ...(await runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim())),
   setup: { wanted: WANTED, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },
   results,
 };

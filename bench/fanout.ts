@@ -140,9 +140,7 @@ const results = await runOverlapped(ladders, ({ n, name, round }, previousStoppe
 });
 
 const run = {
-  ...runHeader(
-    "fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim(),
-  ),
+  ...(await runHeader("fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim())),
   setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
   results,
 };

@@ -121,7 +121,7 @@ const results = await runOverlapped(TARGETS, (name, previousStopped) => {
   return runTarget(name, previousStopped);
 });
 const run = {
-  ...runHeader("rooms", `npm run bench:rooms -- ${args.join(" ")}`.trim()),
+  ...(await runHeader("rooms", `npm run bench:rooms -- ${args.join(" ")}`.trim())),
   setup: { rooms: ROOMS, members: MEMBERS, connections: ROOMS * MEMBERS, workers: WORKERS, stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: { start: RATE_START, max: RATE_MAX, refine: BISECTIONS }, keepUpRatio: KEEP_UP_RATIO, switchboardDatabase: DB },
   results,
 };

@@ -1,4 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
+import { Worker } from "node:worker_threads";
 
 /** How fast this machine ran two fixed workloads, measured right after a run. */
 export interface MachineSpeed {
@@ -6,6 +8,12 @@ export interface MachineSpeed {
   jsonRoundTripsPerMs: number;
   /** 64-byte `write` system calls to /dev/null per millisecond. */
   writeSyscallsPerMs: number;
+  /**
+   * Microseconds per one-byte round trip over loopback TCP between this thread
+   * and a worker thread: each leg wakes the other thread, as every delivery of
+   * a benchmark wakes a client process.
+   */
+  loopbackRoundTripMicros: number;
 }
 
 const SAMPLE = {
@@ -32,17 +40,56 @@ function rate(ms: number, op: () => void): number {
   return Math.round(calls / elapsed);
 }
 
+/** The worker's side of the loopback round trips: echoes every byte back. */
+const ECHO = `
+const { connect } = require("node:net");
+const { workerData } = require("node:worker_threads");
+const socket = connect(workerData.port, "127.0.0.1");
+socket.setNoDelay(true);
+socket.on("data", (chunk) => socket.write(chunk));
+socket.on("error", () => {});
+`;
+
+/** Median microseconds per round trip of `count` one-byte round trips to an echoing worker thread. */
+async function loopbackRoundTripMicros(count: number): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const worker = new Worker(ECHO, { eval: true, workerData: { port: (server.address() as AddressInfo).port } });
+  try {
+    const socket = await new Promise<Socket>((resolve) => server.once("connection", resolve));
+    socket.setNoDelay(true);
+    const times: number[] = [];
+    await new Promise<void>((resolve) => {
+      let sent = performance.now();
+      socket.on("data", () => {
+        const now = performance.now();
+        times.push((now - sent) * 1000);
+        if (times.length === count) return resolve();
+        sent = now;
+        socket.write("x");
+      });
+      socket.write("x");
+    });
+    socket.destroy();
+    times.sort((a, b) => a - b);
+    return Math.round(times[Math.floor(count / 2)]! * 10) / 10;
+  } finally {
+    await worker.terminate();
+    server.close();
+  }
+}
+
 /**
- * Measures {@link MachineSpeed} (about 0.5 s, synchronously).
+ * Measures {@link MachineSpeed} (about 0.6 s).
  *
  * Why: this machine's speed changes from hour to hour for code that did not
  * change (sessions 12 and 13 saw the peers connect at half, then a fifth, of
  * their usual rate). Each result file records these two rates, so a reader
  * comparing two runs can tell a slower machine from a slower server. They are
- * a gauge, not a model: the servers' own costs are mostly socket writes and
- * JavaScript, and these cover one cheap case of each.
+ * a gauge, not a model: the servers' own costs are mostly socket writes that
+ * wake another process, and JavaScript, and these cover one cheap case of each.
  */
-export function machineSpeed(): MachineSpeed {
+export async function machineSpeed(): Promise<MachineSpeed> {
   let sink = 0;
   const jsonRoundTripsPerMs = rate(200, () => {
     sink += (JSON.parse(JSON.stringify(SAMPLE)) as typeof SAMPLE).seq;
@@ -56,5 +103,5 @@ export function machineSpeed(): MachineSpeed {
     closeSync(fd);
   }
   if (sink < 0) console.error(sink); // keeps the JSON work from being optimized away
-  return { jsonRoundTripsPerMs, writeSyscallsPerMs };
+  return { jsonRoundTripsPerMs, writeSyscallsPerMs, loopbackRoundTripMicros: await loopbackRoundTripMicros(2000) };
 }

@@ -20,7 +20,7 @@ export interface RunHeader {
 const RUN_ENV = ["BENCH_CLI", "BENCH_NODE_ARGS", "BENCH_SWITCHBOARD_ENV", "BENCH_WINDOW", "BENCH_CHAT_RATE", "BENCH_POOL"] as const;
 
 /** The header of a run of `npm run <script> -- <args>` on this machine, now (with the machine's speed, measured here). */
-export function runHeader(benchmark: string, command: string): RunHeader {
+export async function runHeader(benchmark: string, command: string): Promise<RunHeader> {
   const env = RUN_ENV.filter((name) => process.env[name]).map((name) => `${name}='${process.env[name]}' `).join("");
   return {
     benchmark,
@@ -28,7 +28,7 @@ export function runHeader(benchmark: string, command: string): RunHeader {
     commit: execSync("git rev-parse --short HEAD").toString().trim(),
     uncommittedChanges: execSync("git status --porcelain --untracked-files=no").toString().split("\n").some((line) => line.trim() !== "" && !line.includes("bench/results/")),
     command: env + command,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, speedAfterRun: machineSpeed() },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, speedAfterRun: await machineSpeed() },
   };
 }
 
