@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { Worker } from "node:worker_threads";
 
-/** How fast this machine ran two fixed workloads, measured right after a run. */
+/** How fast this machine ran three fixed workloads, measured right after a run. */
 export interface MachineSpeed {
   /** JSON round trips (stringify + parse) of a chat-message-sized object per millisecond, on one core. */
   jsonRoundTripsPerMs: number;
@@ -83,11 +83,13 @@ async function loopbackRoundTripMicros(count: number): Promise<number> {
  * Measures {@link MachineSpeed} (about 0.6 s).
  *
  * Why: this machine's speed changes from hour to hour for code that did not
- * change (sessions 12 and 13 saw the peers connect at half, then a fifth, of
- * their usual rate). Each result file records these two rates, so a reader
- * comparing two runs can tell a slower machine from a slower server. They are
- * a gauge, not a model: the servers' own costs are mostly socket writes that
- * wake another process, and JavaScript, and these cover one cheap case of each.
+ * change (in sessions 12 and 13 plain Socket.IO connected 999 to 2,075
+ * clients/s from run to run). Each result file records these gauges, so a
+ * reader comparing two runs may tell a slower machine from a slower server.
+ * They are a gauge, not a model: the servers' own costs are mostly socket
+ * writes that wake another process, and JavaScript, and these cover one cheap
+ * case of each. The JSON and /dev/null rates read the same in a fast and a
+ * slow state in session 13.
  */
 export async function machineSpeed(): Promise<MachineSpeed> {
   let sink = 0;
