@@ -12,7 +12,7 @@ export interface WriteCoalescerOptions {
   /**
    * Turns with writes after which a decision is made even if the window holds
    * fewer socket-turns. Default 16: a server with a handful of sockets fills a
-   * window of 256 only after hundreds of messages, and until then it kept the
+   * window of 256 only after dozens or hundreds of messages, and until then it kept the
    * last decision (at start, holding), delaying every frame to the end of its turn.
    */
   decisionTurns?: number;
