@@ -16,12 +16,12 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { KEEP_UP_RATIO, runFanoutStep } from "./lib/fanout-step.js";
 import { ask } from "./lib/ipc.js";
-import { runHeader, writeRun } from "./lib/report.js";
+import { argValue, runHeader, writeRun } from "./lib/report.js";
 import { startSwitchboard, type ServerProcess } from "./lib/server-process.js";
 import { SWITCHBOARD_BENCH_ENV, SWITCHBOARD_JOIN, benchToken, publishEvent } from "./lib/targets.js";
 
 const args = process.argv.slice(2);
-const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const arg = (name: string) => argValue(args, name);
 const quick = args.includes("--quick");
 const SUBSCRIBERS = Number(arg("--subscribers") ?? (quick ? 300 : 3000));
 const NODE_COUNTS = (arg("--nodes") ?? "1,3").split(",").map(Number);

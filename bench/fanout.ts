@@ -34,13 +34,13 @@ import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { climb } from "./lib/ladder.js";
-import { argChoice, runHeader, writeRun } from "./lib/report.js";
+import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
 import { Samples } from "./lib/stats.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
 
 const args = process.argv.slice(2);
-const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const arg = (name: string) => argValue(args, name);
 const quick = args.includes("--quick");
 const SIZES = (arg("--sizes") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").map(Number);
 const TARGETS = argChoice(args, "--targets", TARGET_NAMES, TARGET_NAMES, "list");
