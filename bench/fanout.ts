@@ -6,7 +6,7 @@
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
  *                           [--bisections 2] [--rate R [--seconds S] [--rounds K]] [--db postgres|pglite]
- *                           [--publish http|socket]
+ *                           [--publish http|socket] [--tick-ms 1]
  *
  * Switchboard runs on Postgres (a fresh schema per ladder), its production
  * setup and that of the other scenarios; `--db pglite` runs it on the embedded
@@ -25,6 +25,10 @@
  * target's median p50/p99 over the rounds: one step's p99 moves by 2x from
  * run to run on this machine, so one pair of steps cannot say which server
  * has the lower tail at a light rate.
+ *
+ * Publishes leave at a constant rate, checked every `--tick-ms` (default 1):
+ * below 1,000/s one at a time, evenly spaced. `--tick-ms 10` reproduces the
+ * pacing of sessions 1-13, which sent R/100 publishes back to back every 10 ms.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -50,6 +54,11 @@ const PEER_PUBLISH = argChoice(args, "--publish", ["http", "socket"], "http");
 const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
 const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1500 : 4000;
 const ROUNDS = Number(arg("--rounds") ?? 1);
+const TICK_MS = Number(arg("--tick-ms") ?? 1);
+if (!Number.isInteger(TICK_MS) || TICK_MS < 1) {
+  console.error("--tick-ms takes a positive integer (milliseconds)");
+  process.exit(2);
+}
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || (ROUNDS > 1 && !FIXED_RATE)) {
   console.error("--rounds takes a positive integer, and only with --rate");
   process.exit(2);
@@ -104,7 +113,7 @@ async function runTarget(name: Target["name"], n: number, round: number, previou
     // After a step whose every delivery arrived, the next need not wait for a backlog.
     let backlogFree = false;
     const runStep = async (rate: number) => {
-      const step = await runFanoutStep({ workers, subscribers: n, rate, stepMs: STEP_MS, publish: target.publish, pids: [target.pid], quiesce: !backlogFree });
+      const step = await runFanoutStep({ workers, subscribers: n, rate, stepMs: STEP_MS, tickMs: TICK_MS, publish: target.publish, pids: [target.pid], quiesce: !backlogFree });
       backlogFree = step.complete;
       console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
       return step;
@@ -112,7 +121,7 @@ async function runTarget(name: Target["name"], n: number, round: number, previou
     await previousStopped;
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
-    backlogFree = (await runFanoutStep({ workers, subscribers: n, rate: FIXED_RATE ?? startRate(n), stepMs: WARMUP_MS, publish: target.publish, pids: [target.pid] })).complete;
+    backlogFree = (await runFanoutStep({ workers, subscribers: n, rate: FIXED_RATE ?? startRate(n), stepMs: WARMUP_MS, tickMs: TICK_MS, publish: target.publish, pids: [target.pid] })).complete;
     const { steps, sustained } = FIXED_RATE
       ? await runStep(FIXED_RATE).then((step) => ({ steps: [step], sustained: step.keptUp ? step : undefined }))
       : await climb(startRate(n), 2_000_000 / n, BISECTIONS, runStep);
@@ -141,7 +150,7 @@ const results = await runOverlapped(ladders, ({ n, name, round }, previousStoppe
 
 const run = {
   ...(await runHeader("fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim())),
-  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
   results,
 };
 const file = await writeRun(run);

@@ -6,6 +6,7 @@
  */
 import { SignJWT } from "jose";
 import { mapLimited } from "./lib/limited.js";
+import { paced } from "./lib/paced.js";
 import { SioClient } from "./lib/sio-client.js";
 
 interface Setup {
@@ -86,26 +87,10 @@ async function step(rate: number, durationMs: number): Promise<void> {
   received = 0;
   latencies = [];
   const cpu = process.cpuUsage();
-  const start = performance.now();
-  stepStart = start;
-  let sent = 0;
+  stepStart = performance.now();
   let failed = 0;
-  const pending: Promise<void>[] = [];
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const elapsed = performance.now() - start;
-      if (elapsed >= durationMs) {
-        clearInterval(timer);
-        return resolve();
-      }
-      const due = Math.floor((elapsed / 1000) * rate) - sent;
-      for (let i = 0; i < due; i++) {
-        const room = rooms[sent++ % rooms.length]!;
-        pending.push(sendOne(room).then((ack: any) => void (ack && ack.ok === false && failed++)));
-      }
-    }, 10);
-  });
-  await Promise.all(pending);
+  // Paced like the fan-out's publishes (lib/paced.ts): a constant rate, one send at a time below 1,000/s.
+  const sent = await paced(rate, durationMs, (n) => sendOne(rooms[(n - 1) % rooms.length]!).then((ack: any) => void (ack && ack.ok === false && failed++)));
   // Let the last deliveries land: until every one expected has, or half a second.
   const expected = (sent - failed) * (rooms[0]!.clients.length - 1);
   for (const drainStart = performance.now(); received < expected && performance.now() - drainStart < 500; ) await new Promise((resolve) => setTimeout(resolve, 10));

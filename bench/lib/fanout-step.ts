@@ -16,6 +16,8 @@ export interface FanoutStepOptions {
   subscribers: number;
   rate: number;
   stepMs: number;
+  /** Publishing tick in ms (see {@link paced}); default 1. */
+  tickMs?: number;
   /** Publishes one `bench:tick` carrying the send time. */
   publish: (event: string, data: unknown) => Promise<void>;
   /** Server processes whose CPU is summed. */
@@ -67,7 +69,7 @@ export async function runFanoutStep(options: FanoutStepOptions) {
   const publisherCpuBefore = process.cpuUsage();
   // Workers count only ticks published from now on; late ones of an earlier step are ignored.
   await Promise.all(workers.map((w) => ask(w, { type: "reset", from: now() }, "reset")));
-  const sent = await paced(rate, stepMs, () => publish("bench:tick", { t: now() }).catch(() => {}));
+  const sent = await paced(rate, stepMs, () => publish("bench:tick", { t: now() }).catch(() => {}), options.tickMs);
   const expected = sent * subscribers;
   // Let the last deliveries land: until every one expected has, or half a second.
   const drainStart = performance.now();
