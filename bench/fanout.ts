@@ -2,7 +2,9 @@
  * Fan-out benchmark (issue 12, scenario 1): one room of N subscribers on each
  * of three servers started here (Switchboard, plain Socket.IO, raw ws); the
  * publish rate is stepped up until delivery falls behind. Reports delivered
- * messages/s and publish-to-receive latency p50/p99/p99.9 per step.
+ * messages/s and publish-to-receive latency p50/p99/p99.9 per step, and per
+ * size a table of every server's latency at each rate plain Socket.IO kept up
+ * with (`sameRate` in the JSON): issue 12's p99 comparison, read off one run.
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
  *                           [--bisections 2] [--rate R [--seconds S] [--rounds K]] [--db postgres|pglite]
@@ -133,10 +135,31 @@ async function runTarget(name: Target["name"], n: number, round: number, previou
   }
 }
 
-/** The highest rate every server ran and kept up with (ladders share their doubling steps). */
-function commonRate(rows: { steps: { rate: number; keptUp: boolean }[] }[]): number {
-  const ok = rows.map((r) => new Set(r.steps.filter((s) => s.keptUp).map((s) => s.rate)));
-  return Math.max(0, ...[...ok[0]!].filter((rate) => ok.every((set) => set.has(rate))));
+/**
+ * Latency at the same rate, for issue 12's "p99 no worse than plain Socket.IO":
+ * per size, every rate plain Socket.IO ran and kept up with that every other
+ * target ran too (ladders share their doubling steps), with each target's
+ * p50/p99 and server CPU, and Switchboard's p99 over plain's.
+ */
+function sameRate(rows: typeof results) {
+  const out = [];
+  for (const n of SIZES) {
+    const bySize = rows.filter((r) => r.subscribers === n);
+    const plain = bySize.find((r) => r.target === "socketio");
+    if (!plain || bySize.length < 2) continue;
+    for (const base of plain.steps.filter((s) => s.keptUp)) {
+      const steps = bySize.map((r) => ({ target: r.target, step: r.steps.find((s) => s.rate === base.rate) }));
+      if (steps.some((s) => !s.step)) continue;
+      const sb = steps.find((s) => s.target === "switchboard")?.step;
+      out.push({
+        subscribers: n,
+        rate: base.rate,
+        targets: Object.fromEntries(steps.map(({ target, step }) => [target, { p50: step!.latencyMs.p50, p99: step!.latencyMs.p99, serverCpuPercent: step!.serverCpuPercent }])),
+        switchboardP99VsPlain: sb ? Math.round((sb.latencyMs.p99 / base.latencyMs.p99) * 100) / 100 : undefined,
+      });
+    }
+  }
+  return out.sort((a, b) => a.subscribers - b.subscribers || a.rate - b.rate);
 }
 
 // Rounds alternate the targets' order (ABBA), so neither always runs right after the other's stop.
@@ -152,6 +175,7 @@ const run = {
   ...(await runHeader("fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim())),
   setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
   results,
+  sameRate: ROUNDS > 1 ? [] : sameRate(results),
 };
 const file = await writeRun(run);
 
@@ -185,10 +209,15 @@ if (ROUNDS > 1) {
     }
   }
 }
-// Latency at the same rate: the highest rate every server sustained, per size.
-for (const n of ROUNDS > 1 ? [] : SIZES) {
-  const rows = results.filter((r) => r.subscribers === n);
-  const common = commonRate(rows);
-  console.log(`\nsubscribers=${n}, all at ${common}/s: ` + rows.map((r) => `${r.target} p99 ${r.steps.find((s) => s.rate === common)?.latencyMs.p99 ?? "-"} ms`).join(", "));
+if (run.sameRate.length > 0) {
+  console.log("\nat the same rate (every rate plain Socket.IO kept up with and every server ran):\n");
+  console.log(`| subscribers | rate | ${TARGETS.map((t) => `${t} p50 / p99 ms`).join(" | ")} | switchboard p99 vs plain | server CPU, ${TARGETS.join(" / ")} |`);
+  console.log(`|---|---|${TARGETS.map(() => "---|").join("")}---|---|`);
+  for (const row of run.sameRate) {
+    const cells = TARGETS.map((t) => row.targets[t]);
+    console.log(
+      `| ${row.subscribers} | ${row.rate}/s | ${cells.map((c) => (c ? `${c.p50} / ${c.p99}` : "-")).join(" | ")} | ${row.switchboardP99VsPlain ?? "-"} | ${cells.map((c) => (c ? `${c.serverCpuPercent}%` : "-")).join(" / ")} |`,
+    );
+  }
 }
 process.exit(0);
