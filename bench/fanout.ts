@@ -191,6 +191,13 @@ for (const r of results) {
     `| ${r.subscribers} | ${r.target} | ${r.maxSustainedRate}/s | ${r.maxSustainedDeliveredPerSecond} | ${ratio}x | ${l ? `${l.p50} / ${l.p99} / ${l.p999}` : "-"} | ${step?.serverCpuPercent ?? "-"}% | ${step?.clientCpuPercent ?? "-"}% | ${step?.publisherCpuPercent ?? "-"}% |`,
   );
 }
+/** The median of a few numbers (the rounds' p50s or p99s). */
+function median(xs: number[]): number {
+  const samples = new Samples();
+  samples.addAll(xs);
+  return samples.percentile(50);
+}
+
 if (ROUNDS > 1) {
   console.log(`\nover ${ROUNDS} rounds at ${FIXED_RATE}/s (median, and each round's p99 in order):\n`);
   console.log("| subscribers | server | median p50 ms | median p99 ms | p99 by round, ms | server CPU by round |");
@@ -198,11 +205,6 @@ if (ROUNDS > 1) {
   for (const n of SIZES) {
     for (const name of TARGETS) {
       const steps = results.filter((r) => r.subscribers === n && r.target === name).map((r) => r.steps[0]!);
-      const median = (xs: number[]) => {
-        const samples = new Samples();
-        samples.addAll(xs);
-        return samples.percentile(50);
-      };
       console.log(
         `| ${n} | ${name} | ${median(steps.map((s) => s.latencyMs.p50))} | ${median(steps.map((s) => s.latencyMs.p99))} | ${steps.map((s) => s.latencyMs.p99).join(", ")} | ${steps.map((s) => `${s.serverCpuPercent}%`).join(", ")} |`,
       );
