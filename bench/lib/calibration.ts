@@ -89,7 +89,9 @@ async function loopbackRoundTripMicros(count: number): Promise<number> {
  * They are a gauge, not a model: the servers' own costs are mostly socket
  * writes that wake another process, and JavaScript, and these cover one cheap
  * case of each. The JSON and /dev/null rates read the same in a fast and a
- * slow state in session 13.
+ * slow state in session 13; between that session's AMD host and session 14's
+ * Intel host the /dev/null rate moved 6-8x (477 against 2,706-3,734 calls/ms
+ * after full runs), and every server's speed with it.
  */
 export async function machineSpeed(): Promise<MachineSpeed> {
   let sink = 0;
