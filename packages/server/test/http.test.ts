@@ -1,3 +1,4 @@
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { connectError, request, startServer } from "./support/server-harness.js";
 
@@ -98,6 +99,44 @@ describe("origin allowlist", () => {
     expect(await refused.json()).toEqual({ error: { code: "forbidden", message: "origin not allowed" } });
     const noOrigin = await fetch(`${url}/healthz`);
     expect(noOrigin.status).toBe(200);
+    // An app backend's request gets no CORS grant, but caches learn the answer depends on Origin.
+    expect(noOrigin.headers.get("access-control-allow-origin")).toBeNull();
+    expect(noOrigin.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(noOrigin.headers.get("vary")).toBe("Origin");
+    expect(allowed.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(allowed.headers.get("vary")).toBe("Origin");
+  });
+
+  it("a browser preflight from an allowed origin is answered 204 before authentication, offering every method the API routes", async () => {
+    const { url } = await startServer({ env: { ...env, API_KEYS: "acme:test-key-0123456789" } });
+    const preflight = await fetch(`${url}/v1/conversations/c1`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "DELETE", "access-control-request-headers": "authorization,content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("content-length")).toBe("0");
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(preflight.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(preflight.headers.get("access-control-allow-methods")!.split(",")).toEqual(expect.arrayContaining(["GET", "POST", "PUT", "DELETE"]));
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization,content-type");
+    expect(preflight.headers.get("vary")).toBe("Origin, Access-Control-Request-Headers");
+    // The request the preflight cleared still meets the route's authentication.
+    const publish = await fetch(`${url}/v1/events`, { method: "POST", headers: { origin: "https://app.example.com", "content-type": "application/json" }, body: JSON.stringify({ channel: "tenant:acme", event: "x", data: 1 }) });
+    expect(publish.status).toBe(401);
+    expect(publish.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+  });
+
+  it("a preflight from another origin is refused 403; an OPTIONS request that is no preflight gets 400 with an Origin and 404 without", async () => {
+    const { url } = await startServer({ env });
+    const refused = await fetch(`${url}/v1/events`, { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    expect(refused.headers.get("access-control-allow-methods")).toBeNull();
+    const notPreflight = await fetch(`${url}/v1/events`, { method: "OPTIONS", headers: { origin: "https://app.example.com" } });
+    expect(notPreflight.status).toBe(400);
+    const noOrigin = await fetch(`${url}/v1/events`, { method: "OPTIONS" });
+    expect(noOrigin.status).toBe(404);
+    expect(await noOrigin.json()).toMatchObject({ error: { code: "not_found" } });
   });
 
   it("a WebSocket upgrade from another origin is refused; an allowed origin connects", async () => {
@@ -109,5 +148,20 @@ describe("origin allowlist", () => {
     expect(polling.status).toBe(403);
     const ok = await connect(jwt, { extraHeaders: { origin: "https://admin.example.com" } });
     expect(ok.connected.userId).toBe("alice");
+  });
+});
+
+describe("request logging", () => {
+  it("a request's log line carries its request id and the HTTP logger's bindings, with token query values redacted", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { url } = await startServer({ logger });
+    await fetch(`${url}/healthz?token=secret-value`);
+    await fetch(`${url}/healthz`);
+    const requestLines = lines.filter((line) => line.msg === "http request");
+    expect(requestLines).toHaveLength(2);
+    expect(requestLines[0]).toMatchObject({ component: "http", method: "GET", url: "/healthz?token=[redacted]", status: 200, reqId: expect.any(String) });
+    expect(requestLines[1]!.reqId).not.toBe(requestLines[0]!.reqId);
+    expect(JSON.stringify(lines)).not.toContain("secret-value");
   });
 });

@@ -1,4 +1,3 @@
-import cors from "@fastify/cors";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { AppError, toAppError } from "../../core/errors.js";
@@ -6,7 +5,9 @@ import { DependencyUnavailableError } from "../../ports/errors.js";
 import { redactUrl } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import type { OriginPolicy } from "../origin-policy.js";
+import { useCors } from "./cors.js";
 import { HTTP_STATUS, codeForStatus } from "./http-errors.js";
+import { LazyRequestLogger } from "./request-logger.js";
 
 export interface HttpAppOptions {
   maxPayloadBytes: number;
@@ -27,6 +28,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     loggerInstance: httpLogger as FastifyBaseLogger,
     // Request lines are logged by the onResponse hook below, with token query values redacted.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's logger is made a pino child only once something is logged on it (see LazyRequestLogger).
+    childLoggerFactory: (parent, bindings, childOptions) => new LazyRequestLogger(parent as Logger, bindings, childOptions),
     bodyLimit: options.maxPayloadBytes,
     // Path parameters carry ids of up to 128 characters, percent-encoded up to three times longer
     // (`@`, `:`, `=`, `+`); fastify's default of 100 would answer 414 for valid ids.
@@ -41,17 +44,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     },
   });
 
-  await app.register(cors, {
-    origin: (origin, cb) => cb(null, origins.isAllowed(origin)),
-    credentials: true,
-  });
+  useCors(app, origins);
 
-  // Both hooks take fastify's callback rather than being async: they run on every
-  // request, and an async hook costs a promise and a microtask turn each time.
-  app.addHook("onRequest", (request, _reply, done) => {
-    done(origins.isAllowed(request.headers.origin) ? undefined : new AppError("forbidden", "origin not allowed"));
-  });
-
+  // A callback hook rather than an async one: it runs on every request, and an
+  // async hook costs a promise and a microtask turn each time.
   app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
