@@ -1,0 +1,67 @@
+/**
+ * Where a publish's time goes inside a fan-out server: loaded before the
+ * server's own code, it times every `POST` from the HTTP server's `request`
+ * event to the start of the Socket.IO broadcast it causes, the broadcast loop
+ * itself (one room, every socket written), and the request to its response.
+ * It works on Switchboard and on the plain Socket.IO peer alike (both
+ * broadcast with Socket.IO's `BroadcastOperator`), without changing either:
+ *
+ *   cd bench && BENCH_NODE_ARGS="--import tsx --import ./lib/publish-probe.ts" \
+ *     node --import tsx fanout.ts --sizes 100 --targets switchboard --rate 100 --seconds 8
+ *
+ * Every 2 s it rewrites `publish-probe-<pid>.txt` in `BENCH_PROBE_DIR` (default
+ * the system temp directory) with p50/p90/p99 of each span; the first 30% of
+ * the samples (connection phase, warm-up) are left out. A file rather than
+ * stderr: the peer servers are stopped with SIGTERM and print nothing at exit.
+ * Fan-out publishes one at a time at these rates, so the request being timed
+ * is the one whose broadcast comes next.
+ */
+import { writeFileSync } from "node:fs";
+import http from "node:http";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+// socket.io's exports map hides its dist files; the operator sits next to its entry point.
+const { BroadcastOperator } = require(join(dirname(require.resolve("socket.io")), "broadcast-operator.js")) as {
+  BroadcastOperator: { prototype: { emit: (...args: unknown[]) => unknown } };
+};
+
+const spans = { "request->broadcast": [] as number[], broadcast: [] as number[], "request->response": [] as number[] };
+let requestAt = 0;
+
+const emit = http.Server.prototype.emit;
+http.Server.prototype.emit = function (this: http.Server, event: string, ...args: unknown[]) {
+  const [req, res] = args as [http.IncomingMessage, http.ServerResponse];
+  if (event === "request" && req.method === "POST") {
+    const at = performance.now();
+    requestAt = at;
+    res.once("finish", () => spans["request->response"].push(performance.now() - at));
+  }
+  return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+} as typeof emit;
+
+const broadcast = BroadcastOperator.prototype.emit;
+BroadcastOperator.prototype.emit = function (this: unknown, ...args: unknown[]) {
+  const start = performance.now();
+  if (requestAt) spans["request->broadcast"].push(start - requestAt);
+  requestAt = 0;
+  try {
+    return broadcast.apply(this, args);
+  } finally {
+    spans.broadcast.push(performance.now() - start);
+  }
+};
+
+function summary(samples: number[]): string {
+  const kept = samples.slice(Math.floor(samples.length * 0.3)).sort((a, b) => a - b);
+  if (kept.length === 0) return "n=0";
+  const at = (q: number) => kept[Math.min(kept.length - 1, Math.floor(q * kept.length))]!.toFixed(3);
+  return `n=${kept.length} p50=${at(0.5)} p90=${at(0.9)} p99=${at(0.99)} ms`;
+}
+
+const file = join(process.env.BENCH_PROBE_DIR ?? tmpdir(), `publish-probe-${process.pid}.txt`);
+setInterval(() => {
+  writeFileSync(file, Object.entries(spans).map(([name, samples]) => `${name} ${summary(samples)}`).join("\n") + "\n");
+}, 2000).unref();
