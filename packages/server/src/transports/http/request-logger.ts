@@ -23,7 +23,7 @@ export class LazyRequestLogger implements FastifyBaseLogger {
   ) {}
 
   get level(): LevelWithSilentOrString {
-    return this.real?.level ?? this.parent.level;
+    return this.real?.level ?? this.options.level ?? this.parent.level;
   }
 
   set level(level: LevelWithSilentOrString) {
@@ -56,9 +56,9 @@ export class LazyRequestLogger implements FastifyBaseLogger {
   }
 
   private write(level: Level, args: unknown[]): void {
-    // A level the parent does not log costs no child (a child created later with
-    // its own level set is the one exception, and then `real` exists already).
-    if (this.real === undefined && !this.parent.isLevelEnabled(level)) return;
+    // A level the parent does not log costs no child. A route's own `logLevel`
+    // (fastify passes it as the child's level) decides for itself: made at once.
+    if (this.real === undefined && this.options.level === undefined && !this.parent.isLevelEnabled(level)) return;
     const logger = this.materialize();
     (logger[level] as (...a: unknown[]) => void).apply(logger, args);
   }
