@@ -21,6 +21,7 @@ import http from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { Samples } from "./stats.js";
 
 const require = createRequire(import.meta.url);
 // socket.io's exports map hides its dist files; the operator sits next to its entry point.
@@ -55,10 +56,11 @@ BroadcastOperator.prototype.emit = function (this: unknown, ...args: unknown[]) 
 };
 
 function summary(samples: number[]): string {
-  const kept = samples.slice(Math.floor(samples.length * 0.3)).sort((a, b) => a - b);
-  if (kept.length === 0) return "n=0";
-  const at = (q: number) => kept[Math.min(kept.length - 1, Math.floor(q * kept.length))]!.toFixed(3);
-  return `n=${kept.length} p50=${at(0.5)} p90=${at(0.9)} p99=${at(0.99)} ms`;
+  const kept = new Samples();
+  kept.addAll(samples.slice(Math.floor(samples.length * 0.3)));
+  if (kept.count === 0) return "n=0";
+  const at = (p: number) => kept.percentile(p).toFixed(3);
+  return `n=${kept.count} p50=${at(50)} p90=${at(90)} p99=${at(99)} ms`;
 }
 
 const file = join(process.env.BENCH_PROBE_DIR ?? tmpdir(), `publish-probe-${process.pid}.txt`);
