@@ -2,7 +2,9 @@
  * Where a publish's time goes inside a fan-out server: loaded before the
  * server's own code, it times every `POST` from the HTTP server's `request`
  * event to the start of the Socket.IO broadcast it causes, the broadcast loop
- * itself (one room, every socket written), and the request to its response.
+ * itself (one room, every socket written), and the request to its response;
+ * and, from the publisher's `t` stamp in fan-out's payload, the time until the
+ * server saw the request and until its broadcast loop ended.
  * It works on Switchboard and on the plain Socket.IO peer alike (both
  * broadcast with Socket.IO's `BroadcastOperator`), without changing either:
  *
@@ -21,6 +23,7 @@ import http from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { sharedClockMs } from "./clock.js";
 import { Samples } from "./stats.js";
 
 const require = createRequire(import.meta.url);
@@ -29,8 +32,16 @@ const { BroadcastOperator } = require(join(dirname(require.resolve("socket.io"))
   BroadcastOperator: { prototype: { emit: (...args: unknown[]) => unknown } };
 };
 
-const spans = { "request->broadcast": [] as number[], broadcast: [] as number[], "request->response": [] as number[] };
+const spans = {
+  "stamp->request": [] as number[],
+  "request->broadcast": [] as number[],
+  broadcast: [] as number[],
+  "stamp->broadcast-end": [] as number[],
+  "request->response": [] as number[],
+};
 let requestAt = 0;
+/** `requestAt` on the shared clock of `lib/clock.ts`, which the publisher's `t` stamp was read from. */
+let requestClockAt = 0;
 
 const emit = http.Server.prototype.emit;
 http.Server.prototype.emit = function (this: http.Server, event: string, ...args: unknown[]) {
@@ -38,6 +49,7 @@ http.Server.prototype.emit = function (this: http.Server, event: string, ...args
   if (event === "request" && req.method === "POST") {
     const at = performance.now();
     requestAt = at;
+    requestClockAt = sharedClockMs();
     res.once("finish", () => spans["request->response"].push(performance.now() - at));
   }
   return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
@@ -46,14 +58,25 @@ http.Server.prototype.emit = function (this: http.Server, event: string, ...args
 const broadcast = BroadcastOperator.prototype.emit;
 BroadcastOperator.prototype.emit = function (this: unknown, ...args: unknown[]) {
   const start = performance.now();
-  if (requestAt) spans["request->broadcast"].push(start - requestAt);
+  const stamp = stampOf(args[1]);
+  if (requestAt) {
+    spans["request->broadcast"].push(start - requestAt);
+    if (stamp !== undefined) spans["stamp->request"].push(requestClockAt - stamp);
+  }
   requestAt = 0;
   try {
     return broadcast.apply(this, args);
   } finally {
     spans.broadcast.push(performance.now() - start);
+    if (stamp !== undefined) spans["stamp->broadcast-end"].push(sharedClockMs() - stamp);
   }
 };
+
+/** The publisher's `t` (fan-out's `{ t }` payload), as the peer broadcasts it or inside Switchboard's event data. */
+function stampOf(data: unknown): number | undefined {
+  const t = (data as { t?: unknown } | undefined)?.t;
+  return typeof t === "number" ? t : undefined;
+}
 
 function summary(samples: number[]): string {
   const kept = new Samples();
