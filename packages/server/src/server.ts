@@ -61,7 +61,9 @@ import type { SqlDatabase } from "./ports/sql-database.js";
 import { createHttpApp } from "./transports/http/http-app.js";
 import { registerCallRoutes } from "./transports/http/call-routes.js";
 import { registerAuditRoutes } from "./transports/http/audit-routes.js";
+import { ApiKeyVerifier } from "./transports/http/api-key-auth.js";
 import { registerBackendRoutes } from "./transports/http/backend-routes.js";
+import { publishFastLane } from "./transports/http/publish-fast-lane.js";
 import { registerChatRoutes } from "./transports/http/chat-routes.js";
 import { registerDemoAppRoutes } from "./transports/http/demo-app-routes.js";
 import { registerDevTokenRoutes } from "./transports/http/dev-token-routes.js";
@@ -344,7 +346,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const origins = new OriginPolicy(config.corsOrigins);
   // One per server: every WebSocket transport writes each socket's frames of an event-loop turn together.
   const coalescer = new WriteCoalescer();
-  const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger });
+  const storedKeys = new SqlApiKeyStore(database);
+  const auditKeyUse = (tenantId: string | undefined, request: { method: string; url: string }) => {
+    // Runs on every backend request: one literal per branch, no array from `split` and no
+    // object spreads. That form cost 3-4 µs a call in a micro-benchmark (0.5 µs now), and
+    // 7.5% of a CPU profile's samples at 2,000 publishes/s (1.1% now).
+    const query = request.url.indexOf("?");
+    const target = `${request.method} ${query === -1 ? request.url : request.url.slice(0, query)}`.slice(0, 200);
+    // A backend publishes at machine pace: accepted uses are counted per window, refusals kept one by one.
+    if (tenantId) audit.recordRepeated({ tenantId, actor: "api-key", actorKind: "api_key", action: "api_key.use", target, result: "ok" });
+    else audit.record({ tenantId: "-", actor: "api-key", actorKind: "api_key", action: "api_key.use", target, result: "denied" });
+  };
+  const apiKeys = new ApiKeyVerifier(config.apiKeys, storedKeys, auditKeyUse);
+  // `stopping` is declared with the lifecycle below; the lane reads it per request, after startup.
+  const fastLane = publishFastLane({ events, apiKeys, metrics, logger: logger.child({ component: "http" }), maxPayloadBytes: config.maxPayloadBytes, isOpen: () => !stopping });
+  const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger, fastLane });
   const streams = redis ? redisStreamsAdapter(redis, config.redisPrefix) : undefined;
   const socketio = new SocketIoTransport(http.server, {
     adapter: streams?.factory,
@@ -426,19 +442,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     },
     metrics,
   );
-  const storedKeys = new SqlApiKeyStore(database);
-  const auditKeyUse = (tenantId: string | undefined, request: { method: string; url: string }) => {
-    // Runs on every backend request: one literal per branch, no array from `split` and no
-    // object spreads. That form cost 3-4 µs a call in a micro-benchmark (0.5 µs now), and
-    // 7.5% of a CPU profile's samples at 2,000 publishes/s (1.1% now).
-    const query = request.url.indexOf("?");
-    const target = `${request.method} ${query === -1 ? request.url : request.url.slice(0, query)}`.slice(0, 200);
-    // A backend publishes at machine pace: accepted uses are counted per window, refusals kept one by one.
-    if (tenantId) audit.recordRepeated({ tenantId, actor: "api-key", actorKind: "api_key", action: "api_key.use", target, result: "ok" });
-    else audit.record({ tenantId: "-", actor: "api-key", actorKind: "api_key", action: "api_key.use", target, result: "denied" });
-  };
-  registerPresenceRoutes(http, { presence, apiKeys: config.apiKeys, storedKeys, audit: auditKeyUse });
-  registerBackendRoutes(http, { events, notifications, webhooks, apiKeys: config.apiKeys, storedKeys, audit: auditKeyUse, recordAudit: (entry) => audit.record(entry) });
+  registerPresenceRoutes(http, { presence, apiKeys });
+  registerBackendRoutes(http, { events, notifications, webhooks, apiKeys, recordAudit: (entry) => audit.record(entry) });
   registerAuditRoutes(http, audit, verifier);
 
   http.get("/realtime/health", async () => ({

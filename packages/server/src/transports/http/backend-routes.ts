@@ -1,24 +1,20 @@
 import type { FastifyInstance } from "fastify";
-import type { ApiKey } from "../../config/config.js";
 import type { EventsService } from "../../core/events/events-service.js";
 import { AppError } from "../../core/errors.js";
 import type { NotificationService } from "../../core/notifications/notification-service.js";
 import type { WebhookService } from "../../core/webhooks/webhook-service.js";
-import type { ApiKeyStore } from "../../ports/api-key-store.js";
 import type { AuditEntry } from "../../ports/audit-log.js";
-import { useApiKeyAuth, type ApiKeyAudit } from "./api-key-auth.js";
+import { useApiKeyAuth, type ApiKeyVerifier } from "./api-key-auth.js";
 import { numberParam } from "./parse.js";
 
 export interface BackendRoutesDeps {
-  /** Records API key use in the audit trail. */
-  audit?: ApiKeyAudit;
   /** Records other backend actions (notification creation). */
   recordAudit?: (entry: Omit<AuditEntry, "at">) => void;
   events: EventsService;
   notifications: NotificationService;
   webhooks: WebhookService;
-  apiKeys: readonly ApiKey[];
-  storedKeys: ApiKeyStore;
+  /** The API keys (configured and created), audited on every use. */
+  apiKeys: ApiKeyVerifier;
 }
 
 /**
@@ -31,7 +27,7 @@ export interface BackendRoutesDeps {
  */
 export function registerBackendRoutes(app: FastifyInstance, deps: BackendRoutesDeps): void {
   void app.register(async (scope) => {
-    useApiKeyAuth(scope, deps.apiKeys, deps.storedKeys, deps.audit);
+    useApiKeyAuth(scope, deps.apiKeys);
 
     scope.post("/v1/events", async (request, reply) => {
       const result = await deps.events.publish(request.apiTenantId, request.body);

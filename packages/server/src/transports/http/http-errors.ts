@@ -1,4 +1,6 @@
-import type { ErrorCode } from "@switchboard/protocol";
+import type { ErrorBody, ErrorCode } from "@switchboard/protocol";
+import { AppError, toAppError } from "../../core/errors.js";
+import { DependencyUnavailableError } from "../../ports/errors.js";
 
 /** How each error code of the catalogue reads as an HTTP status. */
 export const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -23,4 +25,30 @@ export function codeForStatus(status: number): ErrorCode {
   if (status === 503) return "unavailable";
   if (status >= 400 && status < 500) return "bad_request";
   return "internal";
+}
+
+/** How an error of any origin leaves over HTTP: its status and `{ error: { code, message } }`. */
+export interface HttpErrorAnswer {
+  status: number;
+  body: { error: ErrorBody };
+  /** An unexpected error (a 500): worth a log line, and its message stays on the server. */
+  internal: boolean;
+}
+
+/**
+ * The answer to an error thrown while serving a request: catalogue errors
+ * (and an unavailable dependency) by their code, errors fastify raises with a
+ * status (parse errors, body limits) by that status, anything else 500
+ * `internal` with a generic message.
+ */
+export function httpErrorAnswer(error: unknown): HttpErrorAnswer {
+  if (error instanceof AppError || error instanceof DependencyUnavailableError) {
+    const appError = toAppError(error);
+    return { status: HTTP_STATUS[appError.code], body: { error: appError.toBody() }, internal: false };
+  }
+  const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+  const status = typeof statusCode === "number" ? statusCode : 500;
+  const code = codeForStatus(status);
+  const message = code === "internal" ? "internal error" : (error as Error).message;
+  return { status: status >= 400 && status < 600 ? status : 500, body: { error: { code, message } }, internal: code === "internal" };
 }

@@ -1,20 +1,15 @@
 import { PRESENCE_MAX_USER_IDS, userIdSchema, type PresenceInfo } from "@switchboard/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { ApiKey } from "../../config/config.js";
-import type { ApiKeyStore } from "../../ports/api-key-store.js";
 import { AppError, issueDetails } from "../../core/errors.js";
 import type { PresenceService } from "../../core/presence/presence-service.js";
 import type { UserOnline } from "../../core/presence/presence-service.js";
-import { useApiKeyAuth, type ApiKeyAudit } from "./api-key-auth.js";
+import { useApiKeyAuth, type ApiKeyVerifier } from "./api-key-auth.js";
 
 export interface PresenceRoutesDeps {
-  /** Records API key use in the audit trail. */
-  audit?: ApiKeyAudit;
   presence: PresenceService;
-  apiKeys: readonly ApiKey[];
-  /** Keys created with `switchboard keys create`. */
-  storedKeys?: ApiKeyStore;
+  /** The API keys (configured and created), audited on every use. */
+  apiKeys: ApiKeyVerifier;
 }
 
 /** `?userIds=a,b` (or repeated `userIds=`): 1..500 valid user ids. */
@@ -34,7 +29,7 @@ const userParamsSchema = z.object({ id: userIdSchema });
  */
 export function registerPresenceRoutes(app: FastifyInstance, deps: PresenceRoutesDeps): void {
   void app.register(async (scope) => {
-    useApiKeyAuth(scope, deps.apiKeys, deps.storedKeys, deps.audit);
+    useApiKeyAuth(scope, deps.apiKeys);
 
     scope.get("/v1/presence", async (request) => {
       const { userIds } = parse(presenceQuerySchema, request.query, "query");
