@@ -41,7 +41,8 @@ const INVALID_BODY = "Body is not valid JSON but content-type is set to 'applica
  * chain, body stream parser, async preHandler and handler) a publish reached
  * its broadcast about 0.4 ms after arriving, at 100 publishes/s on the
  * benchmark machine, where each of those steps runs with cold caches; plain
- * Socket.IO's hand-written handler took 0.18 ms (BENCHMARKS.md, session 16).
+ * Socket.IO's hand-written handler took 0.18 ms, and this lane takes 0.29
+ * (BENCHMARKS.md, session 16).
  *
  * It takes only the requests that need none of fastify's other work:
  * `POST /v1/events` with no query string, no `Origin` (so no CORS), a JSON
