@@ -57,7 +57,11 @@ const INVALID_BODY = "Body is not valid JSON but content-type is set to 'applica
 export function publishFastLane(options: PublishFastLaneOptions): FastLane {
   return (request, response) => {
     if (!takes(request, options.maxPayloadBytes) || !options.isOpen()) return false;
-    void serve(request, response, options);
+    serve(request, response, options).catch((err: unknown) => {
+      // serve answers its own errors; this is for one in answering (the socket is then left to close).
+      options.logger.error({ err, url: ROUTE }, "http request failed");
+      response.destroy();
+    });
     return true;
   };
 }
