@@ -359,7 +359,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   };
   const apiKeys = new ApiKeyVerifier(config.apiKeys, storedKeys, auditKeyUse);
   // `stopping` is declared with the lifecycle below; the lane reads it per request, after startup.
-  const fastLane = publishFastLane({ events, apiKeys, metrics, logger: logger.child({ component: "http" }), maxPayloadBytes: config.maxPayloadBytes, isOpen: () => !stopping });
+  const fastLane = (httpLogger: Logger) => publishFastLane({ events, apiKeys, metrics, logger: httpLogger, maxPayloadBytes: config.maxPayloadBytes, isOpen: () => !stopping });
   const http = await createHttpApp({ maxPayloadBytes: config.maxPayloadBytes, origins, metrics, logger, fastLane });
   const streams = redis ? redisStreamsAdapter(redis, config.redisPrefix) : undefined;
   const socketio = new SocketIoTransport(http.server, {

@@ -14,8 +14,8 @@ export interface HttpAppOptions {
   origins: OriginPolicy;
   metrics: Metrics;
   logger: Logger;
-  /** Tried before fastify on every request (the backend's publishes; see `publishFastLane`). */
-  fastLane?: FastLane;
+  /** Makes the handler tried before fastify on every request, given the HTTP logger (the backend's publishes; see `publishFastLane`). */
+  fastLane?: (httpLogger: Logger) => FastLane;
 }
 
 /**
@@ -33,7 +33,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     // Each request's logger is made a pino child only once something is logged on it (see LazyRequestLogger).
     childLoggerFactory: (parent, bindings, childOptions) => new LazyRequestLogger(parent as Logger, bindings, childOptions),
     bodyLimit: options.maxPayloadBytes,
-    ...(options.fastLane && { serverFactory: serverWithFastLane(options.fastLane) }),
+    ...(options.fastLane && { serverFactory: serverWithFastLane(options.fastLane(httpLogger)) }),
     // Path parameters carry ids of up to 128 characters, percent-encoded up to three times longer
     // (`@`, `:`, `=`, `+`); fastify's default of 100 would answer 414 for valid ids.
     routerOptions: { maxParamLength: 512 },
@@ -53,9 +53,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   // async hook costs a promise and a microtask turn each time.
   app.addHook("onResponse", (request, reply, done) => {
     const route = request.routeOptions.url ?? "unmatched";
-    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    // Checked first: the log line's fields (a redacted copy of the URL) would be built for nothing at info level.
-    if (httpLogger.isLevelEnabled("debug")) request.log.debug({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: reply.elapsedTime }, "http request");
+    recordHttpRequest(metrics, httpLogger, request.method, route, request.url, reply.statusCode, reply.elapsedTime, request.log);
     done();
   });
 
@@ -70,6 +68,18 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
   });
 
   return app;
+}
+
+/**
+ * One answered request: timed in the latency histogram and, at debug, logged
+ * with its URL's token values redacted. Fastify's routes (from their
+ * `onResponse` hook, logging on the request's own logger) and the fast lane
+ * alike, so both count and log a request the same way.
+ */
+export function recordHttpRequest(metrics: Metrics, httpLogger: Logger, method: string, route: string, url: string, status: number, ms: number, log: Pick<FastifyBaseLogger, "debug"> = httpLogger): void {
+  metrics.httpDuration.observe({ method, route, status: String(status) }, ms / 1000);
+  // Checked first: the log line's fields (a redacted copy of the URL) would be built for nothing at info level.
+  if (httpLogger.isLevelEnabled("debug")) log.debug({ method, url: redactUrl(url), status, ms }, "http request");
 }
 
 /**

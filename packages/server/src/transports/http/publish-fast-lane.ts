@@ -5,6 +5,7 @@ import { AppError } from "../../core/errors.js";
 import type { EventsService } from "../../core/events/events-service.js";
 import type { Metrics } from "../../metrics.js";
 import { ApiKeyRefusal, type ApiKeyVerifier } from "./api-key-auth.js";
+import { recordHttpRequest } from "./http-app.js";
 import { httpErrorAnswer } from "./http-errors.js";
 
 /** A handler the HTTP server tries before fastify: true when it took the request and will answer it. */
@@ -23,7 +24,7 @@ export interface PublishFastLaneOptions {
 }
 
 const ROUTE = "/v1/events";
-/** What the audit trail and the metrics see: the route, as fastify's hook names it. */
+/** What the audit trail sees, as it sees the fastify route's requests. */
 const AUDITED = { method: "POST", url: ROUTE } as const;
 /** fastify's JSON parsing: a body with `__proto__` or `constructor.prototype` is refused, not parsed. */
 const JSON_OPTIONS = { protoAction: "error", constructorAction: "error" } as const;
@@ -58,7 +59,7 @@ export function publishFastLane(options: PublishFastLaneOptions): FastLane {
   return (request, response) => {
     if (!takes(request, options.maxPayloadBytes) || !options.isOpen()) return false;
     serve(request, response, options).catch((err: unknown) => {
-      // serve answers its own errors; this is for one in answering (the socket is then left to close).
+      // serve answers its own errors; this is for one thrown while answering: log it and close the socket.
       options.logger.error({ err, url: ROUTE }, "http request failed");
       response.destroy();
     });
@@ -100,9 +101,7 @@ async function serve(request: IncomingMessage, response: ServerResponse, options
   const text = JSON.stringify(payload);
   // The headers fastify's route sends: its JSON content type, and the CORS hook's `Vary`.
   response.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), vary: "Origin" }).end(text);
-  const ms = performance.now() - started;
-  options.metrics.httpDuration.observe({ method: "POST", route: ROUTE, status: String(status) }, ms / 1000);
-  if (options.logger.isLevelEnabled("debug")) options.logger.debug({ method: "POST", url: ROUTE, status, ms }, "http request");
+  recordHttpRequest(options.metrics, options.logger, "POST", ROUTE, ROUTE, status, performance.now() - started);
 }
 
 /** The request went away before its body arrived: nobody to answer. */
