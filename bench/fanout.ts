@@ -21,6 +21,13 @@
  * Socket.IO socket of their own instead, as in sessions 1-5 (Switchboard has
  * no such path, so it still gets HTTP).
  *
+ * For each size the servers run side by side, each with its subscribers
+ * connected, and take turns step by step: at each rate of the ladders every
+ * server still keeping up runs its step, the order reversed from rate to rate
+ * (since session 17; before, one server's whole ladder ran after another's, and
+ * steps at the same rate were 20-60 s apart, over which this machine's speed
+ * drifts by as much as the light-rate latency differences measured).
+ *
  * `--rate` runs one step at a fixed publish rate instead of the ladder (for
  * A/B runs of two builds and for CPU profiles of a steady state). `--rounds K`
  * repeats it K times, the targets alternating in ABBA order, and reports each
@@ -35,11 +42,11 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SioClient } from "./lib/sio-client.js";
-import { KEEP_UP_RATIO, runFanoutStep } from "./lib/fanout-step.js";
+import { KEEP_UP_RATIO, quiesce, runFanoutStep } from "./lib/fanout-step.js";
 import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
-import { climb } from "./lib/ladder.js";
+import { climbTogether } from "./lib/ladder.js";
 import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
 import { Samples } from "./lib/stats.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
@@ -84,13 +91,16 @@ async function socketPublisher(url: string) {
   return async (event: string, data: unknown) => void (await client.request("publish", { room: ROOM, event, data }));
 }
 
-/**
- * Runs one server's ladder. `previousStopped` is the stop of the server before:
- * it may go on while this one starts and its subscribers connect (nothing is
- * measured then), and must be over before the warm-up. Resolves with the result
- * and this server's own stop, which the next run overlaps in the same way.
- */
-async function runTarget(name: Target["name"], n: number, round: number, previousStopped: Promise<void>) {
+/** A server under test with its room's subscribers connected, ready for steps. */
+interface Loaded {
+  name: Target["name"];
+  target: Target;
+  workers: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+/** Starts one server (Switchboard on a fresh store) and connects and joins its `n` subscribers, spread over its own workers. */
+async function load(name: Target["name"], n: number): Promise<Loaded> {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
   // The harness owns the store (it drops it afterwards), so its settings come last.
   const target = await startTarget(name, PEER_PUBLISH === "socket" ? socketPublisher : httpPeerPublisher, { ...benchSwitchboardEnv(), ...db?.env }).catch(async (err: unknown) => {
@@ -111,26 +121,67 @@ async function runTarget(name: Target["name"], n: number, round: number, previou
         await ask(w, { type: "connect", url: target.url, tokens, join: target.join }, "connected");
       }),
     );
-    // From startRate up, doubling, then the bisections; 2M deliveries/s is beyond any 2-core box.
-    // After a step whose every delivery arrived, the next need not wait for a backlog.
-    let backlogFree = false;
-    const runStep = async (rate: number) => {
-      const step = await runFanoutStep({ workers, subscribers: n, rate, stepMs: STEP_MS, tickMs: TICK_MS, publish: target.publish, pids: [target.pid], quiesce: !backlogFree });
-      backlogFree = step.complete;
-      console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name, target, workers, stop };
+}
+
+/**
+ * Runs every server's ladder (or `--rounds` at `--rate`) for one room size.
+ * The servers run side by side, each with its own subscribers and workers,
+ * and take turns: one server publishes while the others' rooms sit idle (their
+ * only traffic is Engine.IO's ping every 25 s per socket), so two servers' steps at the
+ * same rate are seconds apart rather than a whole ladder apart (see
+ * {@link climbTogether}). `previousStopped` is the previous size's stop: it
+ * may go on while these servers start and connect (nothing is measured then),
+ * and must be over before the warm-up. Resolves with the results and this
+ * size's own stop, which the next size overlaps in the same way.
+ */
+async function runSize(n: number, previousStopped: Promise<void>) {
+  const loaded: Loaded[] = [];
+  const stopAll = () => Promise.all(loaded.map((l) => l.stop())).then(() => {});
+  try {
+    for (const name of TARGETS) {
+      console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${name}, ${n} subscribers: connecting`);
+      loaded.push(await load(name, n));
+    }
+    const runStep = async (l: Loaded, rate: number, stepMs = STEP_MS) => {
+      const step = await runFanoutStep({ workers: l.workers, subscribers: n, rate, stepMs, tickMs: TICK_MS, publish: l.target.publish, pids: [l.target.pid], quiesce: false });
+      // A backlog must land before the next step of any server, not only of this one: it holds the CPU.
+      if (!step.complete) await quiesce(l.workers);
+      return step;
+    };
+    const logged = async (l: Loaded, rate: number) => {
+      const step = await runStep(l, rate);
+      console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
       return step;
     };
     await previousStopped;
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
-    backlogFree = (await runFanoutStep({ workers, subscribers: n, rate: FIXED_RATE ?? startRate(n), stepMs: WARMUP_MS, tickMs: TICK_MS, publish: target.publish, pids: [target.pid] })).complete;
-    const { steps, sustained } = FIXED_RATE
-      ? await runStep(FIXED_RATE).then((step) => ({ steps: [step], sustained: step.keptUp ? step : undefined }))
-      : await climb(startRate(n), 2_000_000 / n, BISECTIONS, runStep);
-    const result = { target: name, subscribers: n, ...(ROUNDS > 1 && { round }), maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps };
-    return { result, stopped: stop() };
+    for (const l of loaded) await runStep(l, FIXED_RATE ?? startRate(n), WARMUP_MS);
+    const byName = new Map(loaded.map((l) => [l.name, l]));
+    const results = [];
+    if (FIXED_RATE) {
+      // Rounds alternate the servers' order (ABBA), so neither always runs right after the other.
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const l of round % 2 === 0 ? loaded : [...loaded].reverse()) {
+          const step = await logged(l, FIXED_RATE);
+          const sustained = step.keptUp ? step : undefined;
+          results.push({ target: l.name, subscribers: n, ...(ROUNDS > 1 && { round }), maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps: [step] });
+        }
+      }
+    } else {
+      const ladders = await climbTogether(TARGETS, startRate(n), 2_000_000 / n, BISECTIONS, (name, rate) => logged(byName.get(name)!, rate));
+      for (const [name, { steps, sustained }] of ladders) {
+        results.push({ target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps });
+      }
+    }
+    return { result: results, stopped: stopAll() };
   } catch (err) {
-    await stop();
+    await stopAll();
     throw err;
   }
 }
@@ -162,18 +213,11 @@ function sameRate(rows: typeof results) {
   return out.sort((a, b) => a.subscribers - b.subscribers || a.rate - b.rate);
 }
 
-// Rounds alternate the targets' order (ABBA), so neither always runs right after the other's stop.
-const ladders = Array.from({ length: ROUNDS }, (_, round) => round).flatMap((round) =>
-  SIZES.flatMap((n) => (round % 2 === 0 ? TARGETS : [...TARGETS].reverse()).map((name) => ({ n, name, round }))),
-);
-const results = await runOverlapped(ladders, ({ n, name, round }, previousStopped) => {
-  console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${name}, ${n} subscribers${ROUNDS > 1 ? `, round ${round + 1}/${ROUNDS}` : ""}`);
-  return runTarget(name, n, round, previousStopped);
-});
+const results = (await runOverlapped(SIZES, (n, previousStopped) => runSize(n, previousStopped))).flat();
 
 const run = {
   ...(await runHeader("fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim())),
-  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, interleaved: "all servers of a size run side by side and take turns, step by step, the order reversed at each rate (or round)", keepUpRatio: KEEP_UP_RATIO },
   results,
   sameRate: ROUNDS > 1 ? [] : sameRate(results),
 };

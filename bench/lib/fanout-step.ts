@@ -42,7 +42,7 @@ const counts = (workers: ChildProcess[]) => Promise.all(workers.map((w) => ask<W
  * backlog of an overloaded step lands before the next starts: it must neither
  * be counted as the next step's nor compete with it for the CPU.
  */
-async function quiesce(workers: ChildProcess[]): Promise<void> {
+export async function quiesce(workers: ChildProcess[]): Promise<void> {
   const started = performance.now();
   for (let last = -1; performance.now() - started < 5000; ) {
     const total = (await counts(workers)).reduce((s, c) => s + c.total, 0);
