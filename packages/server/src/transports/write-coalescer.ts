@@ -5,6 +5,9 @@ import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 /** The callback of a `write` to a TCP socket. */
 type WriteCallback = (err?: Error | null) => void;
 
+/** `ws`'s `Sender#sendFrame`: writes one frame (header and payload, or one buffer) to the TCP socket. */
+type SendFrame = (list: unknown[], callback?: WriteCallback) => void;
+
 /** When the {@link WriteCoalescer} holds writes. */
 export interface WriteCoalescerOptions {
   /** Socket-turns (one socket written to in one turn) per decision whether to hold. Default 256. */
@@ -70,8 +73,6 @@ export class WriteCoalescer {
   private socketTurns = 0;
   /** Frames, socket-turns and turns since the last decision. */
   private window = { frames: 0, socketTurns: 0, turns: 0 };
-  /** The wrapped sockets' own `cork`: {@link hold} corks without counting a frame. */
-  private readonly corks = new WeakMap<Duplex, () => void>();
   private readonly decisionWindow: number;
   private readonly decisionTurns: number;
   private readonly minFramesPerSocket: number;
@@ -90,7 +91,7 @@ export class WriteCoalescer {
   /** Holds the socket's writes until the end of this turn of the event loop. */
   hold(socket: Duplex): void {
     if (this.isHeld(socket) || socket.destroyed) return;
-    (this.corks.get(socket) ?? socket.cork.bind(socket))();
+    socket.cork();
     this.held.set(socket, []);
     this.schedule();
   }
@@ -169,44 +170,42 @@ export class WriteCoalescer {
   };
 
   /**
-   * Makes every write to the WebSocket's TCP socket go through the coalescer:
-   * counted as a frame or part of one, and held while the coalescer holds.
+   * Makes every frame the WebSocket sends go through the coalescer: counted,
+   * and held while the coalescer holds.
    *
-   * The hook sits on the TCP socket, not on `websocket.send`: Socket.IO
-   * broadcasts hand Engine.IO a frame encoded once for the whole room, and
-   * Engine.IO writes it with `ws`'s internal `sendFrame`, which never calls
-   * `send`. A fan-out or a chat message to a room is exactly the traffic that
-   * piles up several frames per socket when the server is busy, so it must be
-   * held too. A held write's callback is kept for {@link release}.
+   * The hook is `ws`'s `Sender#sendFrame`, the one place every frame passes
+   * (`send`, ping, pong, close, and the frames Socket.IO broadcasts encode
+   * once for a whole room and Engine.IO hands to `_sender.sendFrame`, which
+   * never call `websocket.send`). A held frame's callback is kept for
+   * {@link release}.
+   *
+   * Until session 17 the hook sat on the TCP socket's `cork` and `write`:
+   * three wrapped calls a frame, each through a bound function, and a guess
+   * from the socket's cork count at which writes began a frame. Here the
+   * socket's own methods are left alone and a frame costs one call. (Alternated
+   * with the old hook, it measured the same server CPU at light and at
+   * saturating fan-out: BENCHMARKS.md, session 17.)
+   *
+   * A `ws` without `_sender.sendFrame` (a version that renamed it) gets no
+   * hook: its frames are written at once, as plain `ws` writes them.
    */
   wrap(websocket: WebSocket, socket: Duplex): WebSocket {
-    const cork = socket.cork.bind(socket);
-    this.corks.set(socket, cork);
+    const sender = (websocket as unknown as { _sender?: { sendFrame?: SendFrame } })._sender;
+    const sendFrame = sender?.sendFrame;
+    if (!sender || typeof sendFrame !== "function") return websocket;
     /** The turn this socket was last counted in. */
     let countedTurn = -1;
-    const countFrame = (): void => {
+    sender.sendFrame = (list: unknown[], callback?: WriteCallback): void => {
+      // A destroyed socket fails the write at once; its callback must hear the error.
+      if (socket.destroyed) return sendFrame.call(sender, list, callback);
       const newSocket = countedTurn !== this.turn;
       countedTurn = this.turn;
       this.countFrame(newSocket);
-    };
-    // `ws` corks the socket around the two writes of a frame (header, then payload): one frame each time.
-    socket.cork = () => {
-      if (!socket.destroyed) countFrame();
-      cork();
-    };
-    const write = socket.write.bind(socket) as (chunk: unknown, encoding?: BufferEncoding, callback?: WriteCallback) => boolean;
-    (socket as { write: (...args: unknown[]) => boolean }).write = (chunk: unknown, encoding?: unknown, callback?: unknown) => {
-      const done = (typeof encoding === "function" ? encoding : callback) as WriteCallback | undefined;
-      const enc = typeof encoding === "string" ? (encoding as BufferEncoding) : undefined;
-      // A destroyed socket fails the write at once; its callback must hear the error.
-      if (socket.destroyed) return write(chunk, enc, done);
       const held = this.isHeld(socket);
-      // A write under no cork but the coalescer's own is a whole frame.
-      if (socket.writableCorked === (held ? 1 : 0)) countFrame();
-      if (!this.holding && !held) return write(chunk, enc, done);
+      if (!this.holding && !held) return sendFrame.call(sender, list, callback);
       this.hold(socket);
-      if (done) (this.releasing?.get(socket) ?? this.held.get(socket)!).push(done);
-      return write(chunk, enc);
+      if (callback) (this.releasing?.get(socket) ?? this.held.get(socket)!).push(callback);
+      sendFrame.call(sender, list, undefined);
     };
     return websocket;
   }
