@@ -11,28 +11,9 @@ export interface LadderStep {
  * bisections bring the answer within about 19%). Every step is returned, in
  * the order run, so a chart can show latency against rate.
  */
-export async function climb<S extends LadderStep>(start: number, max: number, refine: number, run: (rate: number) => Promise<S>): Promise<{ steps: S[]; sustained?: S }> {
-  const steps: S[] = [];
-  let good: S | undefined;
-  let bad: S | undefined;
-  for (let rate = start; rate <= max; rate *= 2) {
-    const step = await run(Math.round(rate));
-    steps.push(step);
-    if (!step.keptUp) {
-      bad = step;
-      break;
-    }
-    good = step;
-  }
-  for (let i = 0; i < refine && good && bad; i++) {
-    const rate = Math.round(Math.sqrt(good.rate * bad.rate));
-    if (rate <= good.rate || rate >= bad.rate) break;
-    const step = await run(rate);
-    steps.push(step);
-    if (step.keptUp) good = step;
-    else bad = step;
-  }
-  return { steps, sustained: good };
+export async function climb<S extends LadderStep>(start: number, max: number, refine: number, run: (rate: number) => Promise<S>): Promise<Ladder<S>> {
+  // One server's ladder is the interleaved climb of a single server.
+  return (await climbTogether(["only"], start, max, refine, (_, rate) => run(rate))).get("only")!;
 }
 
 /** One server's ladder, as {@link climb} returns it. */
