@@ -10,6 +10,7 @@ import type { Metrics } from "../../metrics.js";
 import type { OriginPolicy } from "../origin-policy.js";
 import type { RequestDispatcher } from "../requests/request-dispatcher.js";
 import { authMiddleware, type SocketData } from "./auth-middleware.js";
+import { CompactRecoveryAdapter } from "./compact-recovery-adapter.js";
 import { roomKey } from "./room-key.js";
 import { SocketConnection } from "./socket-connection.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
@@ -69,7 +70,8 @@ export class SocketIoTransport {
   ) {
     const { origins } = options;
     this.io = new Server(httpServer, {
-      ...(options.adapter && { adapter: options.adapter }),
+      // Without a cluster adapter, recovery keeps broadcasts in this process: compactly (see the adapter).
+      ...(options.adapter ? { adapter: options.adapter } : options.recoveryWindowMs > 0 && { adapter: CompactRecoveryAdapter }),
       maxHttpBufferSize: options.maxPayloadBytes,
       wsEngine: options.coalescer.wsEngine(),
       // Other WebSocket endpoints (plain WS, Pusher) share this HTTP server; let them take their upgrades.
@@ -154,14 +156,17 @@ export class SocketIoTransport {
   private deliver(message: ChannelMessage, origin: "local" | "remote"): void {
     // Commands between nodes are not events; and `to([])` would mean every socket.
     if (message.control || message.channels.length === 0) return;
-    const rooms = this.io.of("/").adapter.rooms;
+    const adapter = this.io.of("/").adapter;
+    const rooms = adapter.rooms;
     const keys = message.channels.map((channel) => roomKey(message.tenantId, channel));
     const localKeys = keys.filter((key) => rooms.has(key));
     if (this.options.adapter) {
       // Through the adapter to every node's rooms (tenant-scoped names; `except` is the sender's socket id, a room of its own).
       if (origin === "local") this.emit(this.io.to(keys), message);
-    } else if (localKeys.length > 0) {
-      this.emit(this.io.local.to(localKeys), message);
+    } else if (localKeys.length > 0 || (adapter instanceof CompactRecoveryAdapter && adapter.awaits(keys))) {
+      // To every room, not only those with sockets here: recovery keeps the broadcast under the rooms
+      // it names, and a dropped client of an emptied room must find it there when it comes back.
+      this.emit(this.io.local.to(keys), message);
     }
     if (localKeys.length === 0) return;
     const personal = message.channels.every((channel) => channel.startsWith("user:"));
