@@ -40,9 +40,7 @@ const EVENT = 2;
  * collector copies once and never traces into; and the string is the
  * encoder's own output, so keeping it costs no serialization. Measured
  * (BENCHMARKS.md, session 18): per chat message of a three-person
- * conversation, 650 bytes of heap kept against 1,311; over 60,000
- * chat-message-sized events published to a room, 74-80 ms of scavenges
- * against 104-111 ms, at the same publish rate.
+ * conversation, 693 bytes of heap kept against 1,286 (`bench/recovery-memory.ts`).
  *
  * Replay is Socket.IO's: a session restored within the window gets every kept
  * broadcast after the offset it last saw that was addressed to one of its rooms
