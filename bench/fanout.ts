@@ -28,6 +28,10 @@
  * steps at the same rate were 20-60 s apart, over which this machine's speed
  * drifts by as much as the light-rate latency differences measured).
  *
+ * Before any step, every server serves the same 3,000 publishes to a room of
+ * one subscriber ({@link warmUpCode}), so that the steps measure its code in
+ * its steady state rather than while V8 is still optimizing it.
+ *
  * `--rate` runs one step at a fixed publish rate instead of the ladder (for
  * A/B runs of two builds and for CPU profiles of a steady state). `--rounds K`
  * repeats it K times, the targets alternating in ABBA order, and reports each
@@ -82,13 +86,16 @@ const WORKERS = 2;
 const startRate = (n: number) => Math.max(10_000 / n, 12 / (STEP_MS / 1000), 1);
 /** Unrecorded publishing at the ladder's first rate before its first step. */
 const WARMUP_MS = 1000;
+/** Publishes every server serves before that, to a room of one subscriber (see {@link warmUpCode}). */
+const CODE_WARMUP_PUBLISHES = 3000;
+const CODE_WARMUP_ROOM = "warmup";
 
 
 /** Publisher for the Socket.IO-speaking peers: a socket of its own asking the server to broadcast. */
 async function socketPublisher(url: string) {
   const client = new SioClient(url, "");
   await client.connected;
-  return async (event: string, data: unknown) => void (await client.request("publish", { room: ROOM, event, data }));
+  return async (event: string, data: unknown, room = ROOM) => void (await client.request("publish", { room, event, data }));
 }
 
 /** A server under test with its room's subscribers connected, ready for steps. */
@@ -129,6 +136,46 @@ async function load(name: Target["name"], n: number): Promise<Loaded> {
 }
 
 /**
+ * Brings a server's per-publish code to its steady state before anything is
+ * measured: 3,000 publishes, 16 in flight, to a room whose one subscriber is
+ * the harness, the same for every server.
+ *
+ * Why: V8 optimizes a function after enough calls, and a publish's own code
+ * (HTTP, API key, validation, the broker, the emit; once per publish, unlike
+ * the per-socket code a room's broadcast runs hundreds of times) was still
+ * being optimized 3,000 publishes into a fresh Switchboard (`--trace-opt`,
+ * BENCHMARKS.md session 18). The ladder's early steps fell inside that: at
+ * 100 subscribers its 400/s step starts about 2,200 publishes in, and read
+ * 1.3-3.7x plain Socket.IO's p99 in most full runs in BENCHMARKS.md (1.53 and
+ * 1.75 in session 18's two runs without this warm-up, 0.95 and 1.19 in its
+ * two with it). Plain Socket.IO's handler is a few lines and warms within the
+ * first step. A server in service has long passed this point; the ladder
+ * measures that server, and its setup says so.
+ */
+async function warmUpCode(l: Loaded): Promise<void> {
+  const client = new SioClient(l.target.url, await l.target.token("warmup"));
+  try {
+    await client.connected;
+    await client.request(...l.target.joinRoom(CODE_WARMUP_ROOM));
+    let received = 0;
+    client.on("bench:warmup", () => received++);
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (sent < CODE_WARMUP_PUBLISHES) {
+          sent++;
+          await l.target.publish("bench:warmup", { t: 0 }, CODE_WARMUP_ROOM);
+        }
+      }),
+    );
+    for (const deadline = performance.now() + 10_000; received < CODE_WARMUP_PUBLISHES && performance.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (received < CODE_WARMUP_PUBLISHES) throw new Error(`${l.name}: ${received} of ${CODE_WARMUP_PUBLISHES} warm-up publishes arrived`);
+  } finally {
+    client.close();
+  }
+}
+
+/**
  * Runs every server's ladder (or `--rounds` at `--rate`) for one room size.
  * The servers run side by side, each with its own subscribers and workers,
  * and take turns: one server publishes while the others' rooms sit idle (their
@@ -159,6 +206,7 @@ async function runSize(n: number, previousStopped: Promise<void>) {
       return step;
     };
     await previousStopped;
+    for (const l of loaded) await warmUpCode(l);
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
     for (const l of loaded) await runStep(l, FIXED_RATE ?? startRate(n), WARMUP_MS);
@@ -217,7 +265,7 @@ const results = (await runOverlapped(SIZES, (n, previousStopped) => runSize(n, p
 
 const run = {
   ...(await runHeader("fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim())),
-  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, interleaved: "all servers of a size run side by side and take turns, step by step, the order reversed at each rate (or round)", keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, codeWarmup: `${CODE_WARMUP_PUBLISHES} publishes, 16 in flight, to a room of one subscriber, before the first step`, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, interleaved: "all servers of a size run side by side and take turns, step by step, the order reversed at each rate (or round)", keepUpRatio: KEEP_UP_RATIO },
   results,
   sameRate: ROUNDS > 1 ? [] : sameRate(results),
 };

@@ -16,8 +16,10 @@ export interface Target {
   token(sub: string): Promise<string>;
   /** The join request a subscriber sends: [event, payload]. */
   join: [string, unknown];
-  /** Publishes one event to the room. */
-  publish(event: string, data: unknown): Promise<void>;
+  /** The join request for another room (`room` as the peers name it; Switchboard's `topic:<room>`). */
+  joinRoom(room: string): [string, unknown];
+  /** Publishes one event to the room, or to `room`. */
+  publish(event: string, data: unknown, room?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,9 +77,9 @@ export async function startPeer(file: string, env: Record<string, string> = {}):
 }
 
 /** A peer baseline speaking Socket.IO framing; `publisher` says how the harness publishes to it (HTTP or a socket). */
-async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>): Promise<Target> {
+async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<Target["publish"]>): Promise<Target> {
   const peer = await startPeer(file);
-  return { name, ...peer, token: async () => "", join: ["join", ROOM], publish: await publisher(peer.url) };
+  return { name, ...peer, token: async () => "", join: ["join", ROOM], joinRoom: (room) => ["join", room], publish: await publisher(peer.url) };
 }
 
 /** The node process behind `bash -c exec`: exec keeps the pid. */
@@ -85,7 +87,7 @@ async function childPid(child: ChildProcess): Promise<number> {
   return child.pid!;
 }
 
-export async function startTarget(name: Target["name"], publisher: (url: string) => Promise<(event: string, data: unknown) => Promise<void>>, env: Record<string, string> = {}): Promise<Target> {
+export async function startTarget(name: Target["name"], publisher: (url: string) => Promise<Target["publish"]>, env: Record<string, string> = {}): Promise<Target> {
   if (name === "socketio") return baseline(name, "plain-socketio.ts", publisher);
   if (name === "raw-ws") return baseline(name, "raw-ws.ts", publisher);
   const server = await startSwitchboard({ ...SWITCHBOARD_BENCH_ENV, DATA_DIR: ":memory:", ...env });
@@ -95,7 +97,8 @@ export async function startTarget(name: Target["name"], publisher: (url: string)
     pid: server.pid,
     token: benchToken,
     join: SWITCHBOARD_JOIN,
-    publish: (event, data) => publishEvent(server.url, event, data),
+    joinRoom: (room) => ["room:join", { room: `topic:${room}` }],
+    publish: (event, data, room) => publishEvent(server.url, event, data, room),
     stop: () => server.stop(),
   };
 }
@@ -124,14 +127,14 @@ export function benchToken(sub: string): Promise<string> {
  */
 const publishAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
-/** The app backend's path: `POST /v1/events` with the tenant's API key (keep-alive), to the benchmark room. */
-export function publishEvent(url: string, event: string, data: unknown): Promise<void> {
-  return postJson(`${url}/v1/events`, { channel: `topic:${ROOM}`, event, data }, { authorization: `Bearer ${API_KEY}` });
+/** The app backend's path: `POST /v1/events` with the tenant's API key (keep-alive), to the benchmark room (or `room`). */
+export function publishEvent(url: string, event: string, data: unknown, room = ROOM): Promise<void> {
+  return postJson(`${url}/v1/events`, { channel: `topic:${room}`, event, data }, { authorization: `Bearer ${API_KEY}` });
 }
 
 /** The same path to a fan-out peer: its `POST /publish` handler (bench/baselines/http-publish.ts). */
-export async function httpPeerPublisher(url: string): Promise<(event: string, data: unknown) => Promise<void>> {
-  return (event, data) => postJson(`${url}/publish`, { room: ROOM, event, data });
+export async function httpPeerPublisher(url: string): Promise<Target["publish"]> {
+  return (event, data, room = ROOM) => postJson(`${url}/publish`, { room, event, data });
 }
 
 /** One JSON POST on the publisher's keep-alive connections; rejects on a non-2xx answer. */
