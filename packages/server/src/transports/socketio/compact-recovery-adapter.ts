@@ -45,8 +45,8 @@ const EVENT = 2;
  * Replay is Socket.IO's: a session restored within the window gets every kept
  * broadcast after the offset it last saw that was addressed to one of its rooms
  * and not excluded from them, parsed back from the text (the same JSON the wire
- * carried). Differences from the stock adapter, none a client can act on (the
- * offset stays an opaque string it hands back):
+ * carried). Differences from the stock adapter (to a client the offset is
+ * still an opaque string it hands back):
  * - offsets are this adapter's own sequence numbers (base 36) rather than
  *   time-based ids, so the offset a client presents is found without a scan;
  * - broadcasts older than the window are pruned every `min(window, 10 s)`
