@@ -51,6 +51,7 @@ import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { climbTogether } from "./lib/ladder.js";
+import { mapLimited } from "./lib/limited.js";
 import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
 import { Samples } from "./lib/stats.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
@@ -159,15 +160,7 @@ async function warmUpCode(l: Loaded): Promise<void> {
     await client.request(...l.target.joinRoom(CODE_WARMUP_ROOM));
     let received = 0;
     client.on("bench:warmup", () => received++);
-    let sent = 0;
-    await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (sent < CODE_WARMUP_PUBLISHES) {
-          sent++;
-          await l.target.publish("bench:warmup", { t: 0 }, CODE_WARMUP_ROOM);
-        }
-      }),
-    );
+    await mapLimited(Array.from({ length: CODE_WARMUP_PUBLISHES }), 16, () => l.target.publish("bench:warmup", { t: 0 }, CODE_WARMUP_ROOM));
     for (const deadline = performance.now() + 10_000; received < CODE_WARMUP_PUBLISHES && performance.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
     if (received < CODE_WARMUP_PUBLISHES) throw new Error(`${l.name}: ${received} of ${CODE_WARMUP_PUBLISHES} warm-up publishes arrived`);
   } finally {

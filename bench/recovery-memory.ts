@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { io, type Socket } from "socket.io-client";
 import { benchDatabase } from "./lib/database.js";
+import { mapLimited } from "./lib/limited.js";
 import { argValue, runHeader, writeRun } from "./lib/report.js";
 import { startSwitchboard } from "./lib/server-process.js";
 import { SWITCHBOARD_BENCH_ENV, benchToken } from "./lib/targets.js";
@@ -65,10 +66,7 @@ async function measure(label: string, env: Record<string, string>) {
       const reply = await alice!.emitWithAck("message:send", { conversationId, body: `See you at 3pm for the follow-up, and bring the forms from last week. ${i}`, clientMessageId: `m-${i}` });
       if (!reply.ok) throw new Error(`message:send failed: ${JSON.stringify(reply.error)}`);
     };
-    const sendAll = async (from: number, count: number) => {
-      let next = from;
-      await Promise.all(Array.from({ length: 8 }, async () => { while (next < from + count) await send(next++); }));
-    };
+    const sendAll = (from: number, count: number) => mapLimited(Array.from({ length: count }, (_, k) => from + k), 8, send);
     const landed = async (count: number) => {
       for (let waited = 0; delivered < count; waited += 20) {
         if (waited > 30_000) throw new Error(`only ${delivered} of ${count} messages delivered`);

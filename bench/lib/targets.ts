@@ -79,7 +79,8 @@ export async function startPeer(file: string, env: Record<string, string> = {}):
 /** A peer baseline speaking Socket.IO framing; `publisher` says how the harness publishes to it (HTTP or a socket). */
 async function baseline(name: "socketio" | "raw-ws", file: string, publisher: (url: string) => Promise<Target["publish"]>): Promise<Target> {
   const peer = await startPeer(file);
-  return { name, ...peer, token: async () => "", join: ["join", ROOM], joinRoom: (room) => ["join", room], publish: await publisher(peer.url) };
+  const joinRoom = (room: string): [string, unknown] => ["join", room];
+  return { name, ...peer, token: async () => "", join: joinRoom(ROOM), joinRoom, publish: await publisher(peer.url) };
 }
 
 /** The node process behind `bash -c exec`: exec keeps the pid. */
@@ -97,7 +98,7 @@ export async function startTarget(name: Target["name"], publisher: (url: string)
     pid: server.pid,
     token: benchToken,
     join: SWITCHBOARD_JOIN,
-    joinRoom: (room) => ["room:join", { room: `topic:${room}` }],
+    joinRoom: switchboardJoin,
     publish: (event, data, room) => publishEvent(server.url, event, data, room),
     stop: () => server.stop(),
   };
@@ -112,7 +113,12 @@ export const SWITCHBOARD_BENCH_ENV: Record<string, string> = {
 };
 
 /** What a Switchboard subscriber sends to join the benchmark room. */
-export const SWITCHBOARD_JOIN: [string, unknown] = ["room:join", { room: `topic:${ROOM}` }];
+export const SWITCHBOARD_JOIN: [string, unknown] = switchboardJoin(ROOM);
+
+/** What a Switchboard client sends to join the topic channel of `room`. */
+function switchboardJoin(room: string): [string, unknown] {
+  return ["room:join", { room: `topic:${room}` }];
+}
 
 /** A user token of the bench tenant. */
 export function benchToken(sub: string): Promise<string> {
