@@ -7,7 +7,8 @@
  * with (`sameRate` in the JSON): issue 12's p99 comparison, read off one run.
  *
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
- *                           [--bisections 2] [--rate R [--seconds S] [--rounds K]] [--db postgres|pglite]
+ *                           [--bisections 2] [--rate R | --deliveries D1,D2] [--seconds S] [--rounds K]
+ *                           [--db postgres|pglite]
  *                           [--publish http|socket] [--tick-ms 1]
  *
  * Switchboard runs on Postgres (a fresh schema per ladder), its production
@@ -39,6 +40,12 @@
  * run to run on this machine, so one pair of steps cannot say which server
  * has the lower tail at a light rate.
  *
+ * `--deliveries D1,D2,...` runs fixed steps too, at D deliveries a second: a
+ * room of n subscribers at D/n publishes/s, each rate with its `--rounds`.
+ * `npm run bench:same-rate` uses it for issue 12's p99 comparison at light
+ * loads, with the rounds' medians; the ladder's one 4-s step per rate is a
+ * p99 over the slowest few publishes, and moves by 2x from run to run.
+ *
  * Publishes leave at a constant rate, checked every `--tick-ms` (default 1):
  * below 1,000/s one at a time, evenly spaced. `--tick-ms 10` reproduces the
  * pacing of sessions 1-13, which sent R/100 publishes back to back every 10 ms.
@@ -53,7 +60,6 @@ import { runOverlapped } from "./lib/overlapped.js";
 import { climbTogether } from "./lib/ladder.js";
 import { mapLimited } from "./lib/limited.js";
 import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
-import { Samples } from "./lib/stats.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
 
@@ -66,15 +72,27 @@ const BISECTIONS = Number(arg("--bisections") ?? 2);
 const DB = argChoice(args, "--db", ["postgres", "pglite"], "postgres");
 const PEER_PUBLISH = argChoice(args, "--publish", ["http", "socket"], "http");
 const FIXED_RATE = arg("--rate") ? Number(arg("--rate")) : undefined;
-const STEP_MS = FIXED_RATE && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1500 : 4000;
+const DELIVERIES = arg("--deliveries")?.split(",").map(Number);
+/** The fixed publish rates a room of `n` runs at (`--rate`, or `--deliveries` over n), or none: the ladder. */
+const fixedRates = (n: number): number[] | undefined => (FIXED_RATE ? [FIXED_RATE] : DELIVERIES?.map((d) => d / n));
+const FIXED = FIXED_RATE !== undefined || DELIVERIES !== undefined;
+const STEP_MS = FIXED && arg("--seconds") ? Number(arg("--seconds")) * 1000 : quick ? 1500 : 4000;
 const ROUNDS = Number(arg("--rounds") ?? 1);
+if (FIXED_RATE !== undefined && DELIVERIES) {
+  console.error("--rate and --deliveries are alternatives; give one");
+  process.exit(2);
+}
+if ((FIXED_RATE !== undefined && !(FIXED_RATE > 0)) || DELIVERIES?.some((d) => !(d > 0))) {
+  console.error("--rate and --deliveries take positive numbers");
+  process.exit(2);
+}
 const TICK_MS = Number(arg("--tick-ms") ?? 1);
 if (!Number.isInteger(TICK_MS) || TICK_MS < 1) {
   console.error("--tick-ms takes a positive integer (milliseconds)");
   process.exit(2);
 }
-if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || (ROUNDS > 1 && !FIXED_RATE)) {
-  console.error("--rounds takes a positive integer, and only with --rate");
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || (ROUNDS > 1 && !FIXED)) {
+  console.error("--rounds takes a positive integer, and only with --rate or --deliveries");
   process.exit(2);
 }
 const WORKERS = 2;
@@ -202,16 +220,20 @@ async function runSize(n: number, previousStopped: Promise<void>) {
     for (const l of loaded) await warmUpCode(l);
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
-    for (const l of loaded) await runStep(l, FIXED_RATE ?? startRate(n), WARMUP_MS);
+    const rates = fixedRates(n);
+    for (const l of loaded) await runStep(l, rates?.[0] ?? startRate(n), WARMUP_MS);
     const byName = new Map(loaded.map((l) => [l.name, l]));
     const results = [];
-    if (FIXED_RATE) {
+    if (rates) {
       // Rounds alternate the servers' order (ABBA), so neither always runs right after the other.
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const l of round % 2 === 0 ? loaded : [...loaded].reverse()) {
-          const step = await logged(l, FIXED_RATE);
-          const sustained = step.keptUp ? step : undefined;
-          results.push({ target: l.name, subscribers: n, ...(ROUNDS > 1 && { round }), maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps: [step] });
+      let turn = 0;
+      for (const rate of rates) {
+        for (let round = 0; round < ROUNDS; round++, turn++) {
+          for (const l of turn % 2 === 0 ? loaded : [...loaded].reverse()) {
+            const step = await logged(l, rate);
+            const sustained = step.keptUp ? step : undefined;
+            results.push({ target: l.name, subscribers: n, ...(ROUNDS > 1 && { round }), maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps: [step] });
+          }
         }
       }
     } else {
@@ -254,13 +276,53 @@ function sameRate(rows: typeof results) {
   return out.sort((a, b) => a.subscribers - b.subscribers || a.rate - b.rate);
 }
 
+/**
+ * The same-rate comparison over `--rounds` (issue 12's p99 at a light load,
+ * `npm run bench:same-rate`): per size and rate, each target's median p50 and
+ * p99 over the rounds with every round's p99 and server CPU, Switchboard's
+ * median p99 over plain Socket.IO's, and in how many rounds Switchboard's p99
+ * was at or below plain's of the same round (the two ran back to back).
+ */
+function overRounds(rows: typeof results) {
+  const out = [];
+  for (const n of SIZES) {
+    for (const rate of fixedRates(n) ?? []) {
+      const byTarget = new Map(TARGETS.map((name) => [name, rows.filter((r) => r.subscribers === n && r.target === name && r.steps[0]!.rate === rate).map((r) => r.steps[0]!)]));
+      const targets = Object.fromEntries(
+        [...byTarget].map(([name, steps]) => [
+          name,
+          {
+            p50: median(steps.map((s) => s.latencyMs.p50)),
+            p99: median(steps.map((s) => s.latencyMs.p99)),
+            p99ByRound: steps.map((s) => s.latencyMs.p99),
+            serverCpuByRound: steps.map((s) => s.serverCpuPercent),
+            roundsKeptUp: steps.filter((s) => s.keptUp).length,
+          },
+        ]),
+      );
+      const sb = byTarget.get("switchboard");
+      const plain = byTarget.get("socketio");
+      const both = sb && plain && sb.length > 0 && plain.length > 0;
+      out.push({
+        subscribers: n,
+        rate,
+        targets,
+        switchboardP99VsPlain: both ? Math.round((targets.switchboard!.p99 / targets.socketio!.p99) * 100) / 100 : undefined,
+        switchboardRoundsAtOrBelowPlain: both ? sb.filter((s, i) => plain[i] && s.latencyMs.p99 <= plain[i]!.latencyMs.p99).length : undefined,
+      });
+    }
+  }
+  return out;
+}
+
 const results = (await runOverlapped(SIZES, (n, previousStopped) => runSize(n, previousStopped))).flat();
 
 const run = {
   ...(await runHeader("fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim())),
-  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, codeWarmup: `${CODE_WARMUP_PUBLISHES} publishes, 16 in flight, to a room of one subscriber, before the first step`, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED_RATE ? `one step at ${FIXED_RATE}/s${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, interleaved: "all servers of a size run side by side and take turns, step by step, the order reversed at each rate (or round)", keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, codeWarmup: `${CODE_WARMUP_PUBLISHES} publishes, 16 in flight, to a room of one subscriber, before the first step`, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED ? `one step at ${FIXED_RATE ? `${FIXED_RATE}/s` : `each of ${DELIVERIES!.join(", ")} deliveries/s`}${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, interleaved: "all servers of a size run side by side and take turns, step by step, the order reversed at each rate (or round)", keepUpRatio: KEEP_UP_RATIO },
   results,
   sameRate: ROUNDS > 1 ? [] : sameRate(results),
+  ...(ROUNDS > 1 && { overRounds: overRounds(results) }),
 };
 const file = await writeRun(run);
 
@@ -276,23 +338,22 @@ for (const r of results) {
     `| ${r.subscribers} | ${r.target} | ${r.maxSustainedRate}/s | ${r.maxSustainedDeliveredPerSecond} | ${ratio}x | ${l ? `${l.p50} / ${l.p99} / ${l.p999}` : "-"} | ${step?.serverCpuPercent ?? "-"}% | ${step?.clientCpuPercent ?? "-"}% | ${step?.publisherCpuPercent ?? "-"}% |`,
   );
 }
-/** The median of a few numbers (the rounds' p50s or p99s). */
+/** The median of a few numbers (the rounds' p50s or p99s): with an even count, the mean of the middle two. */
 function median(xs: number[]): number {
-  const samples = new Samples();
-  samples.addAll(xs);
-  return samples.percentile(50);
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const value = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return Math.round(value * 100) / 100;
 }
 
-if (ROUNDS > 1) {
-  console.log(`\nover ${ROUNDS} rounds at ${FIXED_RATE}/s (median, and each round's p99 in order):\n`);
-  console.log("| subscribers | server | median p50 ms | median p99 ms | p99 by round, ms | server CPU by round |");
-  console.log("|---|---|---|---|---|---|");
-  for (const n of SIZES) {
-    for (const name of TARGETS) {
-      const steps = results.filter((r) => r.subscribers === n && r.target === name).map((r) => r.steps[0]!);
-      console.log(
-        `| ${n} | ${name} | ${median(steps.map((s) => s.latencyMs.p50))} | ${median(steps.map((s) => s.latencyMs.p99))} | ${steps.map((s) => s.latencyMs.p99).join(", ")} | ${steps.map((s) => `${s.serverCpuPercent}%`).join(", ")} |`,
-      );
+if (run.overRounds) {
+  console.log(`\nover ${ROUNDS} rounds at each rate (medians; each round's p99 in order):\n`);
+  console.log("| subscribers | rate | server | median p50 ms | median p99 ms | p99 by round, ms | server CPU by round | switchboard p99 vs plain (medians) | rounds switchboard's p99 <= plain's |");
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const row of run.overRounds) {
+    for (const [name, t] of Object.entries(row.targets)) {
+      const verdict = name === "switchboard" ? ` ${row.switchboardP99VsPlain ?? "-"} | ${row.switchboardRoundsAtOrBelowPlain ?? "-"} of ${ROUNDS} |` : " | |";
+      console.log(`| ${row.subscribers} | ${row.rate}/s | ${name} | ${t.p50} | ${t.p99} | ${t.p99ByRound.join(", ")} | ${t.serverCpuByRound.map((c) => `${c}%`).join(", ")} |${verdict}`);
     }
   }
 }
