@@ -63,6 +63,7 @@ export async function runFanoutStep(options: FanoutStepOptions) {
   const serverWrites = async () => (await Promise.all(pids.map((pid) => processWriteSyscalls(pid)))).reduce((a, b) => a + b, 0);
   if (options.quiesce ?? true) await quiesce(workers);
   const started = performance.now();
+  const startedAtMs = Date.now();
   const cpuBefore = await serverCpu();
   const writesBefore = await serverWrites();
   const clientCpuBefore = (await counts(workers)).reduce((s, c) => s + c.cpuMicros, 0);
@@ -79,6 +80,7 @@ export async function runFanoutStep(options: FanoutStepOptions) {
   }
   const reports = await Promise.all(workers.map((w) => ask<any>(w, { type: "report" }, "report")));
   const elapsed = (performance.now() - started) / 1000;
+  const endedAtMs = Date.now();
   const seconds = stepMs / 1000;
   const received = reports.reduce((s, r) => s + r.received, 0);
   const latency = new Samples();
@@ -103,5 +105,8 @@ export async function runFanoutStep(options: FanoutStepOptions) {
     keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
     /** Every expected delivery arrived: no backlog is left for the next step. */
     complete: received >= expected,
+    /** Wall-clock bounds of the step (epoch ms), to line it up with a server's own logs (gc-summary.ts). */
+    startedAtMs,
+    endedAtMs,
   };
 }
