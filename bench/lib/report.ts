@@ -17,11 +17,11 @@ export interface RunHeader {
 }
 
 /** Environment variables that change what a run measures; the recorded command names them when set. */
-const RUN_ENV = ["BENCH_CLI", "BENCH_NODE_ARGS", "BENCH_SERVER_FLAGS", "BENCH_SWITCHBOARD_ENV", "BENCH_WINDOW", "BENCH_CHAT_RATE", "BENCH_POOL"] as const;
+const RUN_ENV = ["BENCH_CLI", "BENCH_NODE_ARGS", "BENCH_SWITCHBOARD_ENV", "BENCH_WINDOW", "BENCH_CHAT_RATE", "BENCH_POOL"] as const;
 
 /** The header of a run of `npm run <script> -- <args>` on this machine, now (with the machine's speed, measured here). */
 export async function runHeader(benchmark: string, command: string): Promise<RunHeader> {
-  const env = RUN_ENV.filter((name) => process.env[name] !== undefined).map((name) => `${name}='${process.env[name]}' `).join("");
+  const env = RUN_ENV.filter((name) => process.env[name]).map((name) => `${name}='${process.env[name]}' `).join("");
   return {
     benchmark,
     date: new Date().toISOString(),

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { SERVER_NODE_FLAGS } from "@switchboard/server";
 
 /** The built CLI; BENCH_CLI points at another build (an A/B comparison of two builds in one run). */
 const CLI = process.env.BENCH_CLI ?? fileURLToPath(new URL("../../packages/server/dist/cli.js", import.meta.url));
@@ -26,9 +25,7 @@ export async function startSwitchboard(env: Record<string, string>): Promise<Ser
   // Through bash only to raise the file limit for many sockets; exec keeps the pid on node.
   // BENCH_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BENCH_NODE_ARGS ?? "";
-  // The node flags `npm start` passes; BENCH_SERVER_FLAGS="" runs without them (an A/B of the flags).
-  const serverFlags = process.env.BENCH_SERVER_FLAGS ?? SERVER_NODE_FLAGS.join(" ");
-  const child = spawn("bash", ["-c", `ulimit -n 65536 2>/dev/null || true; exec '${process.execPath}' ${serverFlags} ${nodeArgs} '${CLI}'`], {
+  const child = spawn("bash", ["-c", `ulimit -n 65536 2>/dev/null || true; exec '${process.execPath}' ${nodeArgs} '${CLI}'`], {
     // BENCH_PROBE_DIR: where lib/publish-probe.ts, when preloaded, writes its file.
     env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...(process.env.BENCH_PROBE_DIR && { BENCH_PROBE_DIR: process.env.BENCH_PROBE_DIR }), ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-page-promotion
+#!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { runCluster } from "./cli/cluster.js";
 import { keysCommand } from "./cli/keys.js";

@@ -4,7 +4,6 @@
  */
 export { createServer, type ServerOptions, type SwitchboardServer } from "./server.js";
 export { loadConfig, helpText, ConfigError, type Config, type ApiKey } from "./config/config.js";
-export { SERVER_NODE_FLAGS } from "./node-flags.js";
 export { createTokenVerifier, TokenError, type TokenVerifier, type TokenVerifierOptions } from "./auth/token-verifier.js";
 export { signUserToken, type TokenClaims } from "./auth/dev-credentials.js";
 export type { Caller } from "./auth/caller.js";

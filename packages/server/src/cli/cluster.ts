@@ -4,7 +4,6 @@ import { fileURLToPath } from "node:url";
 import { loadOrCreateDevSecret, signUserToken } from "../auth/dev-credentials.js";
 import type { Config } from "../config/config.js";
 import { LoadBalancer } from "./load-balancer.js";
-import { SERVER_NODE_FLAGS } from "../node-flags.js";
 
 export interface ClusterOptions {
   /** Number of nodes (2..32). */
@@ -43,7 +42,7 @@ export async function runCluster(options: ClusterOptions): Promise<number> {
   const base = env.NODE_ID ?? hostname().replace(/[^A-Za-z0-9_.-]/g, "-").slice(0, 56);
   const backends = Array.from({ length: options.nodes }, (_, i) => ({ host: "127.0.0.1", port: config.port + 1 + i }));
   const children = backends.map((backend, i) =>
-    spawn(process.execPath, [...SERVER_NODE_FLAGS, cli, "start"], {
+    spawn(process.execPath, [cli, "start"], {
       env: { ...env, NODE_ID: `${base}-${i + 1}`, PORT: String(backend.port), HOST: "127.0.0.1", ...(devSecret && { JWT_SECRET: devSecret }) },
       stdio: ["ignore", "inherit", "inherit"],
       // Own process group: Ctrl-C reaches the launcher only, which then drains each node once.
