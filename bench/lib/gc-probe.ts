@@ -13,6 +13,12 @@
  *
  * Every server of the run loads it (BENCH_NODE_ARGS reaches the peers too);
  * each writes `gc-<script>-<pid>.log` into BENCH_PROBE_DIR.
+ *
+ * Caution: it perturbs what it measures. With it, 8 of 8 Switchboard
+ * processes at 1,000 subscribers and 30/s promoted megabytes a second and
+ * ran mark-compacts every few seconds; with only V8's own `--trace-gc`, 1 of
+ * 10 did (BENCHMARKS.md, session 19). Check a finding against `--trace-gc`
+ * (BENCH_NODE_ARGS="--trace-gc" BENCH_SERVER_LOG=<file>) before acting on it.
  */
 import { appendFileSync, mkdirSync } from "node:fs";
 import { basename } from "node:path";
