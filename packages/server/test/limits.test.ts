@@ -89,6 +89,19 @@ describe("session lifetime", () => {
     }
   });
 
+  it("every idle session is logged off within a check interval of its timeout, however many there are", async () => {
+    // The checks are spread over the check interval (1 s) in slices; each connection must still come round once a round.
+    const { url, token } = await startServer({ env: { SESSION_IDLE_TIMEOUT_MS: "800", RATE_LIMITS: "connect=1000/10" } });
+    const first = await Promise.all(Array.from({ length: 50 }, async (_, i) => WsTestClient.open(url, await token({ sub: `early${i}`, tenant: "acme" }))));
+    await sleep(400); // the rest arrive while a round is under way
+    const second = await Promise.all(Array.from({ length: 50 }, async (_, i) => WsTestClient.open(url, await token({ sub: `late${i}`, tenant: "acme" }))));
+    const started = Date.now();
+    const idle = await Promise.all([...first, ...second].map((client) => client.next((f) => f.type === "session:idle", 5000)));
+    expect(idle).toHaveLength(100);
+    // The late ones' timeout (800 ms) plus one round (1 s) plus slack for a loaded test machine.
+    expect(Date.now() - started).toBeLessThan(2600);
+  });
+
   it("a client that never reads is disconnected once its unwritten buffer passes the bound", async () => {
     const { url, token, server } = await startServer({ env: { MAX_BUFFERED_BYTES: "262144" } });
     const ws = await WsTestClient.open(url, await token({ sub: "alice", tenant: "acme" }));
