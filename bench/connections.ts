@@ -17,6 +17,7 @@ import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
+import { SioClient } from "./lib/sio-client.js";
 import { processCpuSeconds } from "./lib/stats.js";
 import { SECRET, TARGET_NAMES, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
@@ -46,6 +47,34 @@ async function heapBytes(target: Target): Promise<number | undefined> {
   const text = await (await fetch(`${target.url}/metrics`)).text();
   const match = /^switchboard_nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)/m.exec(text);
   return match ? Number(match[1]) : undefined;
+}
+
+/** How long the loaded, idle server's responsiveness is probed. */
+const PROBE_MS = 3000;
+/** Pause between one probe's pong and its next ping. */
+const PROBE_GAP_MS = 2;
+
+/**
+ * The loaded, idle server's responsiveness: one more client, connected like
+ * the idle ones, sends WebSocket pings one at a time for PROBE_MS and reports
+ * the worst and the 99th-percentile round trip. Work the server does
+ * periodically over every connection (Switchboard's policy sweep, Engine.IO's
+ * heartbeats) stalls its event loop and shows here as the maximum. The probe
+ * runs in this harness process, which is otherwise idle.
+ */
+async function idleResponsiveness(target: Target): Promise<{ maxMs: number; p99Ms: number; pings: number }> {
+  const client = new SioClient(target.url, await target.token("idle-probe"));
+  await client.connected;
+  const rtts: number[] = [];
+  const end = performance.now() + PROBE_MS;
+  while (performance.now() < end) {
+    rtts.push(await client.ping());
+    await sleep(PROBE_GAP_MS);
+  }
+  client.close();
+  rtts.sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return { maxMs: round(rtts.at(-1)!), p99Ms: round(rtts[Math.min(rtts.length - 1, Math.ceil(rtts.length * 0.99) - 1)]!), pings: rtts.length };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -115,6 +144,7 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     const opened = reports.reduce((s, r) => s + r.opened, 0);
     await settle(target.pid);
     const after = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
+    const idle = await idleResponsiveness(target);
     const result = {
       target: name,
       connections: opened,
@@ -127,8 +157,11 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
       rssAfterMiB: Math.round(after.rss / 2 ** 20),
       rssPerConnectionKiB: Math.round(((after.rss - before.rss) / Math.max(1, opened) / 1024) * 10) / 10,
       heapPerConnectionKiB: before.heap !== undefined && after.heap !== undefined ? Math.round(((after.heap - before.heap) / Math.max(1, opened) / 1024) * 10) / 10 : undefined,
+      idlePingRoundTripMaxMs: idle.maxMs,
+      idlePingRoundTripP99Ms: idle.p99Ms,
+      idlePings: idle.pings,
     };
-    console.error(`  ${name}: ${opened} connected (${result.failed} failed) in ${result.rampSeconds}s, RSS +${result.rssPerConnectionKiB} KiB/conn, heap +${result.heapPerConnectionKiB ?? "-"} KiB/conn`);
+    console.error(`  ${name}: ${opened} connected (${result.failed} failed) in ${result.rampSeconds}s, RSS +${result.rssPerConnectionKiB} KiB/conn, heap +${result.heapPerConnectionKiB ?? "-"} KiB/conn, idle ping round trip max ${idle.maxMs} ms (p99 ${idle.p99Ms}, ${idle.pings} pings)`);
     return { result, stopped: stop() };
   } catch (err) {
     await stop();
@@ -143,15 +176,15 @@ const results = await runOverlapped(TARGETS, (name, previousStopped) => {
 });
 const run = {
   ...(await runHeader("connections", `npm run bench:connections -- ${args.join(" ")}`.trim())),
-  setup: { wanted: WANTED, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },
+  setup: { wanted: WANTED, probeMs: PROBE_MS, probeGapMs: PROBE_GAP_MS, connections: N, fileLimitHard: hardLimit, workers: WORKERS, concurrencyPerWorker: CONCURRENCY, settleMs: SETTLE_MS, switchboardDatabase: DB },
   results,
 };
 const file = await writeRun(run);
 
 console.log(`\nidle connections, commit ${run.commit}, ${run.date}, written to ${file}${N < WANTED ? ` (capped at ${N} by the hard file limit ${hardLimit})` : ""}\n`);
-console.log("| server | connections | connect rate | server CPU during ramp | RSS idle -> loaded | RSS per connection | V8 heap per connection |");
-console.log("|---|---|---|---|---|---|---|");
+console.log(`| server | connections | connect rate | server CPU during ramp | RSS idle -> loaded | RSS per connection | V8 heap per connection | idle ping round trip, max (p99) over ${PROBE_MS / 1000} s |`);
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of results) {
-  console.log(`| ${r.target} | ${r.connections} | ${r.connectsPerSecond}/s | ${r.serverCpuPercentDuringRamp}% | ${r.rssBeforeMiB} -> ${r.rssAfterMiB} MiB | ${r.rssPerConnectionKiB} KiB | ${r.heapPerConnectionKiB ?? "-"} KiB |`);
+  console.log(`| ${r.target} | ${r.connections} | ${r.connectsPerSecond}/s | ${r.serverCpuPercentDuringRamp}% | ${r.rssBeforeMiB} -> ${r.rssAfterMiB} MiB | ${r.rssPerConnectionKiB} KiB | ${r.heapPerConnectionKiB ?? "-"} KiB | ${r.idlePingRoundTripMaxMs} ms (${r.idlePingRoundTripP99Ms}) |`);
 }
 process.exit(0);

@@ -58,6 +58,19 @@ export class SioClient {
     });
   }
 
+  /**
+   * Round trip of a WebSocket ping frame. The server's `ws` answers pings as it
+   * reads them, so this times how long the server's event loop took to get to
+   * this socket, with no application code in the path.
+   */
+  ping(): Promise<number> {
+    const sent = performance.now();
+    return new Promise((resolve) => {
+      this.ws.once("pong", () => resolve(performance.now() - sent));
+      this.ws.ping();
+    });
+  }
+
   close(): void {
     this.ws.close();
   }
