@@ -64,6 +64,22 @@ describe.each(drivers)("%s (the PresenceStore contract)", (_name, newStore) => {
     expect(await store.viewers("acme", "patient:1")).toEqual([]);
   });
 
+  it("an entry a node adds extends the node's lease; when the lease runs out, all the node's entries go", async () => {
+    const store = newStore();
+    await store.addConnection("acme", entry("old", "alice", "n1"), 400);
+    await store.addViewer("acme", "patient:1", { connectionId: "old", userId: "alice", name: "Alice", nodeId: "n1", since: now() }, 400);
+    await sleep(250);
+    await store.addConnection("acme", entry("new", "bob", "n1"), 400);
+    await sleep(250); // past the first entries' 400 ms, within the node's extended lease
+    expect(await store.takeExpired(Date.now())).toEqual({ connections: [], viewers: [] });
+    await sleep(250);
+    const expired = await store.takeExpired(Date.now());
+    expect(expired.connections.map((e) => e.connection.connectionId).sort()).toEqual(["new", "old"]);
+    expect(expired.viewers.map((e) => e.viewer.connectionId)).toEqual(["old"]);
+    expect(await store.users("acme", ["alice", "bob"])).toEqual(new Map());
+    expect(await store.viewers("acme", "patient:1")).toEqual([]);
+  });
+
   it("viewing again from the same connection keeps the original since", async () => {
     const store = newStore();
     const since = "2020-01-01T00:00:00.000Z";
