@@ -5,7 +5,7 @@
  * the connect rate, and the server's RSS and V8 heap per connection (growth from
  * the idle server to the settled loaded one).
  *
- *   npm run bench:connections -- [--quick] [--connections 20000] [--db postgres|pglite] [--targets switchboard,socketio,raw-ws]
+ *   npm run bench:connections -- [--quick] [--connections 20000] [--db postgres|pglite] [--targets switchboard,socketio,raw-ws] [--probe-seconds 3]
  *
  * The file limit bounds N: the harness raises it where it may (`ulimit -n`) and
  * otherwise stops short of the hard limit and says so in the result.
@@ -49,8 +49,9 @@ async function heapBytes(target: Target): Promise<number | undefined> {
   return match ? Number(match[1]) : undefined;
 }
 
-/** How long the loaded, idle server's responsiveness is probed. */
-const PROBE_MS = 3000;
+/** How long the loaded, idle server's responsiveness is probed (`--probe-seconds`, default 3). */
+const PROBE_MS = Number(argValue(args, "--probe-seconds") ?? 3) * 1000;
+if (!(PROBE_MS > 0)) throw new Error("--probe-seconds must be a positive number");
 /** Pause between one probe's pong and its next ping. */
 const PROBE_GAP_MS = 2;
 
