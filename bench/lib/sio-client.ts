@@ -65,8 +65,13 @@ export class SioClient {
    */
   ping(): Promise<number> {
     const sent = performance.now();
-    return new Promise((resolve) => {
-      this.ws.once("pong", () => resolve(performance.now() - sent));
+    return new Promise((resolve, reject) => {
+      const closed = () => reject(new Error("socket closed before the pong"));
+      this.ws.once("close", closed);
+      this.ws.once("pong", () => {
+        this.ws.off("close", closed);
+        resolve(performance.now() - sent);
+      });
       this.ws.ping();
     });
   }

@@ -21,8 +21,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A round of checks is spread over this many ticks of the check interval. In
- * one pass, 20,000 connections stalled the event loop about 12 ms once a second
- * (every client's latency, once a second); in twentieths, well under 1 ms.
+ * one pass, 19,800 connections stalled the event loop 10-18 ms once a second
+ * (every client's latency, once a second); a twentieth takes about 1 ms
+ * (BENCHMARKS.md, session 20).
  */
 const SLICES = 20;
 
