@@ -16,6 +16,9 @@ let latencies: number[] = [];
 let total = 0;
 /** Ticks published before this time (shared clock) belong to an earlier step and are not counted. */
 let stepStart = Infinity;
+/** Heartbeat pings the clients had answered when the step began. */
+let pingsAtStart = 0;
+const pings = () => clients.reduce((n, c) => n + c.pings, 0);
 
 process.on("message", async (msg: any) => {
   try {
@@ -42,13 +45,14 @@ process.on("message", async (msg: any) => {
       received = 0;
       latencies = [];
       stepStart = msg.from ?? 0;
+      pingsAtStart = pings();
       process.send!({ type: "reset" });
     } else if (msg.type === "count") {
       const cpu = process.cpuUsage();
       process.send!({ type: "count", received, total, cpuMicros: cpu.user + cpu.system });
     } else if (msg.type === "report") {
       const cpu = process.cpuUsage();
-      process.send!({ type: "report", received, latencies, cpuMicros: cpu.user + cpu.system });
+      process.send!({ type: "report", received, latencies, heartbeats: pings() - pingsAtStart, cpuMicros: cpu.user + cpu.system });
     } else if (msg.type === "exit") {
       for (const c of clients) c.close();
       clients = [];

@@ -213,7 +213,7 @@ async function runSize(n: number, previousStopped: Promise<void>) {
     };
     const logged = async (l: Loaded, rate: number) => {
       const step = await runStep(l, rate);
-      console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall}`);
+      console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall} heartbeats=${step.heartbeats}`);
       return step;
     };
     await previousStopped;
@@ -296,6 +296,7 @@ function overRounds(rows: typeof results) {
             p99: median(steps.map((s) => s.latencyMs.p99)),
             p99ByRound: steps.map((s) => s.latencyMs.p99),
             serverCpuByRound: steps.map((s) => s.serverCpuPercent),
+            heartbeatsByRound: steps.map((s) => s.heartbeats),
             roundsKeptUp: steps.filter((s) => s.keptUp).length,
           },
         ]),
@@ -348,12 +349,12 @@ function median(xs: number[]): number {
 
 if (run.overRounds) {
   console.log(`\nover ${ROUNDS} rounds at each rate (medians; each round's p99 in order):\n`);
-  console.log("| subscribers | rate | server | median p50 ms | median p99 ms | p99 by round, ms | server CPU by round | switchboard p99 vs plain (medians) | rounds switchboard's p99 <= plain's |");
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log("| subscribers | rate | server | median p50 ms | median p99 ms | p99 by round, ms | server CPU by round | heartbeats by round | switchboard p99 vs plain (medians) | rounds switchboard's p99 <= plain's |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const row of run.overRounds) {
     for (const [name, t] of Object.entries(row.targets)) {
       const verdict = name === "switchboard" ? ` ${row.switchboardP99VsPlain ?? "-"} | ${row.switchboardRoundsAtOrBelowPlain ?? "-"} of ${ROUNDS} |` : " | |";
-      console.log(`| ${row.subscribers} | ${row.rate}/s | ${name} | ${t.p50} | ${t.p99} | ${t.p99ByRound.join(", ")} | ${t.serverCpuByRound.map((c) => `${c}%`).join(", ")} |${verdict}`);
+      console.log(`| ${row.subscribers} | ${row.rate}/s | ${name} | ${t.p50} | ${t.p99} | ${t.p99ByRound.join(", ")} | ${t.serverCpuByRound.map((c) => `${c}%`).join(", ")} | ${t.heartbeatsByRound.join(", ")} |${verdict}`);
     }
   }
 }

@@ -102,6 +102,13 @@ export async function runFanoutStep(options: FanoutStepOptions) {
     clientCpuPercent: Math.round(clientCpu * 100),
     // The harness process, which publishes (HTTP requests; socket emits to the peers with --publish socket).
     publisherCpuPercent: Math.round(((publisherCpu.user + publisherCpu.system) / 1e6 / elapsed) * 100),
+    /**
+     * Engine.IO heartbeat pings the server sent the room during the step (25 s
+     * apart per socket; a room connected within seconds gets them in bursts),
+     * each a write besides the deliveries: two servers' steps at the same rate
+     * can differ here.
+     */
+    heartbeats: reports.reduce((s, r) => s + (r.heartbeats ?? 0), 0),
     keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
     /** Every expected delivery arrived: no backlog is left for the next step. */
     complete: received >= expected,

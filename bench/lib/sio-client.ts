@@ -13,6 +13,8 @@ export class SioClient {
   private readonly acks = new Map<number, (data: unknown) => void>();
   private readonly handlers = new Map<string, (data: any) => void>();
   readonly connected: Promise<void>;
+  /** Engine.IO heartbeat pings answered so far: each is a write of the server's own. */
+  pings = 0;
 
   constructor(url: string, token: string) {
     this.ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
@@ -22,7 +24,10 @@ export class SioClient {
         const text = raw.toString();
         const type = text[0];
         if (type === "0") this.ws.send(`40${JSON.stringify({ token })}`);
-        else if (type === "2") this.ws.send("3");
+        else if (type === "2") {
+          this.pings++;
+          this.ws.send("3");
+        }
         else if (type === "4") this.onPacket(text.slice(1), resolve, reject);
       });
     });
