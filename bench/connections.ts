@@ -18,7 +18,7 @@ import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
 import { SioClient } from "./lib/sio-client.js";
-import { processCpuSeconds } from "./lib/stats.js";
+import { processCpuSeconds, Samples } from "./lib/stats.js";
 import { SECRET, TARGET_NAMES, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
 
@@ -66,16 +66,15 @@ const PROBE_GAP_MS = 2;
 async function idleResponsiveness(target: Target): Promise<{ maxMs: number; p99Ms: number; pings: number }> {
   const client = new SioClient(target.url, await target.token("idle-probe"));
   await client.connected;
-  const rtts: number[] = [];
+  const rtts = new Samples();
   const end = performance.now() + PROBE_MS;
   while (performance.now() < end) {
-    rtts.push(await client.ping());
+    rtts.add(await client.ping());
     await sleep(PROBE_GAP_MS);
   }
   client.close();
-  rtts.sort((a, b) => a - b);
   const round = (ms: number) => Math.round(ms * 10) / 10;
-  return { maxMs: round(rtts.at(-1)!), p99Ms: round(rtts[Math.min(rtts.length - 1, Math.ceil(rtts.length * 0.99) - 1)]!), pings: rtts.length };
+  return { maxMs: round(rtts.percentile(100)), p99Ms: round(rtts.percentile(99)), pings: rtts.count };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
