@@ -20,12 +20,37 @@ export interface ConnectionPoliciesOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * A round of checks is spread over this many ticks of the check interval. In
- * one pass, 19,800 connections stalled the event loop 10-18 ms once a second
- * (every client's latency, once a second); a twentieth takes about 1 ms
- * (BENCHMARKS.md, session 20).
+ * A round of checks is spread over as many slices of the check interval as it
+ * takes to check at most this many connections at a time. In one pass, 19,800
+ * connections stalled the event loop 10-18 ms once a second (every client's
+ * latency, once a second); 990 at a time took about 1 ms (BENCHMARKS.md,
+ * session 20).
+ *
+ * Not a fixed twentieth: every slice is a timer wake-up. Twenty a second,
+ * with the other timers, woke an idle server 35 times a second. On the 2-core
+ * benchmark machine, whose load clients share the cores, the clients then
+ * preempted its broadcast loops about twice as often as plain Socket.IO's, and
+ * plain Socket.IO given two empty timers (50 and 100 ms) was preempted as
+ * often (BENCHMARKS.md, session 21). A server with a thousand connections or
+ * fewer checks them all in one slice a second.
  */
-const SLICES = 20;
+const SLICE_CONNECTIONS = 1000;
+/** A round is spread over at most this many slices. */
+const MAX_SLICES = 20;
+
+/**
+ * A round of checks: where it is (a Map's iterator survives inserts and
+ * deletes), how many slices it is spread over and how many connections a slice
+ * checks. The entry to check next is fetched ahead, so that the slice that
+ * checks the last one also ends the round, and the next slice begins the next
+ * round rather than finding this one over.
+ */
+interface Round {
+  entries: Iterator<Tracked>;
+  next: IteratorResult<Tracked>;
+  slices: number;
+  slice: number;
+}
 
 interface Tracked {
   connection: Connection;
@@ -42,17 +67,16 @@ interface Tracked {
  */
 export class ConnectionPolicies implements ConnectionListener {
   private readonly tracked = new Map<string, Tracked>();
-  private readonly sweeper: NodeJS.Timeout;
-  /** The round of checks under way: where it is (a Map's iterator survives inserts and deletes) and its slice. */
-  private round?: { entries: Iterator<Tracked>; slice: number };
+  private sweeper: NodeJS.Timeout;
+  /** The round of checks under way (see {@link Round}). */
+  private round?: Round;
 
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly guard: RequestGuard,
     private readonly options: ConnectionPoliciesOptions,
   ) {
-    this.sweeper = setInterval(() => this.sweep(), Math.max(1, Math.floor(options.checkIntervalMs / SLICES)));
-    this.sweeper.unref();
+    this.sweeper = this.nextSlice(options.checkIntervalMs);
   }
 
   /** Whether a new connection of this caller is admitted (checked at the handshake). */
@@ -80,7 +104,7 @@ export class ConnectionPolicies implements ConnectionListener {
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    clearTimeout(this.sweeper);
     this.round = undefined;
     for (const entry of this.tracked.values()) if (entry.expiry) clearTimeout(entry.expiry);
     this.tracked.clear();
@@ -100,22 +124,34 @@ export class ConnectionPolicies implements ConnectionListener {
 
   /**
    * Checks the next slice of the connections, so each is checked about once per
-   * check interval. A slice is a twentieth of the larger of the count when the
-   * round began (connections closed mid-round, as the sweep itself closes them,
-   * must not slow the rest of the round) and the count now (nor must a ramp
-   * that began on an empty server).
+   * check interval. A slice is the round's share of the larger of the count when
+   * the round began (connections closed mid-round, as the sweep itself closes
+   * them, must not slow the rest of the round) and the count now (nor must a
+   * ramp that began on an empty server).
    */
-  private sweep(): void {
+  private readonly sweep = (): void => {
     const now = Date.now();
-    if (!this.round) this.round = { entries: this.tracked.values(), slice: Math.ceil(this.tracked.size / SLICES) };
-    for (let budget = Math.max(this.round.slice, Math.ceil(this.tracked.size / SLICES)); budget > 0; budget--) {
-      const next = this.round.entries.next();
-      if (next.done) {
-        this.round = undefined;
-        return;
-      }
-      this.check(next.value, now);
+    const round = (this.round ??= this.startRound());
+    for (let budget = Math.max(round.slice, Math.ceil(this.tracked.size / round.slices)); budget > 0 && !round.next.done; budget--) {
+      const entry = round.next.value;
+      // Fetched a slice ago: the connection may have closed since.
+      if (this.tracked.get(entry.connection.id) === entry) this.check(entry, now);
+      round.next = round.entries.next();
     }
+    if (round.next.done) this.round = undefined;
+    this.sweeper = this.nextSlice(this.options.checkIntervalMs / round.slices);
+  };
+
+  private startRound(): Round {
+    const slices = Math.min(MAX_SLICES, Math.max(1, Math.ceil(this.tracked.size / SLICE_CONNECTIONS)));
+    const entries = this.tracked.values();
+    return { entries, slices, slice: Math.ceil(this.tracked.size / slices), next: entries.next() };
+  }
+
+  private nextSlice(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(this.sweep, Math.max(1, Math.floor(ms)));
+    timer.unref();
+    return timer;
   }
 
   private check({ connection, lastActivity }: Tracked, now: number): void {
