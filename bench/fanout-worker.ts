@@ -24,9 +24,13 @@ process.on("message", async (msg: any) => {
   try {
     if (msg.type === "connect") {
       // `urls[k]` (several nodes) is where token k connects; otherwise every client uses `url`.
-      const { url, urls, tokens, join } = msg as { url?: string; urls?: string[]; tokens: string[]; join: [string, unknown] };
+      // `spreadMs`: handshakes start evenly over that long rather than as fast as they can (see fanout.ts's `load`).
+      const { url, urls, tokens, join, spreadMs = 0 } = msg as { url?: string; urls?: string[]; tokens: string[]; join: [string, unknown]; spreadMs?: number };
+      const began = performance.now();
       // 200 handshakes in flight, each followed by its join.
       const joined = await mapLimited(tokens, 200, async (token, k) => {
+        const wait = began + (k * spreadMs) / tokens.length - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const client = new SioClient(urls?.[k] ?? url!, token);
         await client.connected;
         client.on("bench:tick", (data: { t: number }) => {

@@ -125,7 +125,29 @@ interface Loaded {
   stop(): Promise<void>;
 }
 
-/** Starts one server (Switchboard on a fresh store) and connects and joins its `n` subscribers, spread over its own workers. */
+/**
+ * Engine.IO's ping interval, the same in every server here (Engine.IO's default):
+ * each socket is pinged this long after its handshake, then after every pong.
+ */
+const PING_INTERVAL_MS = 25_000;
+/** Rooms this large connect over a whole {@link PING_INTERVAL_MS} (see {@link load}). */
+const SPREAD_FROM = 1000;
+
+/**
+ * Starts one server (Switchboard on a fresh store) and connects and joins its
+ * `n` subscribers, spread over its own workers.
+ *
+ * A room of {@link SPREAD_FROM} or more connects evenly over one ping
+ * interval, as clients arriving over time would, rather than as fast as the
+ * server takes them. Why: each socket's pings follow its handshake every 25 s,
+ * so a room connected in seconds is pinged in bursts (5,000 subscribers:
+ * about 9 s of every 25), and whether a burst fell inside a server's measured
+ * step differed by server (session 20, 1,000 subscribers at 5/s: Switchboard's
+ * two steps answered 0 and 0 pings, plain Socket.IO's 200 and 800). Spread, every
+ * step of n subscribers answers about n x step / 25 s of them, whichever
+ * server it measures. The servers connect side by side, so the spread costs
+ * about one ping interval per size rather than one per server.
+ */
 async function load(name: Target["name"], n: number): Promise<Loaded> {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
   // The harness owns the store (it drops it afterwards), so its settings come last.
@@ -144,7 +166,7 @@ async function load(name: Target["name"], n: number): Promise<Loaded> {
       workers.map(async (w, i) => {
         const share = Array.from({ length: n }, (_, k) => k).filter((k) => k % WORKERS === i);
         const tokens = await Promise.all(share.map((k) => target.token(`sub${k}`)));
-        await ask(w, { type: "connect", url: target.url, tokens, join: target.join }, "connected");
+        await ask(w, { type: "connect", url: target.url, tokens, join: target.join, spreadMs: n >= SPREAD_FROM ? PING_INTERVAL_MS : 0 }, "connected");
       }),
     );
   } catch (err) {
@@ -201,10 +223,12 @@ async function runSize(n: number, previousStopped: Promise<void>) {
   const loaded: Loaded[] = [];
   const stopAll = () => Promise.all(loaded.map((l) => l.stop())).then(() => {});
   try {
-    for (const name of TARGETS) {
-      console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${name}, ${n} subscribers: connecting`);
-      loaded.push(await load(name, n));
-    }
+    console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${TARGETS.join(", ")}, ${n} subscribers: connecting`);
+    // Side by side (see `load`); a server that loaded is stopped with the rest if another failed.
+    const settled = await Promise.allSettled(TARGETS.map((name) => load(name, n)));
+    for (const s of settled) if (s.status === "fulfilled") loaded.push(s.value);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
     const runStep = async (l: Loaded, rate: number, stepMs = STEP_MS) => {
       const step = await runFanoutStep({ workers: l.workers, subscribers: n, rate, stepMs, tickMs: TICK_MS, publish: l.target.publish, pids: [l.target.pid], quiesce: false });
       // A backlog must land before the next step of any server, not only of this one: it holds the CPU.
