@@ -26,8 +26,16 @@ export async function startSwitchboard(env: Record<string, string>): Promise<Ser
   // BENCH_NODE_ARGS adds node flags to the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BENCH_NODE_ARGS ?? "";
   const child = spawn("bash", ["-c", `ulimit -n 65536 2>/dev/null || true; exec '${process.execPath}' ${nodeArgs} '${CLI}'`], {
-    // BENCH_PROBE_DIR: where lib/publish-probe.ts, when preloaded, writes its file.
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...(process.env.BENCH_PROBE_DIR && { BENCH_PROBE_DIR: process.env.BENCH_PROBE_DIR }), ...env },
+    // BENCH_PROBE_DIR: where a preloaded probe (lib/publish-probe.ts, lib/broadcast-probe.ts) writes its file.
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      ...(process.env.BENCH_PROBE_DIR && { BENCH_PROBE_DIR: process.env.BENCH_PROBE_DIR }),
+      ...(process.env.BENCH_PROBE_MIN_ROOM && { BENCH_PROBE_MIN_ROOM: process.env.BENCH_PROBE_MIN_ROOM }),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
