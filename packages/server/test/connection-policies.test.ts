@@ -91,6 +91,7 @@ describe("connection policies' checks", () => {
     policies.close();
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(3000);
-    expect(slices(checks, start + 1500, start + 4500).size).toBe(0);
+    // After the close: a slice due at the close's own instant ran before it.
+    expect(slices(checks, start + 1501, start + 4501).size).toBe(0);
   });
 });
