@@ -85,6 +85,30 @@ describe("connection policies' checks", () => {
     policies.close();
   });
 
+  it("no check wakes a server without connections; the first connection arms the checks and the last one's departure ends them", async () => {
+    const { policies, checks } = await policiesOver(0);
+    expect(vi.getTimerCount()).toBe(0);
+    const connection = {
+      id: "late",
+      caller: { tenantId: "acme", userId: "late", roles: [] },
+      bufferedBytes: () => {
+        checks.set("late", [...(checks.get("late") ?? []), Date.now()]);
+        return 0;
+      },
+    } as unknown as Connection;
+    await policies.connected(connection);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(checks.get("late")).toHaveLength(2);
+    await policies.disconnected(connection);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(vi.getTimerCount()).toBe(0);
+    await policies.connected(connection);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(checks.get("late")).toHaveLength(3);
+    policies.close();
+  });
+
   it("close leaves no timer behind", async () => {
     const { policies, checks, start } = await policiesOver(10);
     await vi.advanceTimersByTimeAsync(1500);

@@ -1,6 +1,9 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { verifyWebhook } from "@switchboard/server";
-import { sleep, startServer } from "./support/server-harness.js";
+import { databaseEnv, sleep, startServer } from "./support/server-harness.js";
 import { createGroup, ok } from "./support/chat-helpers.js";
 import { startReceiver, type Received } from "./support/http-receiver.js";
 
@@ -78,11 +81,37 @@ describe("outgoing webhooks", () => {
     expect(fallback.received).toEqual([]);
   });
 
+  it("a delivery left pending by an earlier configuration still arrives after the receiver setting is removed", async () => {
+    let up = false;
+    const receiver = await startReceiver(() => (up ? 204 : 503));
+    // One database for both servers; the embedded one belongs to one process at a time, so they run one after the other.
+    const db = { ...databaseEnv(), DATA_DIR: await mkdtemp(join(tmpdir(), "switchboard-webhooks-")) };
+    const first = await startServer({ env: { ...db, WEBHOOK_URL: receiver.url, WEBHOOK_RETRY_BASE_MS: "300" } });
+    const alice = await first.connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    await ok(alice.socket, "message:send", { conversationId: id, body: "left behind" });
+    await waitForType(receiver, "message.created", 1);
+    alice.socket.disconnect();
+    await first.server.stop();
+
+    up = true;
+    const second = await startServer({ env: db });
+    const [, retried] = await waitForType(receiver, "message.created", 2);
+    expect(retried!.headers["x-switchboard-attempt"]).toBe("2");
+    expect(JSON.parse(retried!.body)).toMatchObject({ type: "message.created", data: { message: { body: "left behind" } } });
+    // Once nothing is pending, a server without a receiver stops polling the outbox.
+    const deadline = Date.now() + 5000;
+    while (second.server.webhooks.polling && Date.now() < deadline) await sleep(50);
+    expect(second.server.webhooks.polling).toBe(false);
+    expect((await second.server.webhooks.log("acme")).every((d) => d.status === "delivered")).toBe(true);
+  });
+
   it("nothing is stored or sent when no receiver is configured", async () => {
     const { connect, server } = await startServer();
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const id = await createGroup(alice.socket, ["bob"]);
     await ok(alice.socket, "message:send", { conversationId: id, body: "quiet" });
     expect(await server.webhooks.log("acme")).toEqual([]);
+    expect(server.webhooks.polling).toBe(false);
   });
 });

@@ -28,4 +28,6 @@ export interface WebhookOutbox {
   /** `retryAt` null: give up (status failed). */
   markFailed(id: string, status: number | null, error: string, retryAt: Date | null): Promise<void>;
   list(tenantId: string, limit: number): Promise<WebhookDelivery[]>;
+  /** Whether any delivery is still pending: due, leased or waiting for a retry. */
+  hasPending(): Promise<boolean>;
 }

@@ -43,15 +43,19 @@ export class AuditService implements ConnectionListener {
   /** Identical successful entries of this window, written once with their count (see {@link recordRepeated}). */
   private repeats = new Map<string, { entry: AuditEntry; count: number }>();
   private flushing: Promise<void> = Promise.resolve();
-  private readonly timer: NodeJS.Timeout;
+  /**
+   * The batching window's flush, armed by the first entry of a window rather
+   * than ticking: an idle server is not woken twice a second for an empty
+   * buffer.
+   */
+  private timer: NodeJS.Timeout | undefined;
   private readonly retention: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly store: AuditLogStore,
     private readonly options: AuditServiceOptions,
   ) {
-    this.timer = setInterval(() => void this.flush(), options.flushMs);
-    this.timer.unref();
     this.retention = setInterval(() => void this.purge(), 3_600_000);
     this.retention.unref();
   }
@@ -59,6 +63,17 @@ export class AuditService implements ConnectionListener {
   record(entry: Omit<AuditEntry, "at">): void {
     this.buffer.push({ ...entry, at: new Date() });
     if (this.buffer.length >= 500) void this.flush();
+    else this.armFlush();
+  }
+
+  /** Makes sure a flush is due within one window (see {@link timer}). */
+  private armFlush(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.options.flushMs);
+    this.timer.unref();
   }
 
   /**
@@ -73,7 +88,10 @@ export class AuditService implements ConnectionListener {
     const key = `${entry.tenantId}\u0000${entry.actor}\u0000${entry.actorKind}\u0000${entry.action}\u0000${entry.target ?? ""}\u0000${entry.result}`;
     const seen = this.repeats.get(key);
     if (seen) seen.count++;
-    else this.repeats.set(key, { entry: { ...entry, at: new Date() }, count: 1 });
+    else {
+      this.repeats.set(key, { entry: { ...entry, at: new Date() }, count: 1 });
+      this.armFlush();
+    }
   }
 
   async connected({ caller, id }: Connection): Promise<void> {
@@ -121,13 +139,16 @@ export class AuditService implements ConnectionListener {
         // Kept for the next window rather than dropped: a brief database outage loses nothing.
         this.buffer = [...batch, ...this.buffer].slice(-50_000);
         this.options.logger.warn({ err: (err as Error).message, entries: batch.length }, "audit flush failed; retrying");
+        this.armFlush();
       }
     });
     return this.flushing;
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     clearInterval(this.retention);
     await this.flush();
   }

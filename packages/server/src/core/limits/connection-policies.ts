@@ -67,17 +67,17 @@ interface Tracked {
  */
 export class ConnectionPolicies implements ConnectionListener {
   private readonly tracked = new Map<string, Tracked>();
-  private sweeper: NodeJS.Timeout;
+  /** The next slice's timer; none while there is no connection to check (an idle server is not woken for nothing). */
+  private sweeper: NodeJS.Timeout | undefined;
   /** The round of checks under way (see {@link Round}). */
   private round?: Round;
+  private closed = false;
 
   constructor(
     private readonly registry: ConnectionRegistry,
     private readonly guard: RequestGuard,
     private readonly options: ConnectionPoliciesOptions,
-  ) {
-    this.sweeper = this.nextSlice(options.checkIntervalMs);
-  }
+  ) {}
 
   /** Whether a new connection of this caller is admitted (checked at the handshake). */
   admits(caller: Caller): boolean {
@@ -88,6 +88,7 @@ export class ConnectionPolicies implements ConnectionListener {
     const entry: Tracked = { connection, lastActivity: Date.now() };
     this.tracked.set(connection.id, entry);
     this.armExpiry(entry);
+    if (!this.sweeper && !this.closed) this.sweeper = this.nextSlice(this.options.checkIntervalMs);
   }
 
   async disconnected(connection: Connection): Promise<void> {
@@ -104,7 +105,9 @@ export class ConnectionPolicies implements ConnectionListener {
   }
 
   close(): void {
+    this.closed = true;
     clearTimeout(this.sweeper);
+    this.sweeper = undefined;
     this.round = undefined;
     for (const entry of this.tracked.values()) if (entry.expiry) clearTimeout(entry.expiry);
     this.tracked.clear();
@@ -139,7 +142,8 @@ export class ConnectionPolicies implements ConnectionListener {
       round.next = round.entries.next();
     }
     if (round.next.done) this.round = undefined;
-    this.sweeper = this.nextSlice(this.options.checkIntervalMs / round.slices);
+    // The last connection gone and its round over: the next connection arms the checks again.
+    this.sweeper = this.round || this.tracked.size > 0 ? this.nextSlice(this.options.checkIntervalMs / round.slices) : undefined;
   };
 
   private startRound(): Round {

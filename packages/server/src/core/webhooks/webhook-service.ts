@@ -25,9 +25,15 @@ const MAX_RETRY_MS = 3_600_000;
  * `call.missed`, `crisis.alert`): each event is written to the outbox, then
  * POSTed signed, retried with exponential backoff on errors and non-2xx
  * answers, and recorded in the delivery log.
+ *
+ * The outbox is polled every `pollMs` for due deliveries (retries, and rows
+ * of a node that died mid-delivery). A node with no receiver configured
+ * stores nothing new, so it polls only until the deliveries an earlier
+ * configuration left are done, then stops: an idle server without webhooks
+ * makes no outbox query a second and no timer wakes it for one.
  */
 export class WebhookService {
-  private readonly poller: NodeJS.Timeout;
+  private poller: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
 
@@ -39,6 +45,13 @@ export class WebhookService {
     events.on((event) => this.enqueue(event));
     this.poller = setInterval(() => this.kick(), options.pollMs);
     this.poller.unref();
+    // Without a receiver, the first round tells at once whether anything is left to deliver.
+    if (!this.enabled) this.kick();
+  }
+
+  /** Whether the outbox is still polled (false once a node without receivers has nothing left to deliver). */
+  get polling(): boolean {
+    return this.poller !== undefined;
   }
 
   /** Whether any tenant has a receiver (otherwise events are not stored at all). */
@@ -68,9 +81,16 @@ export class WebhookService {
   private async deliverDue(): Promise<void> {
     for (;;) {
       const due = await this.outbox.claimDue(new Date(), 20, LEASE_MS);
-      if (due.length === 0) return;
+      if (due.length === 0) break;
       await Promise.all(due.map((delivery) => this.deliver(delivery)));
     }
+    // No receiver: nothing new can be stored, so once no delivery is pending there is nothing to poll for.
+    if (!this.enabled && !(await this.outbox.hasPending())) this.stopPolling();
+  }
+
+  private stopPolling(): void {
+    clearInterval(this.poller);
+    this.poller = undefined;
   }
 
   private async deliver(delivery: WebhookDelivery): Promise<void> {
@@ -108,7 +128,7 @@ export class WebhookService {
   /** Stops polling and waits for a delivery round in progress. */
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.poller);
+    this.stopPolling();
     await this.running;
   }
 }

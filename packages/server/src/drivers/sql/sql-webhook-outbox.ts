@@ -72,6 +72,12 @@ export class SqlWebhookOutbox implements WebhookOutbox {
     );
   }
 
+  async hasPending(): Promise<boolean> {
+    // Answered from the partial index of pending rows.
+    const { rows } = await this.db.query<{ pending: boolean }>("select exists (select 1 from webhook_deliveries where status = 'pending') as pending");
+    return rows[0]!.pending;
+  }
+
   async list(tenantId: string, limit: number): Promise<WebhookDelivery[]> {
     const { rows } = await this.db.query<Row>(`select ${COLUMNS} from webhook_deliveries where tenant_id = $1 order by created_at desc limit $2`, [tenantId, limit]);
     return rows.map(toDelivery);
