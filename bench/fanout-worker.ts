@@ -19,6 +19,14 @@ let stepStart = Infinity;
 /** Heartbeat pings the clients had answered when the step began. */
 let pingsAtStart = 0;
 const pings = () => clients.reduce((n, c) => n + c.pings, 0);
+/**
+ * BENCH_DEBUG: publishes (by their send time on the shared clock) that reached
+ * some subscriber here more than {@link SLOW_MS} late, with their slowest
+ * delivery and count, printed to stderr with each step's report, to line a
+ * step's tail up with a server's own timeline (e.g. lib/broadcast-probe.ts).
+ */
+const SLOW_MS = 30;
+const slow = new Map<number, { max: number; count: number }>();
 
 process.on("message", async (msg: any) => {
   try {
@@ -38,7 +46,12 @@ process.on("message", async (msg: any) => {
           if (data.t < stepStart) return;
           received++;
           // To 0.01 ms, the precision reported: a step's report carries up to a million of them over IPC.
-          latencies.push(Math.round((now() - data.t) * 100) / 100);
+          const latency = Math.round((now() - data.t) * 100) / 100;
+          latencies.push(latency);
+          if (latency > SLOW_MS && process.env.BENCH_DEBUG) {
+            const seen = slow.get(data.t) ?? { max: 0, count: 0 };
+            slow.set(data.t, { max: Math.max(seen.max, latency), count: seen.count + 1 });
+          }
         });
         await client.request(join[0], join[1]);
         return client;
@@ -55,6 +68,8 @@ process.on("message", async (msg: any) => {
       const cpu = process.cpuUsage();
       process.send!({ type: "count", received, total, cpuMicros: cpu.user + cpu.system });
     } else if (msg.type === "report") {
+      for (const [t, { max, count }] of slow) console.error(`[slow] worker ${process.pid} sent=${t.toFixed(2)} max=${max}ms deliveries=${count}`);
+      slow.clear();
       const cpu = process.cpuUsage();
       process.send!({ type: "report", received, latencies, heartbeats: pings() - pingsAtStart, cpuMicros: cpu.user + cpu.system });
     } else if (msg.type === "exit") {

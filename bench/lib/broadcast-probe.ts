@@ -50,12 +50,15 @@ Adapter.prototype.broadcast = function (this: Adapter, packet, opts) {
   if (sockets < minRoom) return broadcast.call(this, packet, opts);
   const before = sched();
   const started = process.hrtime.bigint();
+  // Also on the shared monotonic clock (lib/clock.ts), which the fan-out workers' BENCH_DEBUG [slow] lines use.
+  const mono = Number(started) / 1e6;
   broadcast.call(this, packet, opts);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const after = sched();
   rows.push(
     JSON.stringify({
       at: Date.now(),
+      mono,
       sockets,
       wallMs,
       runMs: (after[0]! - before[0]!) / 1e6,
