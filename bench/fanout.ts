@@ -30,9 +30,8 @@
  * drifts by as much as the light-rate latency differences measured).
  *
  * Before any step, every server serves the same 3,000 publishes to a room of
- * one subscriber ({@link warmUpCode}, while its room connects), so that the
- * steps measure its code in its steady state rather than while V8 is still
- * optimizing it.
+ * one subscriber ({@link warmUpCode}), so that the steps measure its code in
+ * its steady state rather than while V8 is still optimizing it.
  *
  * `--rate` runs one step at a fixed publish rate instead of the ladder (for
  * A/B runs of two builds and for CPU profiles of a steady state). `--rounds K`
@@ -148,9 +147,6 @@ const SPREAD_FROM = 1000;
  * step of n subscribers answers about n x step / 25 s of them, whichever
  * server it measures. The servers connect side by side, so the spread costs
  * about one ping interval per size rather than one per server.
- *
- * The server's code warm-up ({@link warmUpCode}) runs while its subscribers
- * connect: nothing is measured then, and it needs only its count of publishes.
  */
 async function load(name: Target["name"], n: number): Promise<Loaded> {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
@@ -165,37 +161,19 @@ async function load(name: Target["name"], n: number): Promise<Loaded> {
     await target.stop();
     await db?.drop();
   };
-  const loaded: Loaded = { name, target, workers, stop };
   try {
-    await Promise.all([
-      ...workers.map(async (w, i) => {
+    await Promise.all(
+      workers.map(async (w, i) => {
         const share = Array.from({ length: n }, (_, k) => k).filter((k) => k % WORKERS === i);
         const tokens = await Promise.all(share.map((k) => target.token(`sub${k}`)));
         await ask(w, { type: "connect", url: target.url, tokens, join: target.join, spreadMs: n >= SPREAD_FROM ? PING_INTERVAL_MS : 0 }, "connected");
       }),
-      warmUpCode(loaded),
-    ]);
+    );
   } catch (err) {
     await stop();
     throw err;
   }
-  return loaded;
-}
-
-/**
- * Starts every server of a size and connects their rooms, side by side (see
- * {@link load}); if one fails, those that loaded are stopped and the failure
- * is thrown.
- */
-async function loadSize(n: number): Promise<Loaded[]> {
-  const settled = await Promise.allSettled(TARGETS.map((name) => load(name, n)));
-  const loaded = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failed) {
-    await Promise.all(loaded.map((l) => l.stop()));
-    throw failed.reason;
-  }
-  return loaded;
+  return { name, target, workers, stop };
 }
 
 /**
@@ -237,17 +215,20 @@ async function warmUpCode(l: Loaded): Promise<void> {
  * only traffic is Engine.IO's ping every 25 s per socket), so two servers' steps at the
  * same rate are seconds apart rather than a whole ladder apart (see
  * {@link climbTogether}). `previousStopped` is the previous size's stop: it
- * may go on while these servers start, connect and warm their code up
- * (nothing is measured then), and must be over before the first step (the
- * unrecorded one included). Resolves with the results and this size's own
- * stop, which the next size overlaps in the same way.
+ * may go on while these servers start and connect (nothing is measured then),
+ * and must be over before the warm-up. Resolves with the results and this
+ * size's own stop, which the next size overlaps in the same way.
  */
 async function runSize(n: number, previousStopped: Promise<void>) {
   const loaded: Loaded[] = [];
   const stopAll = () => Promise.all(loaded.map((l) => l.stop())).then(() => {});
   try {
     console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${TARGETS.join(", ")}, ${n} subscribers: connecting`);
-    loaded.push(...(await loadSize(n)));
+    // Side by side (see `load`); a server that loaded is stopped with the rest if another failed.
+    const settled = await Promise.allSettled(TARGETS.map((name) => load(name, n)));
+    for (const s of settled) if (s.status === "fulfilled") loaded.push(s.value);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
     const runStep = async (l: Loaded, rate: number, stepMs = STEP_MS) => {
       const step = await runFanoutStep({ workers: l.workers, subscribers: n, rate, stepMs, tickMs: TICK_MS, publish: l.target.publish, pids: [l.target.pid], quiesce: false });
       // A backlog must land before the next step of any server, not only of this one: it holds the CPU.
@@ -260,6 +241,7 @@ async function runSize(n: number, previousStopped: Promise<void>) {
       return step;
     };
     await previousStopped;
+    for (const l of loaded) await warmUpCode(l);
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
     const rates = fixedRates(n);
