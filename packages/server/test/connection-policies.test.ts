@@ -19,6 +19,19 @@ describe("connection policies' checks", () => {
     vi.useRealTimers();
   });
 
+  /** A connection that records, under its id in `checks`, the fake time of every check of it. */
+  function recordedConnection(id: string, checks: Map<string, number[]>): Connection {
+    checks.set(id, checks.get(id) ?? []);
+    return {
+      id,
+      caller: { tenantId: "acme", userId: id, roles: [] },
+      bufferedBytes: () => {
+        checks.get(id)!.push(Date.now());
+        return 0;
+      },
+    } as unknown as Connection;
+  }
+
   /** Policies over `count` connections, recording the fake time of every check of each. */
   async function policiesOver(count: number) {
     const checks = new Map<string, number[]>();
@@ -29,19 +42,7 @@ describe("connection policies' checks", () => {
       checkIntervalMs: 1000,
       logger: pino({ level: "silent" }),
     });
-    for (let i = 0; i < count; i++) {
-      const id = `c${i}`;
-      checks.set(id, []);
-      const connection = {
-        id,
-        caller: { tenantId: "acme", userId: id, roles: [] },
-        bufferedBytes: () => {
-          checks.get(id)!.push(Date.now());
-          return 0;
-        },
-      } as unknown as Connection;
-      await policies.connected(connection);
-    }
+    for (let i = 0; i < count; i++) await policies.connected(recordedConnection(`c${i}`, checks));
     return { policies, checks, start: Date.now() };
   }
 
@@ -88,14 +89,7 @@ describe("connection policies' checks", () => {
   it("no check wakes a server without connections; the first connection arms the checks and the last one's departure ends them", async () => {
     const { policies, checks } = await policiesOver(0);
     expect(vi.getTimerCount()).toBe(0);
-    const connection = {
-      id: "late",
-      caller: { tenantId: "acme", userId: "late", roles: [] },
-      bufferedBytes: () => {
-        checks.set("late", [...(checks.get("late") ?? []), Date.now()]);
-        return 0;
-      },
-    } as unknown as Connection;
+    const connection = recordedConnection("late", checks);
     await policies.connected(connection);
     expect(vi.getTimerCount()).toBe(1);
     await vi.advanceTimersByTimeAsync(2500);
