@@ -31,7 +31,9 @@
  *
  * Before any step, every server serves the same 3,000 publishes to a room of
  * one subscriber ({@link warmUpCode}), so that the steps measure its code in
- * its steady state rather than while V8 is still optimizing it.
+ * its steady state rather than while V8 is still optimizing it, and then a
+ * step's worth of publishes to its room at the first rate ({@link WARMUP_MS});
+ * both unrecorded, all servers at once.
  *
  * `--rate` runs one step at a fixed publish rate instead of the ladder (for
  * A/B runs of two builds and for CPU profiles of a steady state). `--rounds K`
@@ -103,8 +105,24 @@ const WORKERS = 2;
  * steps cost the full run about 9 s.
  */
 const startRate = (n: number) => Math.max(10_000 / n, 12 / (STEP_MS / 1000), 1);
-/** Unrecorded publishing at the ladder's first rate before its first step. */
-const WARMUP_MS = 1000;
+/**
+ * Unrecorded publishing at the first rate before the first step, every server
+ * at once: as long as a step, and at least 1 s (`BENCH_WARMUP_MS` overrides).
+ *
+ * Why as long as a step: with a 1-s warm-up per server, one after the other
+ * (sessions 18-22), the first 6-s step of `--rounds` at 100 subscribers read
+ * the highest p99 of its server's rounds in every run, and the order puts
+ * Switchboard first: 8.0-10.6 ms in five runs against 5.1-7.9 in its other
+ * rounds. With the order reversed (`--targets socketio,switchboard`, two
+ * runs) plain Socket.IO's first step was its highest instead (7.6 and 10.8
+ * against 4.4-6.1). With a step-long warm-up, Switchboard's first round was
+ * its highest in 4 of 8 runs, 0.5-0.8 ms above the next and once 2.1, against
+ * up to 3.4 ms before (session 23, BENCHMARKS.md). A room of 100 connects in
+ * about a second, so those first steps were the first seconds of freshly
+ * started processes (server, workers, harness); what in them costs the tail
+ * was not pinned down.
+ */
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? Math.max(1000, STEP_MS));
 /** Publishes every server serves before that, to a room of one subscriber (see {@link warmUpCode}). */
 const CODE_WARMUP_PUBLISHES = 3000;
 const CODE_WARMUP_ROOM = "warmup";
@@ -241,11 +259,13 @@ async function runSize(n: number, previousStopped: Promise<void>) {
       return step;
     };
     await previousStopped;
-    for (const l of loaded) await warmUpCode(l);
+    // Every server at once: nothing is measured, each gets the same publishes, and the
+    // rooms are connected (during a spread connect, a busy server would bunch its handshakes).
+    await Promise.all(loaded.map((l) => warmUpCode(l)));
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
     const rates = fixedRates(n);
-    for (const l of loaded) await runStep(l, rates?.[0] ?? startRate(n), WARMUP_MS);
+    await Promise.all(loaded.map((l) => runStep(l, rates?.[0] ?? startRate(n), WARMUP_MS)));
     const byName = new Map(loaded.map((l) => [l.name, l]));
     const results = [];
     if (rates) {
