@@ -45,13 +45,13 @@ const EVENTS = `/apps/${APP.appId}/events`;
 describe("Pusher HTTP API: request signing", () => {
   it("a correctly signed request is accepted", async () => {
     const { url } = await startPusherServer();
-    const body = JSON.stringify({ name: "ping", channels: ["news"], data: "{}" });
+    const body = JSON.stringify({ name: "flash", channels: ["news"], data: "{}" });
     expect(await call(url, "POST", EVENTS, { body })).toEqual({ status: 200, body: {} });
   });
 
   it("a wrong secret, wrong key, stale or future timestamp, bad body_md5, missing signature or unknown app is 401", async () => {
     const { url, port } = await startPusherServer();
-    const body = JSON.stringify({ name: "ping", channels: ["news"], data: "{}" });
+    const body = JSON.stringify({ name: "flash", channels: ["news"], data: "{}" });
     const now = Math.floor(Date.now() / 1000);
     const cases: [string, SignOptions, string?][] = [
       ["wrong secret", { body, secret: "not-the-secret-at-all" }],
@@ -113,6 +113,24 @@ describe("Pusher HTTP API: events and queries", () => {
     expect(await otherHears).toEqual({ n: 1 });
     await sleep(100);
     expect(senderHeard).toEqual([]);
+  });
+
+  it("events named as the server's own (connected, message:new, pusher_internal:*) are 400 and reach no subscriber", async () => {
+    const { url, port } = await startPusherServer();
+    const listener = await pusherClient(port);
+    const heard: string[] = [];
+    (await subscribe(listener, "news")).bind_global((event: string) => heard.push(event));
+    for (const name of ["connected", "message:new", "pusher_internal:member_added", "server:shutdown"]) {
+      const single = await call(url, "POST", EVENTS, { body: JSON.stringify({ name, channels: ["news"], data: "{}" }) });
+      expect(single.status, name).toBe(400);
+      expect(single.body.error.code, name).toBe("bad_request");
+      const batch = await call(url, "POST", `/apps/${APP.appId}/batch_events`, { body: JSON.stringify({ batch: [{ name: "fine", channel: "news", data: "{}" }, { name, channel: "news", data: "{}" }] }) });
+      expect(batch.status, `${name} in a batch`).toBe(400);
+    }
+    // An allowed name still goes through, and is the only event the subscriber hears.
+    expect((await call(url, "POST", EVENTS, { body: JSON.stringify({ name: "flash", channels: ["news"], data: "{}" }) })).status).toBe(200);
+    await eventually(() => expect(heard).toContain("flash"));
+    expect(heard.filter((event) => !event.startsWith("pusher:"))).toEqual(["flash"]);
   });
 
   it("channel queries return occupancy, subscription counts and presence users", async () => {

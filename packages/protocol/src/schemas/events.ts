@@ -13,10 +13,15 @@ export const EVENT_MAX_CHANNELS = 100;
 export const RESERVED_EVENT_PREFIXES = ["message:", "conversation:", "typing:", "call:", "presence:", "notification:", "room:", "server:", "crisis:", "pusher:", "pusher_internal:"];
 export const RESERVED_EVENT_NAMES = ["connect", "connect_error", "connected", "disconnect", "disconnecting", "newListener", "removeListener", "error", "ping", "pong"];
 
+/** Whether an app may publish an event under this name (see {@link RESERVED_EVENT_PREFIXES}). */
+export function isReservedEventName(name: string): boolean {
+  return RESERVED_EVENT_NAMES.includes(name) || RESERVED_EVENT_PREFIXES.some((p) => name.startsWith(p));
+}
+
 export const eventNameSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be 1-100 characters of A-Z a-z 0-9 _ . : -")
-  .refine((name) => !RESERVED_EVENT_NAMES.includes(name) && !RESERVED_EVENT_PREFIXES.some((p) => name.startsWith(p)), "is reserved by Switchboard");
+  .refine((name) => !isReservedEventName(name), "is reserved by Switchboard");
 
 /** `POST /v1/events`, the server SDK's `publish`, and the Postgres bridge. */
 export const publishSchema = z

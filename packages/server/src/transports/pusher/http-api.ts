@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { isReservedEventName } from "@switchboard/protocol";
 import type { PusherApp } from "../../config/config.js";
 import type { ChannelService } from "../../core/channels/channel-service.js";
 import { AppError } from "../../core/errors.js";
@@ -17,9 +18,16 @@ export const EVENT_MAX_BYTES = 10 * 1024;
 const BODY_LIMIT_BYTES = 128 * 1024;
 
 const dataSchema = z.unknown().refine((value) => value !== undefined, "data is required");
+/**
+ * Pusher's name limit, and none of the names Switchboard emits itself: these
+ * events reach Socket.IO and plain WebSocket clients too, where a `connected`
+ * or `message:new` from an app would pass for the server's (`POST /v1/events`
+ * refuses the same names).
+ */
+const eventName = z.string().min(1).max(200).refine((name) => !isReservedEventName(name), "is reserved by Switchboard");
 const triggerSchema = z
   .object({
-    name: z.string().min(1).max(200),
+    name: eventName,
     data: dataSchema,
     channels: z.array(z.string()).min(1).max(100).optional(),
     channel: z.string().optional(),
@@ -29,7 +37,7 @@ const triggerSchema = z
   .refine((event) => (event.channels === undefined) !== (event.channel === undefined), "exactly one of channels or channel is required");
 const batchSchema = z.object({
   batch: z
-    .array(z.object({ name: z.string().min(1).max(200), channel: z.string(), data: dataSchema, socket_id: z.string().optional(), info: z.string().max(200).optional() }))
+    .array(z.object({ name: eventName, channel: z.string(), data: dataSchema, socket_id: z.string().optional(), info: z.string().max(200).optional() }))
     .min(1)
     .max(10),
 });
