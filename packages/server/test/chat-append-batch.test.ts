@@ -80,7 +80,7 @@ describe(`chat sends stored together (${testDb})`, () => {
     expect(outsider).toEqual({ kind: "not_participant" });
     expect(badReply).toEqual({ kind: "bad_reply" });
     expect(retry).toEqual({ kind: "duplicate", message: first });
-    // The store reports the original; the chat service turns a different body into `conflict`.
+    // The store reports the original, and the chat service returns it (PROTOCOL.md section 4).
     expect(differentBody).toEqual({ kind: "duplicate", message: first });
     expect([stored(ok1).seq, stored(ok2).seq, stored(reply).seq]).toEqual([2, 3, 4]);
     expect(await seqsOf(db, c)).toEqual([

@@ -183,8 +183,13 @@ describe("messages", () => {
     const { rows } = await server.database.query<{ n: number }>("select count(*)::int as n from messages where conversation_id = $1", [id]);
     expect(rows[0]!.n).toBe(2);
     expect((await ok(alice.socket, "message:history", { conversationId: id })).messages.map((m: any) => m.seq)).toEqual([1, 2]);
-    // Same id, different body: conflict, and still nothing new.
-    expect(await fails(alice.socket, "message:send", { conversationId: id, body: "changed", clientMessageId: "c-1" })).toBe("conflict");
+    // Same id, different body: the original message (PROTOCOL.md section 4), and still nothing new.
+    expect((await ok(alice.socket, "message:send", { conversationId: id, body: "changed", clientMessageId: "c-1" })).message).toEqual(first.message);
+    // The same id in another conversation names no message there.
+    const other = await createGroup(alice.socket, ["bob"]);
+    expect(await fails(alice.socket, "message:send", { conversationId: other, body: "once", clientMessageId: "c-1" })).toBe("conflict");
+    await sleep(100);
+    expect(atBob).toHaveLength(2);
     // Another sender may use the same clientMessageId.
     expect((await ok(bob.socket, "message:send", { conversationId: id, body: "mine", clientMessageId: "c-1" })).message.seq).toBe(3);
   });

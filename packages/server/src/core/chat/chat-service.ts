@@ -144,8 +144,11 @@ export class ChatService {
         if (flagged) await this.crisis!.raise(caller, flagged, { kind: "message", conversationId: payload.conversationId, messageId: result.message.id });
         return { message: result.message };
       case "duplicate":
-        if (result.message.conversationId !== payload.conversationId || result.message.body !== payload.body) {
-          throw new AppError("conflict", "clientMessageId was already used for a different message");
+        // PROTOCOL.md section 4: the same id from the same sender returns the original message,
+        // whatever the retry's body (a client that edited its draft between attempts still gets
+        // what was stored). An id reused in another conversation names no message of this one.
+        if (result.message.conversationId !== payload.conversationId) {
+          throw new AppError("conflict", "clientMessageId was already used in another conversation");
         }
         return { message: result.message };
       case "bad_reply":
