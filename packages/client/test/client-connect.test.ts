@@ -20,7 +20,7 @@ describe("client SDK: connecting and requests", () => {
   it("rejects failed requests with a SwitchboardError carrying the protocol code and details", async () => {
     const server = shared();
     const alice = await sdkClient(server, { sub: "err-alice" });
-    const bad = await alice.chat.send("not-a-uuid", "hi").catch((e: unknown) => e);
+    const bad = await alice.chat.send("00000000-0000-4000-8000-000000000000", "   ").catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(SwitchboardError);
     expect(bad).toMatchObject({ code: "bad_request" });
     expect((bad as SwitchboardError).details).toEqual(expect.arrayContaining([expect.objectContaining({ path: expect.anything() })]));

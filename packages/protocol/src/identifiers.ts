@@ -26,3 +26,21 @@ export function splitChannel(channel: string): { kind: string; id: string } {
   const at = channel.indexOf(":");
   return { kind: channel.slice(0, at), id: channel.slice(at + 1) };
 }
+
+/** The form of the ids the server makes (conversations, messages, calls, notifications): a UUID. */
+const SERVER_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An id of something the server made (`kind`: "conversation", "message", ...).
+ * PROTOCOL.md gives ids no format, so a string that is not one of the
+ * server's UUIDs is not an invalid payload: it names nothing. Its issue carries
+ * `params.unknownId`, and the server answers `not_found`, as for a UUID it
+ * does not know. A non-string, an empty or an overlong one is `bad_request`.
+ */
+export function serverIdSchema(kind: string) {
+  return z
+    .string({ message: `must be a ${kind} id` })
+    .min(1, `must be a ${kind} id`)
+    .max(200, `must be a ${kind} id`)
+    .refine((id) => SERVER_ID_PATTERN.test(id), { message: `no such ${kind}`, params: { unknownId: kind } });
+}

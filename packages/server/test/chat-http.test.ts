@@ -63,7 +63,8 @@ describe("chat REST routes", () => {
     expect(bad.body.error.code).toBe("bad_request");
     expect(bad.body.error.details[0].path).toBe("body");
     expect((await api(url, alice, "GET", `/v1/conversations/${id}/messages?limit=abc`)).status).toBe(400);
-    expect((await api(url, alice, "GET", `/v1/conversations/not-a-uuid`)).status).toBe(400);
+    // PROTOCOL.md gives ids no format: one the server never made names nothing (404), like an unknown UUID.
+    expect((await api(url, alice, "GET", `/v1/conversations/not-a-uuid`)).status).toBe(404);
     expect((await api(url, alice, "GET", `/v1/conversations/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
     expect((await api(url, alice, "POST", "/v1/conversations", { type: "direct" })).status).toBe(400);
     expect((await api(url, alice, "GET", `/v1/conversations/${id}/messages`)).body.messages).toEqual([]);

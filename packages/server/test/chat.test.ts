@@ -270,7 +270,31 @@ describe("membership and tenants", () => {
     expect(await fails(twin.socket, "message:send", { conversationId: id, body: "hi" })).toBe("not_found");
     expect(await fails(twin.socket, "message:history", { conversationId: id })).toBe("not_found");
     expect((await ok(twin.socket, "conversation:list", {})).conversations).toEqual([]);
-    expect(await fails(alice.socket, "message:send", { conversationId: "not-a-uuid", body: "x" })).toBe("bad_request");
+  });
+
+  it("an id the server never made names nothing: not_found, like an unknown UUID; a non-string id is bad_request", async () => {
+    const { connect } = await startServer();
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    const { message } = await ok(alice.socket, "message:send", { conversationId: id, body: "hi" });
+    const unknown: [string, Record<string, unknown>][] = [
+      ["message:send", { conversationId: "does-not-exist", body: "x" }],
+      ["message:history", { conversationId: "does-not-exist" }],
+      ["conversation:get", { conversationId: "nope" }],
+      ["message:edit", { messageId: "nope", body: "x" }],
+      ["message:delete", { messageId: "nope" }],
+      ["message:read", { conversationId: "nope", upToSeq: 1 }],
+      ["call:accept", { callId: "nope" }],
+      ["call:end", { callId: "nope" }],
+      ["notification:read", { id: "nope" }],
+    ];
+    for (const [event, payload] of unknown) expect(await fails(alice.socket, event, payload), event).toBe("not_found");
+    // Wrong types and an unknown id together: the payload is invalid.
+    expect(await fails(alice.socket, "message:send", { conversationId: 42, body: "x" })).toBe("bad_request");
+    expect(await fails(alice.socket, "message:send", { conversationId: "", body: "x" })).toBe("bad_request");
+    expect(await fails(alice.socket, "message:send", { conversationId: "nope", body: "" })).toBe("bad_request");
+    // Nothing was stored or changed.
+    expect((await ok(alice.socket, "message:history", { conversationId: id })).messages).toEqual([message]);
   });
 });
 

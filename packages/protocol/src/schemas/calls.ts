@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { userIdSchema } from "../identifiers.js";
+import { serverIdSchema, userIdSchema } from "../identifiers.js";
 import { conversationIdSchema } from "./chat.js";
 
 /** Most callees one call may ring. */
 export const CALL_MAX_CALLEES = 16;
 
-export const callIdSchema = z.uuid({ message: "must be a call id (UUID)" });
+export const callIdSchema = serverIdSchema("call");
 
 export const callInitiateSchema = z.object({
   calleeIds: z.array(userIdSchema).min(1).max(CALL_MAX_CALLEES),

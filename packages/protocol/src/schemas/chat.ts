@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { userIdSchema } from "../identifiers.js";
+import { serverIdSchema, userIdSchema } from "../identifiers.js";
 
 /** Longest body after trimming (PROTOCOL.md section 4). */
 export const MESSAGE_BODY_MAX = 8000;
@@ -8,8 +8,8 @@ export const GROUP_MAX_PARTICIPANTS = 256;
 /** Largest `limit` of `message:history`. */
 export const HISTORY_LIMIT_MAX = 200;
 
-export const conversationIdSchema = z.uuid({ message: "must be a conversation id (UUID)" });
-export const messageIdSchema = z.uuid({ message: "must be a message id (UUID)" });
+export const conversationIdSchema = serverIdSchema("conversation");
+export const messageIdSchema = serverIdSchema("message");
 const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /**

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { userIdSchema } from "../identifiers.js";
+import { serverIdSchema, userIdSchema } from "../identifiers.js";
 
 export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "critical"] as const;
 export type NotificationPriority = (typeof NOTIFICATION_PRIORITIES)[number];
 
 /** Topic names share the channel id alphabet: a topic's live channel is `topic:{name}`. */
 export const topicSchema = z.string().regex(/^[A-Za-z0-9_.:@=+-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ . : @ = + -");
-export const notificationIdSchema = z.uuid({ message: "must be a notification id (UUID)" });
+export const notificationIdSchema = serverIdSchema("notification");
 
 /** `POST /v1/notifications` and the server SDK's `notify`. */
 export const notificationCreateSchema = z

@@ -22,9 +22,28 @@ export class AppError extends Error {
   }
 }
 
+/** The parts of a zod issue read here (`params` is set on custom issues, e.g. by `serverIdSchema`). */
+interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
+  params?: Record<string, unknown>;
+}
+
 /** A failed zod parse as the `details` of a `bad_request`: one `{ path, message }` per issue. */
-export function issueDetails(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): { path: string; message: string }[] {
+export function issueDetails(error: { issues: readonly Issue[] }): { path: string; message: string }[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join("."), message: issue.message }));
+}
+
+/**
+ * A payload its schema refused, as the error to answer: `not_found` when all
+ * that is wrong is an id the server never made (`serverIdSchema`: a string
+ * that is not one of its UUIDs names nothing), else `bad_request` with the
+ * issues as details.
+ */
+export function refusedPayload(error: { issues: readonly Issue[] }, message: string): AppError {
+  const issues = error.issues;
+  if (issues.length > 0 && issues.every((issue) => issue.params?.unknownId !== undefined)) return new AppError("not_found", issues[0]!.message);
+  return new AppError("bad_request", message, issueDetails(error));
 }
 
 /**

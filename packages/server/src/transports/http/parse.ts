@@ -1,16 +1,14 @@
 import type { z } from "zod";
-import { AppError, issueDetails } from "../../core/errors.js";
+import { refusedPayload } from "../../core/errors.js";
 
 /**
  * Parses an HTTP body or query with a protocol schema; failures are the same
- * `bad_request` (with field details) a Socket.IO client gets.
+ * `bad_request` (with field details), or `not_found` for an id the server never
+ * made, that a Socket.IO client gets.
  */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const details = issueDetails(parsed.error);
-    throw new AppError("bad_request", "invalid request", details);
-  }
+  if (!parsed.success) throw refusedPayload(parsed.error, "invalid request");
   return parsed.data;
 }
 

@@ -1,7 +1,7 @@
 import type { Ack } from "@switchboard/protocol";
 import type { Logger } from "pino";
 import type { Connection } from "../../core/connection.js";
-import { AppError, toAppError, issueDetails } from "../../core/errors.js";
+import { AppError, refusedPayload, toAppError } from "../../core/errors.js";
 import type { RequestGuard } from "../../core/limits/request-guard.js";
 import type { Metrics } from "../../metrics.js";
 import type { RequestHandlers } from "./request-handler.js";
@@ -53,10 +53,7 @@ export class RequestDispatcher {
       const handler = this.handlers[event]!;
       // A request sent with only an ack callback carries no payload: treat it as {}.
       const parsed = handler.schema.safeParse(payload === undefined ? {} : payload);
-      if (!parsed.success) {
-        const details = issueDetails(parsed.error);
-        throw new AppError("bad_request", `invalid ${event} payload`, details);
-      }
+      if (!parsed.success) throw refusedPayload(parsed.error, `invalid ${event} payload`);
       const data = await handler.handle(connection, parsed.data);
       return data === undefined ? { ok: true } : { ok: true, data };
     } catch (err) {
