@@ -115,12 +115,14 @@ const startRate = (n: number) => Math.max(10_000 / n, 12 / (STEP_MS / 1000), 1);
  * Switchboard first: 8.0-10.6 ms in five runs against 5.1-7.9 in its other
  * rounds. With the order reversed (`--targets socketio,switchboard`, two
  * runs) plain Socket.IO's first step was its highest instead (7.6 and 10.8
- * against 4.4-6.1). With a step-long warm-up, Switchboard's first round was
- * its highest in 4 of 8 runs, 0.5-0.8 ms above the next and once 2.1, against
- * up to 3.4 ms before (session 23, BENCHMARKS.md). A room of 100 connects in
- * about a second, so those first steps were the first seconds of freshly
- * started processes (server, workers, harness); what in them costs the tail
- * was not pinned down.
+ * against 4.4-6.1). With a step-long warm-up the early steps are still the
+ * slowest, but for both servers: in 16 runs Switchboard's first round was its
+ * highest in 9 and plain's (the second step) in 14, and Switchboard's margin
+ * over its next round fell from 2.9-3.4 ms in four of the five runs before to
+ * 0.3-1.4 ms in eight of those nine and 2.1 in one (session 23, BENCHMARKS.md).
+ * A room of 100 connects in about a second, so those first steps were the
+ * first seconds of freshly started processes (server, workers, harness); what
+ * in them costs the tail was not pinned down.
  */
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? Math.max(1000, STEP_MS));
 /** Publishes every server serves before that, to a room of one subscriber (see {@link warmUpCode}). */

@@ -314,6 +314,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     // With Redis, a participant back on another node within the grace keeps the call.
     isConnectedAnywhere: (tenantId, userId) => presence.hasConnections(tenantId, userId),
     domainEvents,
+    authorizer,
     logger,
   });
   const events = new EventsService(broker);
@@ -327,7 +328,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   domainEvents.on((event) => notifications.onDomainEvent(event));
   const dispatcher = new RequestDispatcher(
-    { ...roomRequests(channels), ...chatRequests(chat, typing), ...callRequests(calls), ...notificationRequests(notifications), ...presenceRequests(presence), ...crisisRequests(crisis) },
+    { ...roomRequests(channels), ...chatRequests(chat, typing, channels), ...callRequests(calls, channels), ...notificationRequests(notifications), ...presenceRequests(presence), ...crisisRequests(crisis) },
     metrics,
     logger,
     {

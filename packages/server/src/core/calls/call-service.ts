@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { callIdSchema } from "@switchboard/protocol";
 import type {
   Call,
   CallEndReason,
@@ -11,6 +12,7 @@ import type {
 } from "@switchboard/protocol";
 import type { Logger } from "pino";
 import type { Caller } from "../../auth/caller.js";
+import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import type { Broker } from "../../ports/broker.js";
 import type { CallStore, CallWithParticipants } from "../../ports/call-store.js";
 import type { Connection } from "../connection.js";
@@ -43,6 +45,8 @@ export interface CallServiceOptions {
    */
   isConnectedAnywhere?: (tenantId: string, userId: string) => Promise<boolean>;
   domainEvents?: DomainEvents;
+  /** Where the `call:{id}` channel's rule is registered (PROTOCOL.md section 3: the call's participants may join). */
+  authorizer?: ChannelAuthorizer;
   logger: Logger;
 }
 
@@ -66,6 +70,14 @@ export class CallService implements ConnectionListener {
   ) {
     this.sweeper = setInterval(() => void this.sweep().catch((err) => options.logger.warn({ err }, "call sweep failed")), options.sweepIntervalMs);
     this.sweeper.unref();
+    options.authorizer?.registerRule("call", (caller, id) => this.isParticipant(caller, id));
+  }
+
+  /** Whether the caller is the call's caller or one of its callees (whatever their answer), for as long as the call is kept. */
+  private async isParticipant(caller: Caller, callId: string): Promise<boolean> {
+    if (!callIdSchema.safeParse(callId).success) return false;
+    const found = await this.store.get(caller.tenantId, callId);
+    return found?.participants.some((p) => p.userId === caller.userId) ?? false;
   }
 
   async initiate(caller: Caller, payload: CallInitiatePayload, origin: Origin = {}): Promise<{ call: Call }> {

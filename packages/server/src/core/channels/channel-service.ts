@@ -115,8 +115,8 @@ export class ChannelService implements ConnectionListener {
   async join(connection: Connection, channel: string): Promise<{ room: string }> {
     const { caller } = connection;
     const automatic = ChannelAuthorizer.automaticChannels(caller);
-    const joined = [...connection.channels()].filter((c) => !automatic.includes(c));
-    if (!joined.includes(channel) && joined.length >= this.deps.maxRoomsPerConnection) {
+    const joined = [...connection.channels()].filter((c) => !automatic.includes(c) && !isParticipation(c));
+    if (!isParticipation(channel) && !joined.includes(channel) && joined.length >= this.deps.maxRoomsPerConnection) {
       throw new AppError("forbidden", `a connection may join at most ${this.deps.maxRoomsPerConnection} rooms`);
     }
     await this.deps.authorizer.authorize(caller, channel);
@@ -234,4 +234,15 @@ function announced({ userId, name, info }: ChannelMember): Participant & { info?
 
 function member(caller: Caller): Participant {
   return { userId: caller.userId, name: caller.name };
+}
+
+/**
+ * Conversation and call channels: open only to their participants, and joined
+ * automatically by the requests that use them (PROTOCOL.md section 3). They do
+ * not count against `maxRoomsPerConnection`: their number is bounded by what
+ * the user takes part in, and counting them would shut out of every other room a
+ * connection that has read a hundred conversations.
+ */
+function isParticipation(channel: string): boolean {
+  return channel.startsWith("conversation:") || channel.startsWith("call:");
 }

@@ -10,12 +10,28 @@ import {
   receiptSchema,
   typingSchema,
 } from "@switchboard/protocol";
+import type { ChannelService } from "../../core/channels/channel-service.js";
 import type { ChatService } from "../../core/chat/chat-service.js";
 import type { TypingService } from "../../core/chat/typing-service.js";
+import type { Connection } from "../../core/connection.js";
+import { joinOnUse } from "./join-on-use.js";
 import { defineRequest, type RequestHandlers } from "./request-handler.js";
 
-/** Conversations, messages, receipts and typing (PROTOCOL.md section 4). */
-export function chatRequests(chat: ChatService, typing: TypingService): RequestHandlers {
+/**
+ * Conversations, messages, receipts and typing (PROTOCOL.md section 4). A
+ * `message:*` or `typing:*` request that succeeds joins its connection to
+ * `conversation:{id}` (section 3; see {@link joinOnUse}).
+ */
+export function chatRequests(chat: ChatService, typing: TypingService, channels: ChannelService): RequestHandlers {
+  /** Runs the request, then joins the connection to the conversation it used. */
+  const using =
+    <P, R>(run: (c: Connection, p: P) => Promise<R>, conversationOf: (p: P, r: R) => string) =>
+    async (c: Connection, p: P): Promise<R> => {
+      const result = await run(c, p);
+      await joinOnUse(channels, c, `conversation:${conversationOf(p, result)}`);
+      return result;
+    };
+  const inPayload = <P extends { conversationId: string }>(p: P) => p.conversationId;
   return {
     "conversation:create": defineRequest(conversationCreateSchema, (c, p) => chat.createConversation(c.caller, p, { connectionId: c.id })),
     "conversation:list": defineRequest(conversationListSchema, (c, p) => chat.listConversations(c.caller, p)),
@@ -27,13 +43,13 @@ export function chatRequests(chat: ChatService, typing: TypingService): RequestH
       chat.removeParticipants(c.caller, p.conversationId, p.userIds, { connectionId: c.id }),
     ),
     "conversation:leave": defineRequest(conversationGetSchema, (c, p) => chat.leave(c.caller, p.conversationId, { connectionId: c.id })),
-    "message:send": defineRequest(messageSendSchema, (c, p) => chat.send(c.caller, p, { connectionId: c.id })),
-    "message:history": defineRequest(messageHistorySchema, (c, p) => chat.history(c.caller, p)),
-    "message:edit": defineRequest(messageEditSchema, (c, p) => chat.edit(c.caller, p, { connectionId: c.id })),
+    "message:send": defineRequest(messageSendSchema, using((c, p) => chat.send(c.caller, p, { connectionId: c.id }), inPayload)),
+    "message:history": defineRequest(messageHistorySchema, using((c, p) => chat.history(c.caller, p), inPayload)),
+    "message:edit": defineRequest(messageEditSchema, using((c, p) => chat.edit(c.caller, p, { connectionId: c.id }), (_p, r) => r.message.conversationId)),
     "message:delete": defineRequest(messageDeleteSchema, (c, p) => chat.delete(c.caller, p.messageId, { connectionId: c.id })),
-    "message:delivered": defineRequest(receiptSchema, (c, p) => chat.markDelivered(c.caller, p, { connectionId: c.id })),
-    "message:read": defineRequest(receiptSchema, (c, p) => chat.markRead(c.caller, p, { connectionId: c.id })),
-    "typing:start": defineRequest(typingSchema, (c, p) => typing.start(c.caller, p.conversationId, { connectionId: c.id })),
-    "typing:stop": defineRequest(typingSchema, (c, p) => typing.stop(c.caller, p.conversationId, { connectionId: c.id })),
+    "message:delivered": defineRequest(receiptSchema, using((c, p) => chat.markDelivered(c.caller, p, { connectionId: c.id }), inPayload)),
+    "message:read": defineRequest(receiptSchema, using((c, p) => chat.markRead(c.caller, p, { connectionId: c.id }), inPayload)),
+    "typing:start": defineRequest(typingSchema, using((c, p) => typing.start(c.caller, p.conversationId, { connectionId: c.id }), inPayload)),
+    "typing:stop": defineRequest(typingSchema, using((c, p) => typing.stop(c.caller, p.conversationId, { connectionId: c.id }), inPayload)),
   };
 }
