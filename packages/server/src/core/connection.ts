@@ -13,6 +13,8 @@ export interface Connection {
   unsubscribe(channel: string): void;
   /** Channels this connection is subscribed to (without automatic ones the transport manages). */
   channels(): Iterable<string>;
+  /** Whether {@link subscribe} was called for this channel (and not undone): a lookup, not a walk over {@link channels}. */
+  isSubscribed(channel: string): boolean;
   /** Sends one event to this connection only (e.g. `token_expired`). */
   notify(event: string, data: unknown): void;
   /** Closes the connection from the server side; the client is not expected to reconnect by itself. */

@@ -10,6 +10,7 @@ export function localConnection(id: string, caller: Caller): Connection {
     subscribe: (c) => void subscribed.add(c),
     unsubscribe: (c) => void subscribed.delete(c),
     channels: () => subscribed,
+    isSubscribed: (c) => subscribed.has(c),
     notify: () => {},
     close: () => {},
     bufferedBytes: () => 0,

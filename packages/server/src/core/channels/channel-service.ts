@@ -125,6 +125,18 @@ export class ChannelService implements ConnectionListener {
     return { room: channel };
   }
 
+  /**
+   * Joins a connection to a conversation or call channel whose participant the
+   * caller has just been shown to be, by a request that succeeded (PROTOCOL.md
+   * section 3: joined on use). Not asked again of the authorizer, which would
+   * repeat that request's participant check as one more query.
+   */
+  async joinAsParticipant(connection: Connection, channel: string): Promise<void> {
+    if (!isParticipation(channel)) throw new Error(`${channel} is not a conversation or call channel`);
+    connection.subscribe(channel);
+    await this.addMember(connection, channel, member(connection.caller));
+  }
+
   async leave(connection: Connection, channel: string): Promise<{ room: string }> {
     const { caller } = connection;
     if (ChannelAuthorizer.automaticChannels(caller).includes(channel)) {

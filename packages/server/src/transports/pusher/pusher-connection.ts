@@ -59,6 +59,12 @@ export class PusherConnection implements Connection {
     for (const subscription of this.subscriptions.values()) yield subscription.channel;
   }
 
+  /** Pusher connections make no requests that join by use; a walk over a handful of subscriptions. */
+  isSubscribed(channel: string): boolean {
+    for (const joined of this.channels()) if (joined === channel) return true;
+    return false;
+  }
+
   get isOpen(): boolean {
     return this.socket.readyState === this.socket.OPEN;
   }

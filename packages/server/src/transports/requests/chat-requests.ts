@@ -19,8 +19,9 @@ import { defineRequest, type RequestHandlers } from "./request-handler.js";
 
 /**
  * Conversations, messages, receipts and typing (PROTOCOL.md section 4). A
- * `message:*` or `typing:*` request that succeeds joins its connection to
- * `conversation:{id}` (section 3; see {@link joinOnUse}).
+ * `message:*` request or `typing:start` that succeeds joins its connection to
+ * `conversation:{id}` (section 3; see {@link joinOnUse}): each has just checked
+ * that the caller is a participant.
  */
 export function chatRequests(chat: ChatService, typing: TypingService, channels: ChannelService): RequestHandlers {
   /** Runs the request, then joins the connection to the conversation it used. */
@@ -50,6 +51,7 @@ export function chatRequests(chat: ChatService, typing: TypingService, channels:
     "message:delivered": defineRequest(receiptSchema, using((c, p) => chat.markDelivered(c.caller, p, { connectionId: c.id }), inPayload)),
     "message:read": defineRequest(receiptSchema, using((c, p) => chat.markRead(c.caller, p, { connectionId: c.id }), inPayload)),
     "typing:start": defineRequest(typingSchema, using((c, p) => typing.start(c.caller, p.conversationId, { connectionId: c.id }), inPayload)),
-    "typing:stop": defineRequest(typingSchema, using((c, p) => typing.stop(c.caller, p.conversationId, { connectionId: c.id }), inPayload)),
+    // Not typing:stop: it answers a typist who has just been removed without asking again (see TypingService.stop).
+    "typing:stop": defineRequest(typingSchema, (c, p) => typing.stop(c.caller, p.conversationId, { connectionId: c.id })),
   };
 }

@@ -46,6 +46,10 @@ export class SocketConnection implements Connection {
     return queued + (conn.transport?.socket?.bufferedAmount ?? 0);
   }
 
+  isSubscribed(channel: string): boolean {
+    return this.socket.rooms.has(roomKey(this.caller.tenantId, channel));
+  }
+
   *channels(): Iterable<string> {
     for (const room of this.socket.rooms) {
       const channel = channelOfRoom(this.caller.tenantId, room);
