@@ -14,7 +14,7 @@ import type { ChannelService } from "../../core/channels/channel-service.js";
 import type { ChatService } from "../../core/chat/chat-service.js";
 import type { TypingService } from "../../core/chat/typing-service.js";
 import type { Connection } from "../../core/connection.js";
-import { joinOnUse } from "./join-on-use.js";
+import { joiningOnUse } from "./join-on-use.js";
 import { defineRequest, type RequestHandlers } from "./request-handler.js";
 
 /**
@@ -25,13 +25,8 @@ import { defineRequest, type RequestHandlers } from "./request-handler.js";
  */
 export function chatRequests(chat: ChatService, typing: TypingService, channels: ChannelService): RequestHandlers {
   /** Runs the request, then joins the connection to the conversation it used. */
-  const using =
-    <P, R>(run: (c: Connection, p: P) => Promise<R>, conversationOf: (p: P, r: R) => string) =>
-    async (c: Connection, p: P): Promise<R> => {
-      const result = await run(c, p);
-      await joinOnUse(channels, c, `conversation:${conversationOf(p, result)}`);
-      return result;
-    };
+  const using = <P, R>(run: (c: Connection, p: P) => Promise<R>, conversationOf: (p: P, r: R) => string) =>
+    joiningOnUse(channels, run, (p, r) => `conversation:${conversationOf(p, r)}`);
   const inPayload = <P extends { conversationId: string }>(p: P) => p.conversationId;
   return {
     "conversation:create": defineRequest(conversationCreateSchema, (c, p) => chat.createConversation(c.caller, p, { connectionId: c.id })),

@@ -16,3 +16,20 @@ export async function joinOnUse(channels: ChannelService, connection: Connection
   if (connection.isSubscribed(channel)) return;
   await channels.joinAsParticipant(connection, channel).catch(() => {});
 }
+
+/**
+ * A request handler that runs `run` and then, once it succeeded, joins the
+ * connection to `channelOf(payload, result)` ({@link joinOnUse}): the one wrapper
+ * the chat and call requests that join by use share.
+ */
+export function joiningOnUse<P, R>(
+  channels: ChannelService,
+  run: (connection: Connection, payload: P) => Promise<R>,
+  channelOf: (payload: P, result: R) => string,
+): (connection: Connection, payload: P) => Promise<R> {
+  return async (connection, payload) => {
+    const result = await run(connection, payload);
+    await joinOnUse(channels, connection, channelOf(payload, result));
+    return result;
+  };
+}
