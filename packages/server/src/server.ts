@@ -11,6 +11,7 @@ import { loadConfig } from "./config/config.js";
 import { loadOrCreateDevSecret, signUserToken, type TokenClaims } from "./auth/dev-credentials.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { ChannelAuthorizer } from "./core/channels/channel-authorizer.js";
+import { ChannelEviction } from "./core/channels/channel-eviction.js";
 import { ChannelService } from "./core/channels/channel-service.js";
 import { CallService } from "./core/calls/call-service.js";
 import { ChatService } from "./core/chat/chat-service.js";
@@ -301,7 +302,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   presence.start();
   const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
-  const chat = new ChatService(chatStore, broker, authorizer, domainEvents, crisis);
+  const eviction = new ChannelEviction(broker, registry, channels, logger.child({ component: "channels" }));
+  eviction.start();
+  const chat = new ChatService(chatStore, broker, authorizer, { domainEvents, crisis, eviction });
   const typing = new TypingService(chat, redis ? new RedisTypingStore(redis, config.redisPrefix) : new MemoryTypingStore(), config.typingTimeoutMs, logger.child({ component: "typing" }));
   const calls = new CallService(new SqlCallStore(database), broker, registry, {
     ...config.calls,
@@ -471,6 +474,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     streams?.close();
     await ws.close();
     await pusher.close();
+    eviction.close();
     await channels.close();
     typing.close();
     calls.close();

@@ -75,6 +75,14 @@ describe("configuration", () => {
       expect(text).toContain(name);
     }
   });
+
+  it("--help shows the RATE_LIMITS defaults, in a form RATE_LIMITS itself accepts", () => {
+    const line = helpText().split("\n").find((l) => l.trimStart().startsWith("RATE_LIMITS"))!;
+    const defaults = /\(default ([^)]+)\)$/.exec(line)?.[1];
+    expect(defaults).toContain("message=30/10");
+    expect(defaults).toContain("connect=60/60");
+    expect(loadConfig({ JWT_SECRET: "x".repeat(32), RATE_LIMITS: defaults! }).limits.rateLimits.message).toEqual({ points: 30, durationMs: 10_000 });
+  });
 });
 
 function loadConfigProblems(env: Record<string, string>): string[] {

@@ -191,6 +191,9 @@ describe("Pusher webhooks", () => {
       ),
     );
     expect(names()).toHaveLength(7);
+    // As Pusher orders them: the last member leaves, then the channel is vacated.
+    const sentAt = (name: string) => hooks.received.find((hook) => hook.body.events.some((e) => `${e.name}:${String(e.user_id ?? "")}` === name))!.body.time_ms;
+    expect(sentAt("channel_vacated:")).toBeGreaterThanOrEqual(sentAt("member_removed:alice"));
     for (const hook of hooks.received) {
       expect(hook.headers["x-pusher-key"]).toBe(APP.key);
       expect(backend.webhook({ headers: hook.headers, rawBody: hook.rawBody }).isValid()).toBe(true);

@@ -14,8 +14,11 @@ describe("plain WebSocket endpoint", () => {
     expect(await client.next((f) => f.type === "error")).toMatchObject({ code: "bad_request", message: "frames must be JSON" });
     client.send({ type: "explode" });
     expect((await client.next((f) => f.type === "error")).code).toBe("bad_request");
-    client.send({ type: "subscribe", channel: "Not A Channel" });
-    expect((await client.next((f) => f.type === "error")).details[0].path).toBe("channel");
+    client.send({ type: "subscribe", id: "s9", channel: "Not A Channel" });
+    // An invalid frame whose id is valid still gets that id back, to match the error to the request.
+    expect(await client.next((f) => f.type === "error")).toMatchObject({ id: "s9", details: [{ path: "channel" }] });
+    client.send({ type: "request", id: { nested: true }, event: "presence:get" });
+    expect((await client.next((f) => f.type === "error")).id).toBeUndefined();
     client.socket.send(Buffer.from([1, 2, 3]), { binary: true });
     expect((await client.next((f) => f.type === "error")).message).toBe("binary frames are not supported");
     client.send({ type: "ping" });
@@ -83,7 +86,8 @@ describe("plain WebSocket endpoint", () => {
     expect((await atBob).message.body).toBe("from ws");
     const reply = ws.next((f) => f.type === "message:new");
     await ok(bob.socket, "message:send", { conversationId: created.data.conversation.id, body: "from socket.io" });
-    expect(await reply).toMatchObject({ channel: "user:alice", data: { message: { body: "from socket.io", seq: 2 } } });
+    // Alice's connection joined the conversation by sending: the frame names that channel (docs/protocol.md section 4).
+    expect(await reply).toMatchObject({ channel: `conversation:${created.data.conversation.id}`, data: { message: { body: "from socket.io", seq: 2 } } });
     ws.send({ type: "request", id: 3, event: "no:such", payload: {} });
     expect(await ws.next((f) => f.id === 3)).toMatchObject({ type: "response", ok: false, error: { code: "bad_request" } });
   });

@@ -1,5 +1,6 @@
 import { TENANT_PATTERN } from "@switchboard/protocol";
 import { z } from "zod";
+import { DEFAULT_RATE_LIMITS } from "../core/limits/request-families.js";
 
 /** One documented setting: environment variable, meaning, default shown by `--help`. */
 interface Setting {
@@ -55,7 +56,14 @@ export const SETTINGS: readonly Setting[] = [
   { env: "WEBHOOK_MAX_ATTEMPTS", help: "delivery attempts before a webhook is marked failed", default: "8" },
   { env: "WEBHOOK_RETRY_BASE_MS", help: "first retry delay; doubles per attempt (max 1 h)", default: "1000" },
   { env: "WEBHOOK_TIMEOUT_MS", help: "how long a receiver may take to answer", default: "10000" },
-  { env: "RATE_LIMITS", help: "per-user request limits overriding the defaults: family=points/seconds,... (families: message, typing, receipt, read, room, conversation, call, signal, quality, other; connect is per IP)" },
+  {
+    env: "RATE_LIMITS",
+    help: "per-user request limits overriding the defaults: family=points/seconds,... (families: message, typing, receipt, read, room, conversation, call, signal, quality, other; connect is per IP)",
+    // The defaults live with the request families; written here in the variable's own syntax.
+    default: Object.entries(DEFAULT_RATE_LIMITS)
+      .map(([family, rule]) => `${family}=${rule.points}/${rule.durationMs / 1000}`)
+      .join(","),
+  },
   { env: "ABUSE_THRESHOLD", help: "rate-limited requests within a minute after which a connection is closed", default: "30" },
   { env: "MAX_CONNECTIONS_PER_USER", help: "open connections one user may hold on a node", default: "20" },
   { env: "MAX_ROOMS_PER_CONNECTION", help: "rooms one connection may join besides its automatic ones and the conversations and calls it takes part in", default: "100" },

@@ -7,14 +7,14 @@ import type { ConnectionListener } from "./connection-listener.js";
  * transport. Cross-node answers belong to the presence store.
  */
 export class ConnectionRegistry implements ConnectionListener {
-  private readonly byUser = new Map<string, Set<string>>();
+  private readonly byUser = new Map<string, Map<string, Connection>>();
   private readonly reconnectWaiters = new Map<string, Set<() => void>>();
 
-  async connected({ caller, id }: Connection): Promise<void> {
-    const key = userKey(caller.tenantId, caller.userId);
+  async connected(connection: Connection): Promise<void> {
+    const key = userKey(connection.caller.tenantId, connection.caller.userId);
     let set = this.byUser.get(key);
-    if (!set) this.byUser.set(key, (set = new Set()));
-    set.add(id);
+    if (!set) this.byUser.set(key, (set = new Map()));
+    set.set(connection.id, connection);
     for (const wake of this.reconnectWaiters.get(key) ?? []) wake();
   }
 
@@ -30,7 +30,12 @@ export class ConnectionRegistry implements ConnectionListener {
     return this.byUser.has(userKey(tenantId, userId));
   }
 
-  /** This user's open connections on this node. */
+  /** This user's open connections on this node (as keyed when they connected). */
+  connectionsOf(tenantId: string, userId: string): Iterable<Connection> {
+    return this.byUser.get(userKey(tenantId, userId))?.values() ?? [];
+  }
+
+  /** How many connections this user has open on this node. */
   connectionCount(tenantId: string, userId: string): number {
     return this.byUser.get(userKey(tenantId, userId))?.size ?? 0;
   }

@@ -1,8 +1,10 @@
 /**
- * A command for the transports of every node, not an event for clients:
- * `terminate_user` closes a user's signed-in Pusher connections wherever they are.
+ * A command for every node, not an event for clients: `terminate_user` closes a
+ * user's signed-in Pusher connections wherever they are; `leave_channel` takes
+ * those users' connections out of a channel they may no longer be in (a
+ * participant removed from a conversation).
  */
-export type BrokerControl = { kind: "terminate_user"; userId: string };
+export type BrokerControl = { kind: "terminate_user"; userId: string } | { kind: "leave_channel"; channel: string; userIds: string[] };
 
 /** One event published to one or more channels of a tenant. */
 export interface ChannelMessage {

@@ -16,6 +16,7 @@ import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
 import type { ChatStore } from "../../ports/chat-store.js";
 import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
+import type { ChannelEviction } from "../channels/channel-eviction.js";
 import type { CrisisService } from "../crisis/crisis-service.js";
 import type { DomainEvents } from "../domain-events.js";
 import { AppError } from "../errors.js";
@@ -29,22 +30,41 @@ export interface Origin {
 const DEFAULT_HISTORY_LIMIT = 50;
 const DEFAULT_LIST_LIMIT = 30;
 
+/** Optional collaborators of {@link ChatService}. */
+export interface ChatServiceOptions {
+  domainEvents?: DomainEvents;
+  crisis?: CrisisService;
+  /** Takes removed participants out of `conversation:{id}` on every node; without it they stay until they leave it. */
+  eviction?: Pick<ChannelEviction, "evict">;
+}
+
 /**
  * Conversations and messages (PROTOCOL.md section 4) for every transport.
  *
- * Events go to the `user:` channel of every participant, so all of a
- * participant's devices get each event exactly once whether or not they joined
- * `conversation:{id}`, and a removed participant stops receiving at once.
- * Nothing is published before the store has committed.
+ * Message, receipt and typing events go to `conversation:{id}` (for clients
+ * that subscribed to it, e.g. pusher-js on `private-conversation.{id}`) and to
+ * the `user:` channel of every participant, so all of a participant's devices
+ * get them whether or not they joined the conversation; a connection in several
+ * of those channels gets each event once (per subscription on Pusher). A removed
+ * participant's user channel stops receiving at once and their connections are
+ * evicted from the conversation channel. Conversation lifecycle events
+ * (`conversation:new/updated/removed`) go to user channels only. Nothing is
+ * published before the store has committed.
  */
 export class ChatService {
+  private readonly domainEvents?: DomainEvents;
+  private readonly crisis?: CrisisService;
+  private readonly eviction?: Pick<ChannelEviction, "evict">;
+
   constructor(
     private readonly store: ChatStore,
     private readonly broker: Broker,
     authorizer: ChannelAuthorizer,
-    private readonly domainEvents?: DomainEvents,
-    private readonly crisis?: CrisisService,
+    options: ChatServiceOptions = {},
   ) {
+    this.domainEvents = options.domainEvents;
+    this.crisis = options.crisis;
+    this.eviction = options.eviction;
     authorizer.registerRule("conversation", (caller, id) =>
       conversationIdSchema.safeParse(id).success ? this.store.isParticipant(caller.tenantId, id, caller.userId) : false,
     );
@@ -107,6 +127,7 @@ export class ChatService {
     const removed = await this.store.removeParticipants(caller.tenantId, conversationId, [...new Set(userIds)]);
     const conversation = (await this.store.getConversation(caller.tenantId, conversationId))!;
     if (removed.length > 0) {
+      await this.eviction?.evict(caller.tenantId, `conversation:${conversationId}`, removed);
       await this.publish(caller.tenantId, removed, "conversation:removed", { conversationId }, {});
       await this.publish(caller.tenantId, conversation.participants.map((p) => p.userId), "conversation:updated", { conversation }, origin);
     }
@@ -117,6 +138,7 @@ export class ChatService {
   async leave(caller: Caller, conversationId: string, origin: Origin = {}): Promise<{ conversationId: string }> {
     await this.requireParticipant(caller, conversationId);
     await this.store.removeParticipants(caller.tenantId, conversationId, [caller.userId]);
+    await this.eviction?.evict(caller.tenantId, `conversation:${conversationId}`, [caller.userId]);
     const conversation = (await this.store.getConversation(caller.tenantId, conversationId))!;
     await this.publish(caller.tenantId, [caller.userId], "conversation:removed", { conversationId }, origin);
     await this.publish(caller.tenantId, conversation.participants.map((p) => p.userId), "conversation:updated", { conversation }, {});
@@ -139,7 +161,7 @@ export class ChatService {
     });
     switch (result.kind) {
       case "stored":
-        await this.publish(caller.tenantId, result.participantIds, "message:new", { message: result.message }, origin);
+        await this.publishIn(caller.tenantId, payload.conversationId, result.participantIds, "message:new", { message: result.message }, origin);
         await this.domainEvents?.emit({ type: "message.created", tenantId: caller.tenantId, message: result.message, participantIds: result.participantIds });
         if (flagged) await this.crisis!.raise(caller, flagged, { kind: "message", conversationId: payload.conversationId, messageId: result.message.id });
         return { message: result.message };
@@ -172,7 +194,7 @@ export class ChatService {
     if (original.deletedAt) throw new AppError("conflict", "a deleted message cannot be edited");
     const message = await this.store.editMessage(caller.tenantId, payload.messageId, payload.body, new Date());
     if (!message) throw new AppError("conflict", "a deleted message cannot be edited");
-    await this.publishToConversation(caller.tenantId, message.conversationId, "message:updated", { message }, origin);
+    await this.publishToParticipants(caller.tenantId, message.conversationId, "message:updated", { message }, origin);
     return { message };
   }
 
@@ -180,7 +202,7 @@ export class ChatService {
     const original = await this.ownMessage(caller, messageId);
     if (original.deletedAt) return { messageId };
     const message = (await this.store.deleteMessage(caller.tenantId, messageId, new Date()))!;
-    await this.publishToConversation(caller.tenantId, message.conversationId, "message:deleted", { conversationId: message.conversationId, messageId, seq: message.seq }, origin);
+    await this.publishToParticipants(caller.tenantId, message.conversationId, "message:deleted", { conversationId: message.conversationId, messageId, seq: message.seq }, origin);
     return { messageId };
   }
 
@@ -201,9 +223,15 @@ export class ChatService {
     return participants;
   }
 
-  /** Sends an event to every participant's devices (except the originating connection). */
+  /** Sends an event to every device of these users (except the originating connection). */
   publish(tenantId: string, userIds: readonly string[], event: string, data: unknown, origin: Origin): Promise<void> {
     return publishToUsers(this.broker, tenantId, userIds, event, data, origin.connectionId);
+  }
+
+  /** Sends a conversation's event to its channel and to every device of its participants `userIds` (except the originating connection). */
+  publishIn(tenantId: string, conversationId: string, userIds: readonly string[], event: string, data: unknown, origin: Origin): Promise<void> {
+    const channels = [`conversation:${conversationId}`, ...userIds.map((id) => `user:${id}`)];
+    return this.broker.publish({ tenantId, channels, event, data, exceptConnectionId: origin.connectionId });
   }
 
   private async receipt(caller: Caller, kind: "delivered" | "read", payload: ReceiptPayload, origin: Origin): Promise<void> {
@@ -211,11 +239,11 @@ export class ChatService {
     const update = await this.store.advanceReceipt(caller.tenantId, payload.conversationId, caller.userId, kind, payload.upToSeq, new Date());
     if (!update.moved) return;
     const event = { conversationId: payload.conversationId, userId: caller.userId, upToSeq: update.upToSeq, at: update.at };
-    await this.publish(caller.tenantId, participants, `message:${kind}`, event, origin);
+    await this.publishIn(caller.tenantId, payload.conversationId, participants, `message:${kind}`, event, origin);
   }
 
-  private async publishToConversation(tenantId: string, conversationId: string, event: string, data: unknown, origin: Origin): Promise<void> {
-    await this.publish(tenantId, await this.store.participantIds(tenantId, conversationId), event, data, origin);
+  private async publishToParticipants(tenantId: string, conversationId: string, event: string, data: unknown, origin: Origin): Promise<void> {
+    await this.publishIn(tenantId, conversationId, await this.store.participantIds(tenantId, conversationId), event, data, origin);
   }
 
   private async ownMessage(caller: Caller, messageId: string): Promise<Message> {

@@ -36,7 +36,7 @@ export class TypingService implements ConnectionListener {
     const participants = await this.chat.participantsFor(caller, conversationId);
     const entry: TypingEntry = { tenantId: caller.tenantId, userId: caller.userId, conversationId, name: caller.name, participants, connectionId: origin.connectionId };
     // False: a concurrent start (on any node) won the race and announced it.
-    if (await this.store.start(entry, until)) await this.chat.publish(caller.tenantId, participants, "typing:start", event(caller, conversationId), origin);
+    if (await this.store.start(entry, until)) await this.chat.publishIn(caller.tenantId, conversationId, participants, "typing:start", event(caller, conversationId), origin);
     return {};
   }
 
@@ -71,7 +71,7 @@ export class TypingService implements ConnectionListener {
 
   private announceStop(entry: TypingEntry, origin: Origin = {}): Promise<void> {
     const data = { conversationId: entry.conversationId, userId: entry.userId, name: entry.name };
-    return this.chat.publish(entry.tenantId, entry.participants, "typing:stop", data, origin);
+    return this.chat.publishIn(entry.tenantId, entry.conversationId, entry.participants, "typing:stop", data, origin);
   }
 }
 

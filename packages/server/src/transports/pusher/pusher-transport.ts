@@ -97,6 +97,23 @@ export class PusherTransport {
     return closed;
   }
 
+  /**
+   * Ends the subscriptions to a channel held by these users, known as the
+   * connection's signed-in user or its presence member (a private subscription
+   * of a connection that never signed in names no user: as on Pusher, its
+   * signature stays valid until it unsubscribes). Pusher has no frame for a
+   * server-side unsubscribe: the client simply stops getting the channel's events.
+   */
+  private evict(tenantId: string, channel: string, userIds: readonly string[]): void {
+    const evicted = [...this.index.entries(tenantId, channel)].filter(
+      ({ connection, subscription }) => userIds.includes(connection.user?.id ?? "") || userIds.includes(subscription.member?.userId ?? ""),
+    );
+    // The index entry goes before unsubscribe's first await: no later event of the channel reaches them.
+    for (const { connection, subscription } of evicted) {
+      this.subscriptions.unsubscribe(connection, subscription.name).catch((err: unknown) => this.options.logger.error({ err }, "pusher eviction failed"));
+    }
+  }
+
   /** Tells every client to reconnect (4200) and closes; waits up to 1 s for the close handshakes. */
   async close(): Promise<void> {
     this.stopping = true;
@@ -208,6 +225,7 @@ export class PusherTransport {
   private deliver(message: ChannelMessage): void {
     if (message.control) {
       if (message.control.kind === "terminate_user") this.terminateUser(message.tenantId, message.control.userId);
+      if (message.control.kind === "leave_channel") this.evict(message.tenantId, message.control.channel, message.control.userIds);
       return;
     }
     // A node without Pusher clients skips the per-channel lookups (a key string and an iterator each).

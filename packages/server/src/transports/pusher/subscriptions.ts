@@ -65,14 +65,18 @@ export class PusherSubscriptions {
   async unsubscribe(connection: PusherConnection, name: string): Promise<void> {
     const subscription = connection.subscriptions.get(name);
     if (!subscription) return;
-    await this.drop(connection, subscription);
+    const vacated = await this.drop(connection, subscription);
     if (subscription.member) await this.deps.channels.removeMember(connection, subscription.channel);
+    // After member_removed, as Pusher orders them: the last member leaves, then the channel is empty.
+    if (vacated) this.vacated(connection, subscription);
   }
 
   /** Ends every subscription of a closing connection and drops it from every member list. */
   async unsubscribeAll(connection: PusherConnection): Promise<void> {
-    for (const subscription of [...connection.subscriptions.values()]) await this.drop(connection, subscription);
+    const vacated: PusherSubscription[] = [];
+    for (const subscription of [...connection.subscriptions.values()]) if (await this.drop(connection, subscription)) vacated.push(subscription);
     await this.deps.channels.disconnect(connection);
+    for (const subscription of vacated) this.vacated(connection, subscription);
   }
 
   /** Checks a subscription request; throws SubscriptionRefused. */
@@ -116,12 +120,16 @@ export class PusherSubscriptions {
     }
   }
 
-  private async drop(connection: PusherConnection, subscription: PusherSubscription): Promise<void> {
-    const { tenantId } = connection.app;
+  /** Ends one subscription; true when it was the channel's last (the caller sends `channel_vacated`). */
+  private async drop(connection: PusherConnection, subscription: PusherSubscription): Promise<boolean> {
     connection.subscriptions.delete(subscription.name);
     this.deps.index.remove(connection, subscription);
-    const { vacated } = await this.deps.occupancy.remove(tenantId, subscription.name, connection.id);
-    if (vacated) this.deps.webhooks.send(tenantId, { name: "channel_vacated", channel: subscription.name });
+    const { vacated } = await this.deps.occupancy.remove(connection.app.tenantId, subscription.name, connection.id);
+    return vacated;
+  }
+
+  private vacated(connection: PusherConnection, subscription: PusherSubscription): void {
+    this.deps.webhooks.send(connection.app.tenantId, { name: "channel_vacated", channel: subscription.name });
   }
 }
 

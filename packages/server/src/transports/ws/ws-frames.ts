@@ -14,3 +14,12 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
 ]);
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+/**
+ * `{ id }` of a frame that failed validation, when its `id` itself is valid, so
+ * the client can still match the error to its request; `{}` otherwise.
+ */
+export function echoedId(json: unknown): { id?: string | number } {
+  const id = typeof json === "object" && json !== null ? frameId.safeParse((json as { id?: unknown }).id) : undefined;
+  return id?.success && id.data !== undefined ? { id: id.data } : {};
+}

@@ -13,7 +13,7 @@ import type { Broker, ChannelMessage } from "../../ports/broker.js";
 import type { RequestDispatcher } from "../requests/request-dispatcher.js";
 import { reject, type UpgradeRouter } from "../upgrade-router.js";
 import { WsConnection } from "./ws-connection.js";
-import { clientFrameSchema, type ClientFrame } from "./ws-frames.js";
+import { clientFrameSchema, echoedId, type ClientFrame } from "./ws-frames.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
 
 export interface WsTransportOptions {
@@ -129,10 +129,11 @@ export class WsTransport {
     let frame: ClientFrame;
     try {
       if (isBinary) throw new Error("binary frames are not supported");
-      const parsed = clientFrameSchema.safeParse(JSON.parse(raw.toString()));
+      const json: unknown = JSON.parse(raw.toString());
+      const parsed = clientFrameSchema.safeParse(json);
       if (!parsed.success) {
         const details = issueDetails(parsed.error);
-        return connection.send({ type: "error", code: "bad_request", message: "invalid frame", details });
+        return connection.send({ type: "error", ...echoedId(json), code: "bad_request", message: "invalid frame", details });
       }
       frame = parsed.data;
     } catch (err) {
