@@ -331,7 +331,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   });
   domainEvents.on((event) => notifications.onDomainEvent(event));
   const dispatcher = new RequestDispatcher(
-    { ...roomRequests(channels), ...chatRequests(chat, typing, channels), ...callRequests(calls, channels), ...notificationRequests(notifications), ...presenceRequests(presence), ...crisisRequests(crisis) },
+    { ...roomRequests(channels), ...chatRequests(chat, typing, channels), ...callRequests(calls, channels), ...notificationRequests(notifications, channels), ...presenceRequests(presence), ...crisisRequests(crisis) },
     metrics,
     logger,
     {

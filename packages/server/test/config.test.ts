@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, helpText, loadConfig } from "@switchboard/server";
 
@@ -74,6 +75,10 @@ describe("configuration", () => {
     for (const name of ["PORT", "JWT_SECRET", "JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "DATABASE_URL", "DATA_DIR", "REDIS_URL", "CORS_ORIGINS", "LOG_LEVEL", "PUSHER_APPS", "PUSHER_WEBHOOK_URL"]) {
       expect(text).toContain(name);
     }
+  });
+
+  it("NODE_ID defaults to hostname-pid, as the README says", () => {
+    expect(loadConfig({ JWT_SECRET: "x".repeat(32) }).nodeId).toBe(`${hostname()}-${process.pid}`);
   });
 
   it("--help shows the RATE_LIMITS defaults, in a form RATE_LIMITS itself accepts", () => {

@@ -66,6 +66,23 @@ describe("notifications", () => {
     expect(notifications[0]).toMatchObject({ topic: "clinic-news", title: "New opening hours" });
   });
 
+  it("notification:subscribe joins the connection to topic:{name}, so backend events there reach it; unsubscribe leaves it", async () => {
+    const { server, connect } = await startServer();
+    const dave = await connect({ sub: "dave", tenant: "acme" });
+    const other = await connect({ sub: "erin", tenant: "acme" });
+    await ok(dave.socket, "notification:subscribe", { topics: ["clinic-news", "outages"] });
+    const news = nextEvent<{ headline: string }>(dave.socket, "headline");
+    const atErin = collect(other.socket, "headline");
+    await server.publish("acme", { channel: "topic:clinic-news", event: "headline", data: { headline: "open on Sunday" } });
+    expect(await news).toEqual({ headline: "open on Sunday" });
+    await ok(dave.socket, "notification:unsubscribe", { topics: ["outages"] });
+    const atDave = collect(dave.socket, "headline");
+    await server.publish("acme", { channel: "topic:outages", event: "headline", data: { headline: "down" } });
+    await sleep(150);
+    expect(atDave).toEqual([]);
+    expect(atErin).toEqual([]);
+  });
+
   it("expired notifications are neither listed nor counted", async () => {
     const { server, connect } = await startServer();
     await server.notify("acme", note(["erin"], { title: "soon gone", expiresAt: new Date(Date.now() + 600).toISOString() }));

@@ -1,4 +1,5 @@
 import { TENANT_PATTERN } from "@switchboard/protocol";
+import { hostname } from "node:os";
 import { z } from "zod";
 import { DEFAULT_RATE_LIMITS } from "../core/limits/request-families.js";
 
@@ -300,7 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.HOST,
-    nodeId: e.NODE_ID ?? `${process.env.HOSTNAME ?? "node"}-${process.pid}`,
+    nodeId: e.NODE_ID ?? `${hostname()}-${process.pid}`,
     logLevel: e.LOG_LEVEL,
     jwt: {
       secret: e.JWT_SECRET,

@@ -126,13 +126,15 @@ export class ChannelService implements ConnectionListener {
   }
 
   /**
-   * Joins a connection to a conversation or call channel whose participant the
-   * caller has just been shown to be, by a request that succeeded (PROTOCOL.md
-   * section 3: joined on use). Not asked again of the authorizer, which would
-   * repeat that request's participant check as one more query.
+   * Joins a connection to the channel a request that succeeded has just used
+   * (PROTOCOL.md section 3: joined on use): a conversation or call channel whose
+   * participant the caller was shown to be, or the `topic:` channel of a topic
+   * it subscribed to (open to any user of the tenant). Not asked again of the
+   * authorizer, which would repeat that request's participant check as one
+   * more query.
    */
-  async joinAsParticipant(connection: Connection, channel: string): Promise<void> {
-    if (!isParticipation(channel)) throw new Error(`${channel} is not a conversation or call channel`);
+  async joinByUse(connection: Connection, channel: string): Promise<void> {
+    if (!isJoinedByUse(channel)) throw new Error(`${channel} is not a conversation, call or topic channel`);
     connection.subscribe(channel);
     await this.addMember(connection, channel, member(connection.caller));
   }
@@ -257,4 +259,14 @@ function member(caller: Caller): Participant {
  */
 function isParticipation(channel: string): boolean {
   return channel.startsWith("conversation:") || channel.startsWith("call:");
+}
+
+/**
+ * Channels requests join by use: conversations and calls, and `topic:` channels
+ * (`notification:subscribe`). Topic channels joined so are not checked against
+ * `maxRoomsPerConnection` (the subscription is already made), but count
+ * towards it for later `room:join`s, as any topic joined by hand does.
+ */
+function isJoinedByUse(channel: string): boolean {
+  return isParticipation(channel) || channel.startsWith("topic:");
 }

@@ -38,8 +38,9 @@ export interface HttpErrorAnswer {
 /**
  * The answer to an error thrown while serving a request: catalogue errors
  * (and an unavailable dependency) by their code, errors fastify raises with a
- * status (parse errors, body limits) by that status, anything else 500
- * `internal` with a generic message.
+ * status (parse errors, body limits, media types) by the code that status
+ * reads as ({@link codeForStatus}) and that code's own status, anything else
+ * 500 `internal` with a generic message.
  */
 export function httpErrorAnswer(error: unknown): HttpErrorAnswer {
   if (error instanceof AppError || error instanceof DependencyUnavailableError) {
@@ -47,8 +48,8 @@ export function httpErrorAnswer(error: unknown): HttpErrorAnswer {
     return { status: HTTP_STATUS[appError.code], body: { error: appError.toBody() }, internal: false };
   }
   const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
-  const status = typeof statusCode === "number" ? statusCode : 500;
-  const code = codeForStatus(status);
+  const code = codeForStatus(typeof statusCode === "number" ? statusCode : 500);
   const message = code === "internal" ? "internal error" : (error as Error).message;
-  return { status: status >= 400 && status < 600 ? status : 500, body: { error: { code, message } }, internal: code === "internal" };
+  // The status is the code's own, as for every other error: a 415 or 414 from fastify reads 400 `bad_request`.
+  return { status: HTTP_STATUS[code], body: { error: { code, message } }, internal: code === "internal" };
 }

@@ -201,9 +201,11 @@ export class SocketIoTransport {
  * Sockets an emission to `keys` reaches: the union of the rooms, less the
  * excluded socket. `disjoint` says no socket is in two of the rooms, so the
  * union's size is the sum of theirs: true of personal (`user:`) rooms, since a
- * connection joins only its own user's (ChannelAuthorizer), and every chat
- * message and receipt goes to one such room per participant. Counting them
- * without building the union saves a Set per message on the chat path.
+ * connection joins only its own user's (ChannelAuthorizer). Counting them
+ * without building the union saves a Set per message for events sent to
+ * several users (conversation lifecycle events, notifications); chat events
+ * also name `conversation:{id}`, whose members are in those user rooms too,
+ * so they take the union.
  */
 function recipientCount(rooms: Map<string, Set<string>>, keys: string[], except: string | undefined, disjoint: boolean): number {
   if (keys.length === 1 || disjoint) {
