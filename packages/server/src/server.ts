@@ -383,6 +383,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
       audit.record({ tenantId: caller?.tenantId ?? "-", actor: caller?.userId ?? "-", actorKind: "user", action: "connect", result: "denied", detail: code }),
     knownEvents: SERVER_EVENTS,
     coalescer,
+    stillAllowed: (caller, channel) => authorizer.isAllowed(caller, channel),
   });
 
   const router = new UpgradeRouter(http.server, origins);

@@ -1,3 +1,4 @@
+import type { Socket } from "socket.io-client";
 import { describe, expect, it } from "vitest";
 import { createGroup, ok } from "./support/chat-helpers.js";
 import { channelEvent, collectChannel, PUSHER_ENV, pusherClient, subscribe, type PusherClient } from "./support/pusher-helpers.js";
@@ -10,6 +11,30 @@ const SLOW = 120_000;
 /** pusher-js authorized by Switchboard's own `/pusher/auth` with a user's JWT (never signed in: it is on no user channel). */
 function pusherWithJwt(port: number, url: string, token: string): Promise<PusherClient> {
   return pusherClient(port, { channelAuthorization: { endpoint: `${url}/pusher/auth`, transport: "ajax", headers: { Authorization: `Bearer ${token}` } } });
+}
+
+/** Alice's group with `others`; Bob's socket reconnects by itself (recovery) and has seen one message through the conversation. */
+async function conversationWithRecoverableBob(others: string[]): Promise<{ alice: Socket; bob: Socket; id: string }> {
+  const { connect } = await startServer();
+  const { socket: alice } = await connect({ sub: "alice", tenant: "acme" });
+  const { socket: bob } = await connect({ sub: "bob", tenant: "acme" }, { reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 200 });
+  const id = await createGroup(alice, others);
+  await ok(bob, "message:history", { conversationId: id });
+  const first = nextEvent(bob, "message:new");
+  await ok(alice, "message:send", { conversationId: id, body: "before" });
+  await first;
+  return { alice, bob, id };
+}
+
+/** Drops the client's transport (a recoverable disconnect), runs `whileAway` once the server saw it go, and resolves with its next `connected`. */
+async function dropAndReconnect(socket: Socket, whileAway: () => Promise<unknown>): Promise<{ recovered: boolean }> {
+  const reconnected = nextEvent<{ recovered: boolean }>(socket, "connected", 5000);
+  const dropped = nextEvent(socket, "disconnect");
+  socket.io.engine.close();
+  await dropped;
+  await sleep(50);
+  await whileAway();
+  return reconnected;
 }
 
 // PROTOCOL.md section 4: message:new goes "to the conversation and to the sender's other devices".
@@ -93,6 +118,27 @@ describe("chat events on conversation:{id}", () => {
     expect(bobWs.frames.filter((f) => f.type === "message:new" || f.type === "visit:updated")).toEqual([]);
     const names = (await ok(alice.socket, "room:participants", { room: conversation })).participants.map((p: { userId: string }) => p.userId);
     expect(names).toEqual(["alice"]);
+  });
+
+  it("a participant removed while their device was away is not recovered into the conversation: nothing sent after the removal is replayed", async () => {
+    const { alice, bob, id } = await conversationWithRecoverableBob(["bob", "carol"]);
+    const atBob = collect<{ message: { body: string } }>(bob, "message:new");
+    const { recovered } = await dropAndReconnect(bob, async () => {
+      await ok(alice, "conversation:removeParticipants", { conversationId: id, userIds: ["bob"] });
+      await ok(alice, "message:send", { conversationId: id, body: "after" });
+    });
+    expect(recovered).toBe(false);
+    await sleep(200);
+    expect(atBob).toEqual([]);
+  });
+
+  it("a participant still in the conversation is recovered with the messages it missed", async () => {
+    const { alice, bob, id } = await conversationWithRecoverableBob(["bob"]);
+    const atBob = collect<{ message: { body: string } }>(bob, "message:new");
+    const { recovered } = await dropAndReconnect(bob, () => ok(alice, "message:send", { conversationId: id, body: "while away" }));
+    expect(recovered).toBe(true);
+    await sleep(200);
+    expect(atBob.map((e) => e.message.body)).toEqual(["while away"]);
   });
 
   it("leaving a conversation takes all of the user's devices out of its channel", async () => {

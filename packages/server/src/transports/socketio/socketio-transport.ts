@@ -11,7 +11,7 @@ import type { OriginPolicy } from "../origin-policy.js";
 import type { RequestDispatcher } from "../requests/request-dispatcher.js";
 import { authMiddleware, type SocketData } from "./auth-middleware.js";
 import { CompactRecoveryAdapter } from "./compact-recovery-adapter.js";
-import { roomKey } from "./room-key.js";
+import { channelOfRoom, roomKey } from "./room-key.js";
 import { SocketConnection } from "./socket-connection.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
 
@@ -42,6 +42,12 @@ export interface SocketIoTransportOptions {
    * channel events then reach Socket.IO clients only through it.
    */
   adapter?: ServerOptions["adapter"];
+  /**
+   * Whether the caller may still be in a channel: asked, before a session is
+   * recovered, of each of its conversation and call channels (see
+   * {@link guardRecovery}). Without it every session that can be is recovered.
+   */
+  stillAllowed?: (caller: Caller, channel: string) => Promise<boolean>;
 }
 
 /**
@@ -91,6 +97,7 @@ export class SocketIoTransport {
         connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
       }),
     });
+    if (options.recoveryWindowMs > 0 && options.stillAllowed) guardRecovery(this.io, options.stillAllowed);
     this.io.use(authMiddleware(options.verifier, options.logger, options.admits, options.onRefused));
     this.io.on("connection", (socket) => this.onConnection(socket));
     this.unsubscribeBroker = options.broker.subscribe((message, origin) => this.deliver(message, origin));
@@ -195,6 +202,33 @@ export class SocketIoTransport {
     await Promise.all(this.cleanups);
     await this.io.of("/").adapter.close();
   }
+}
+
+/**
+ * Refuses to recover a session that was in a conversation or call channel its
+ * user may no longer be in (a participant removed while their device was
+ * away): Socket.IO would replay to it what those rooms got since, the
+ * conversation's messages included, before any of our code runs. The client
+ * gets a fresh session instead (`recovered: false`) and reads history by
+ * `seq`. Other restored channels are authorized again after the connect
+ * (ChannelService), as before. Works with either adapter: it wraps the
+ * namespace adapter's `restoreSession`.
+ */
+function guardRecovery(io: Server, stillAllowed: (caller: Caller, channel: string) => Promise<boolean>): void {
+  const adapter = io.of("/").adapter;
+  const restore = adapter.restoreSession.bind(adapter);
+  adapter.restoreSession = async (pid, offset) => {
+    const session = await restore(pid, offset);
+    const caller = (session?.data as Partial<SocketData> | undefined)?.caller;
+    if (!session || !caller) return session;
+    for (const room of session.rooms) {
+      const channel = channelOfRoom(caller.tenantId, room);
+      if (channel === undefined || !(channel.startsWith("conversation:") || channel.startsWith("call:"))) continue;
+      // Socket.IO reads a null session as "not recoverable" (its declared type says otherwise).
+      if (!(await stillAllowed(caller, channel).catch(() => false))) return null as unknown as typeof session;
+    }
+    return session;
+  };
 }
 
 /**
