@@ -44,3 +44,13 @@ export function serverIdSchema(kind: string) {
     .max(200, `must be a ${kind} id`)
     .refine((id) => SERVER_ID_PATTERN.test(id), { message: `no such ${kind}`, params: { unknownId: kind } });
 }
+
+/**
+ * An id of something the server made, named inside a payload as a reference
+ * (a reply's `replyTo`) rather than as what the request acts on: one that names
+ * nothing makes the payload invalid (`bad_request`), UUID or not, as a UUID
+ * of no message of the conversation does. Non-UUIDs never reach the database.
+ */
+export function serverReferenceSchema(refusal: string) {
+  return z.string({ message: refusal }).min(1, refusal).max(200, refusal).regex(SERVER_ID_PATTERN, refusal);
+}

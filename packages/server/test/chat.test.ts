@@ -203,6 +203,9 @@ describe("messages", () => {
     const reply = await ok(socket, "message:send", { conversationId: a, body: "answer", replyTo: inA.id });
     expect(reply.message).toMatchObject({ replyTo: inA.id, seq: 2 });
     expect(await fails(socket, "message:send", { conversationId: b, body: "wrong place", replyTo: inA.id })).toBe("bad_request");
+    // A reply to nothing is the same bad payload however the id is spelled.
+    expect(await fails(socket, "message:send", { conversationId: b, body: "to nothing", replyTo: "00000000-0000-4000-8000-000000000000" })).toBe("bad_request");
+    expect(await fails(socket, "message:send", { conversationId: b, body: "to nothing", replyTo: "nope" })).toBe("bad_request");
     expect((await ok(socket, "message:send", { conversationId: b, body: "next" })).message.seq).toBe(1);
   });
 

@@ -141,6 +141,23 @@ describe("chat events on conversation:{id}", () => {
     expect(atBob.map((e) => e.message.body)).toEqual(["while away"]);
   });
 
+  it("a participant removed while someone types does not get the server's automatic typing:stop", async () => {
+    const { connect } = await startServer({ env: { TYPING_TIMEOUT_MS: "300" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const carol = await connect({ sub: "carol", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob", "carol"]);
+    const started = nextEvent(carol.socket, "typing:start");
+    await ok(bob.socket, "typing:start", { conversationId: id });
+    await started;
+    const atCarol = collect(carol.socket, "typing:stop");
+    const stopped = nextEvent<{ userId: string }>(alice.socket, "typing:stop", 3000);
+    await ok(alice.socket, "conversation:removeParticipants", { conversationId: id, userIds: ["carol"] });
+    expect((await stopped).userId).toBe("bob");
+    await sleep(100);
+    expect(atCarol).toEqual([]);
+  });
+
   it("leaving a conversation takes all of the user's devices out of its channel", async () => {
     const { connect, server } = await startServer();
     const alice = await connect({ sub: "alice", tenant: "acme" });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { serverIdSchema, userIdSchema } from "../identifiers.js";
+import { serverIdSchema, serverReferenceSchema, userIdSchema } from "../identifiers.js";
 
 /** Longest body after trimming (PROTOCOL.md section 4). */
 export const MESSAGE_BODY_MAX = 8000;
@@ -46,7 +46,7 @@ export const messageSendSchema = z.object({
   conversationId: conversationIdSchema,
   body: messageBodySchema,
   clientMessageId: z.string().min(1).max(128).optional(),
-  replyTo: messageIdSchema.optional(),
+  replyTo: serverReferenceSchema("not a message of this conversation").optional(),
 });
 
 export const messageHistorySchema = z.object({

@@ -216,6 +216,11 @@ export class ChatService {
     return { unreadCount: await this.store.unreadCount(caller.tenantId, payload.conversationId, caller.userId) };
   }
 
+  /** A conversation's participants as stored now (for events sent later than the request that prompted them). */
+  currentParticipants(tenantId: string, conversationId: string): Promise<string[]> {
+    return this.store.participantIds(tenantId, conversationId);
+  }
+
   /** Participants of a conversation the caller belongs to (for typing indicators). */
   async participantsFor(caller: Caller, conversationId: string): Promise<string[]> {
     const participants = await this.store.participantIds(caller.tenantId, conversationId);

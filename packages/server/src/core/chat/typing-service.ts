@@ -69,9 +69,16 @@ export class TypingService implements ConnectionListener {
     }
   }
 
-  private announceStop(entry: TypingEntry, origin: Origin = {}): Promise<void> {
+  /**
+   * To the participants as they are now, not as they were at `typing:start`:
+   * one removed in between (or the typist, gone by leaving) hears nothing more
+   * of the conversation. Were the database unreachable, the entry's own list
+   * is used rather than leave the others' indicator running.
+   */
+  private async announceStop(entry: TypingEntry, origin: Origin = {}): Promise<void> {
     const data = { conversationId: entry.conversationId, userId: entry.userId, name: entry.name };
-    return this.chat.publishIn(entry.tenantId, entry.conversationId, entry.participants, "typing:stop", data, origin);
+    const participants = await this.chat.currentParticipants(entry.tenantId, entry.conversationId).catch(() => entry.participants);
+    return this.chat.publishIn(entry.tenantId, entry.conversationId, participants, "typing:stop", data, origin);
   }
 }
 
