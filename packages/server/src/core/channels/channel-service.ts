@@ -257,7 +257,7 @@ function member(caller: Caller): Participant {
  * the user takes part in, and counting them would shut out of every other room a
  * connection that has read a hundred conversations.
  */
-function isParticipation(channel: string): boolean {
+export function isParticipation(channel: string): boolean {
   return channel.startsWith("conversation:") || channel.startsWith("call:");
 }
 

@@ -4,6 +4,7 @@ import { Server, type ServerOptions, type Socket } from "socket.io";
 import type { Logger } from "pino";
 import type { Caller } from "../../auth/caller.js";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
+import { isParticipation } from "../../core/channels/channel-service.js";
 import type { ConnectionListener } from "../../core/connection-listener.js";
 import type { Broker, ChannelMessage } from "../../ports/broker.js";
 import type { Metrics } from "../../metrics.js";
@@ -223,7 +224,7 @@ function guardRecovery(io: Server, stillAllowed: (caller: Caller, channel: strin
     if (!session || !caller) return session;
     const participations = session.rooms
       .map((room) => channelOfRoom(caller.tenantId, room))
-      .filter((channel): channel is string => channel !== undefined && (channel.startsWith("conversation:") || channel.startsWith("call:")));
+      .filter((channel): channel is string => channel !== undefined && isParticipation(channel));
     // Asked together: a device that had read a hundred conversations reconnects in one round of queries.
     const allowed = await Promise.all(participations.map((channel) => stillAllowed(caller, channel).catch(() => false)));
     // Socket.IO reads a null session as "not recoverable" (its declared type says otherwise).
