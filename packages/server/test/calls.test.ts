@@ -58,6 +58,27 @@ describe("call signaling", () => {
     expect(await ended).toEqual({ callId: call.id, reason: "rejected", durationMs: 0 });
   });
 
+  it("one hang-up serves every state: a ringing callee's call:end declines (a group call goes on), the caller's call:reject hangs up", async () => {
+    const { connect } = await startServer({ env: { CALL_RING_TIMEOUT_MS: "5000" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const carol = await connect({ sub: "carol", tenant: "acme" });
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob", "carol"], media: "audio" });
+    const rejected = nextEvent<any>(alice.socket, "call:rejected");
+    const ended = collect<any>(alice.socket, "call:ended");
+    await ok(bob.socket, "call:end", { callId: call.id });
+    expect(await rejected).toEqual({ callId: call.id, userId: "bob", reason: "rejected" });
+    await sleep(100);
+    expect(ended).toEqual([]);
+    // Bob is out of the call now: hanging up again, or accepting, is a conflict.
+    expect(await fails(bob.socket, "call:end", { callId: call.id })).toBe("conflict");
+    expect(await fails(bob.socket, "call:accept", { callId: call.id })).toBe("conflict");
+
+    const cancelled = nextEvent<any>(carol.socket, "call:ended");
+    await ok(alice.socket, "call:reject", { callId: call.id });
+    expect(await cancelled).toMatchObject({ callId: call.id, reason: "cancelled" });
+  });
+
   it("an unanswered call times out: callees get call:missed, the caller call:ended with reason timeout", async () => {
     const { connect } = await startServer({ env: fast });
     const alice = await connect({ sub: "alice", tenant: "acme" });

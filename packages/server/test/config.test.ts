@@ -81,6 +81,14 @@ describe("configuration", () => {
     expect(loadConfig({ JWT_SECRET: "x".repeat(32) }).nodeId).toBe(`${hostname()}-${process.pid}`);
   });
 
+  it("RATE_LIMITS naming no family stops the start instead of being ignored; the families and connect are accepted", () => {
+    const text = loadConfigProblems({ JWT_SECRET: "x".repeat(32), RATE_LIMITS: "mesage=5/10,bogus=1/1" }).join("\n");
+    expect(text).toContain(`RATE_LIMITS: "mesage" is not a family`);
+    expect(text).toContain(`"bogus" is not a family`);
+    const accepted = loadConfig({ JWT_SECRET: "x".repeat(32), RATE_LIMITS: "message=5/10,connect=100/60,other=7/1" }).limits.rateLimits;
+    expect(accepted).toEqual({ message: { points: 5, durationMs: 10_000 }, connect: { points: 100, durationMs: 60_000 }, other: { points: 7, durationMs: 1000 } });
+  });
+
   it("--help shows the RATE_LIMITS defaults, in a form RATE_LIMITS itself accepts", () => {
     const line = helpText().split("\n").find((l) => l.trimStart().startsWith("RATE_LIMITS"))!;
     const defaults = /\(default ([^)]+)\)$/.exec(line)?.[1];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fails, ok } from "./support/chat-helpers.js";
-import { channelEvent, eventually, pusherClient, startPusherServer, subscribe, within, type PusherClient } from "./support/pusher-helpers.js";
+import { APP, channelEvent, eventually, pusherClient, startPusherServer, subscribe, within, type PusherClient } from "./support/pusher-helpers.js";
 import { collect, nextEvent, sleep } from "./support/server-harness.js";
 
 describe("Socket.IO and Pusher clients on the same channels", () => {
@@ -19,6 +19,22 @@ describe("Socket.IO and Pusher clients on the same channels", () => {
     expect(await heardBySocketIo).toEqual({ title: "Clinic opens" });
     await sleep(100);
     expect(leaked).toEqual([]);
+  });
+
+  it("data published through POST /v1/events reaches pusher-js as the value published, strings that read as JSON included", async () => {
+    const key = "acme-key-0123456789abcdef";
+    const { port, url } = await startPusherServer({ env: { API_KEYS: `${APP.tenantId}:${key}` } });
+    const channel = await subscribe(await pusherClient(port), "topic.verbatim");
+    for (const data of ["123", "true", '{"a":1}', "plain words", 123, { a: [1, "2"] }, null]) {
+      const heard = channelEvent(channel, "verbatim");
+      const res = await fetch(`${url}/v1/events`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        body: JSON.stringify({ channel: "topic:verbatim", event: "verbatim", data }),
+      });
+      expect(res.status).toBe(202);
+      expect(await heard).toEqual(data);
+    }
   });
 
   it("a pusher-js client event reaches Socket.IO members of the channel under its client- name", async () => {

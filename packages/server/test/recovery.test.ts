@@ -63,6 +63,31 @@ describe("connection state recovery on one node", () => {
     expect(news.at(-1)).toEqual({ n: 5 });
   });
 
+  it("a device that drops and is recovered within the offline grace stays online, and nobody is told it left", async () => {
+    const { url, connect } = await startServer({ env });
+    const { socket: watcher } = await connect({ sub: "wendy", tenant: "acme" });
+    await ok(watcher, "presence:subscribe", { userIds: ["dan"] });
+    const changes = collect<{ userId: string; status: string }>(watcher, "presence:changed");
+    const { socket: dan } = await connect({ sub: "dan", tenant: "acme" }, FAST_RECONNECT);
+    await sleep(200);
+    changes.length = 0;
+
+    const { recovered } = await dropAndReconnect(dan, async () => void (await sleep(50)));
+    expect(recovered).toBe(true);
+    // Past the 2-s grace the departure would otherwise have been announced.
+    await sleep(2500);
+    expect(changes).toEqual([]);
+    expect((await ok(watcher, "presence:get", { userIds: ["dan"] })).presence[0].status).toBe("online");
+    const online = await (await fetch(`${url}/v1/users/dan/online`, { headers: { authorization: `Bearer ${API_KEY}` } })).json();
+    expect(online).toMatchObject({ online: true, status: "online" });
+    expect((await ok(dan, "presence:setStatus", { status: "busy" })).presence.status).toBe("busy");
+
+    // And its real departure later is announced once.
+    dan.disconnect();
+    await sleep(2500);
+    expect(changes.map((c) => c.status)).toEqual(["busy", "offline"]);
+  });
+
   it("a client whose last broadcast is older than the window starts a fresh session instead of resuming", async () => {
     const { url, connect } = await startServer({ env: { ...env, RECOVERY_WINDOW_MS: "1000" } });
     const { socket } = await connect({ sub: "alice", tenant: "acme" }, FAST_RECONNECT);

@@ -290,6 +290,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const entry of list(e.RATE_LIMITS)) {
     const match = /^([a-z]+)=(\d+)\/(\d+(?:\.\d+)?)$/.exec(entry);
     if (!match || Number(match[2]) < 1 || Number(match[3]) <= 0) problems.push(`RATE_LIMITS: "${entry}" must be family=points/seconds, e.g. message=30/10`);
+    // A misspelt family (mesage=5/10) would otherwise be ignored without a word, leaving the default in force.
+    else if (!Object.hasOwn(DEFAULT_RATE_LIMITS, match[1]!)) problems.push(`RATE_LIMITS: "${match[1]}" is not a family (${Object.keys(DEFAULT_RATE_LIMITS).join(", ")})`);
     else rateLimits[match[1]!] = { points: Number(match[2]), durationMs: Number(match[3]) * 1000 };
   }
   const pusherApps = parsePusherApps(list(e.PUSHER_APPS), problems);

@@ -133,7 +133,8 @@ export class CallService implements ConnectionListener {
   async reject(caller: Caller, payload: CallRejectPayload, origin: Origin = {}): Promise<Record<string, never>> {
     const current = await this.participantView(caller, payload.callId);
     if (current.call.state === "ended") throw new AppError("conflict", "the call has ended");
-    if (caller.userId === current.call.callerId) throw new AppError("bad_request", "the caller ends a call with call:end");
+    // The caller declining its own call means hanging up: cancelled while it rings, ended once answered.
+    if (caller.userId === current.call.callerId) return this.end(caller, payload.callId);
     if (!(await this.store.transition(caller.tenantId, payload.callId, caller.userId, ["ringing"], "rejected"))) {
       throw new AppError("conflict", "the call is not ringing for this user");
     }
@@ -149,7 +150,9 @@ export class CallService implements ConnectionListener {
     const current = await this.participantView(caller, callId);
     if (current.call.state === "ended") return {};
     const me = current.participants.find((p) => p.userId === caller.userId)!;
-    if (me.status !== "joined") throw new AppError("bad_request", "only a participant in the call ends it; a ringing callee uses call:reject");
+    // A ringing callee's hang-up declines (one "hang up" button serves every state); a group call goes on for the others.
+    if (me.status === "ringing") return this.reject(caller, { callId });
+    if (me.status !== "joined") throw new AppError("conflict", "this user is no longer in the call");
     const reason: CallEndReason = current.call.state === "ringing" && caller.userId === current.call.callerId ? "cancelled" : "ended";
     await this.finish(caller.tenantId, callId, reason);
     return {};

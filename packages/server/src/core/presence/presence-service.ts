@@ -147,7 +147,8 @@ export class PresenceService implements ConnectionListener {
           if (!pending) return;
           clearTimeout(pending.timer);
           this.pendingOffline.delete(userKey(tenantId, userId));
-          await this.deps.store.removeConnection(tenantId, userId, pending.connectionId);
+          // A Socket.IO session recovered within the grace comes back under the id it left with: that entry is this one.
+          if (pending.connectionId !== entry.connectionId) await this.deps.store.removeConnection(tenantId, userId, pending.connectionId);
         },
       }),
     );

@@ -1,6 +1,6 @@
 import type { Broker } from "../../ports/broker.js";
 import type { z } from "zod";
-import { dataBytes, decodeData, encodeData, type frameSchema } from "./frames.js";
+import { dataBytes, dataString, decodeData, type frameSchema } from "./frames.js";
 import type { PusherConnection } from "./pusher-connection.js";
 import type { PusherWebhooks } from "./webhooks.js";
 
@@ -49,7 +49,7 @@ export class ClientEvents {
       name: "client_event",
       channel: subscription.name,
       event: frame.event,
-      data: encodeData(frame.data ?? null),
+      data: dataString(frame.data ?? null),
       socket_id: connection.id,
       ...(userId !== undefined && { user_id: userId }),
     });

@@ -55,12 +55,25 @@ export function parseData<S extends z.ZodType>(schema: S, data: unknown): z.infe
   return parsed.success ? parsed.data : undefined;
 }
 
-/** Event data on the wire: Pusher sends `data` as a string; strings go out as they are. */
+/**
+ * Event data in a frame: Pusher sends `data` as a string, and pusher-js
+ * JSON-parses it when it can. So every value is JSON-encoded, strings too: an
+ * event published with the string `"123"` reaches pusher-js as that string, as
+ * it reaches Socket.IO and plain WebSocket clients (PROTOCOL.md section 8,
+ * "verbatim"), not as the number 123. Data that came in through Pusher's own
+ * APIs as a JSON string was decoded on the way in (`decodeData`), so it goes
+ * out as the same JSON.
+ */
 export function encodeData(data: unknown): string {
+  return JSON.stringify(data ?? null);
+}
+
+/** Data as Pusher's webhooks and size limits take it: a string as it is, anything else JSON-encoded. */
+export function dataString(data: unknown): string {
   return typeof data === "string" ? data : JSON.stringify(data ?? null);
 }
 
 /** Size of event data as Pusher counts it: the bytes of its string form. */
 export function dataBytes(data: unknown): number {
-  return Buffer.byteLength(encodeData(data), "utf8");
+  return Buffer.byteLength(dataString(data), "utf8");
 }
