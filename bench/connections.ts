@@ -124,25 +124,34 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     const exited = workers.map((w) => (w.exitCode !== null || w.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => w.once("exit", () => resolve()))));
     for (const w of workers) if (w.connected) w.send({ type: "exit" });
     await Promise.all(exited);
+    console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${name}: workers gone`);
     await target.stop();
+    console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${name}: server stopped`);
     await db?.drop();
   };
   try {
-    // The previous server's stop does not touch this one's RSS; its CPU would slow the ramp.
-    await Promise.all([previousStopped, settle(target.pid)]);
-    const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
+    const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
     // Tokens are minted before the ramp (the target's own `token`: a JWT for Switchboard, none for the peers),
-    // as an app's backend mints them before its clients connect: the ramp times connecting only.
-    const shares = await Promise.all(
+    // as an app's backend mints them before its clients connect: the ramp times connecting only. They are
+    // minted while the previous server stops and this one's idle RSS settles, which neither reads.
+    const minting = Promise.all(
       Array.from({ length: WORKERS }, (_, i) => Promise.all(Array.from({ length: N }, (_, k) => `idle${k}`).filter((_, k) => k % WORKERS === i).map((sub) => target.token(sub)))),
     );
+    minting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    console.error(`  ${at()} ${name} started`);
+    // The previous server's stop does not touch this one's RSS; its CPU would slow the ramp.
+    await Promise.all([previousStopped.then(() => console.error(`  ${at()} previous server stopped`)), settle(target.pid)]);
+    const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
+    const shares = await minting;
     const cpuBefore = await processCpuSeconds(target.pid);
     const start = performance.now();
     const reports = await Promise.all(workers.map((w, i) => ask<any>(w, { type: "open", url: target.url, tokens: shares[i], concurrency: CONCURRENCY }, "opened")));
     const rampSeconds = (performance.now() - start) / 1000;
     const rampCpu = (await processCpuSeconds(target.pid)) - cpuBefore;
     const opened = reports.reduce((s, r) => s + r.opened, 0);
+    console.error(`  ${at()} ${name} ramp over`);
     await settle(target.pid);
+    console.error(`  ${at()} ${name} settled`);
     const after = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
     const idle = await idleResponsiveness(target);
     const result = {

@@ -260,10 +260,13 @@ async function runSize(n: number, previousStopped: Promise<void>) {
       console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall} heartbeats=${step.heartbeats}`);
       return step;
     };
+    const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
+    console.error(`[bench:fanout] ${at()} ${n} subscribers connected`);
     await previousStopped;
     // Every server at once: nothing is measured, each gets the same publishes, and the
     // rooms are connected (during a spread connect, a busy server would bunch its handshakes).
     await Promise.all(loaded.map((l) => warmUpCode(l)));
+    console.error(`[bench:fanout] ${at()} code warmed up`);
     // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
     // open the publisher's connections, which would otherwise land in the first step's tail.
     const rates = fixedRates(n);
