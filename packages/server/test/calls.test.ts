@@ -184,13 +184,17 @@ describe("call signaling", () => {
     });
   });
 
-  it("a call tied to a conversation needs everyone to be a participant of it", async () => {
+  it("a call tied to a conversation needs everyone to be a participant of it; one that does not exist in the tenant is not_found", async () => {
     const { connect } = await startServer({ env: fast });
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const id = await createGroup(alice.socket, ["bob"]);
+    const erin = await connect({ sub: "erin", tenant: "acme" });
+    expect(await fails(erin.socket, "call:initiate", { calleeIds: ["bob"], media: "audio", conversationId: id })).toBe("forbidden");
+    expect(await fails(alice.socket, "call:initiate", { calleeIds: ["erin"], media: "audio", conversationId: id })).toBe("forbidden");
+    expect(await fails(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio", conversationId: "00000000-0000-4000-8000-000000000000" })).toBe("not_found");
+    const globex = await connect({ sub: "alice", tenant: "globex" });
+    expect(await fails(globex.socket, "call:initiate", { calleeIds: ["bob"], media: "audio", conversationId: id })).toBe("not_found");
     expect((await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio", conversationId: id })).call.conversationId).toBe(id);
-    const alice2 = await connect({ sub: "erin", tenant: "acme" });
-    expect(await fails(alice2.socket, "call:initiate", { calleeIds: ["bob"], media: "audio", conversationId: id })).toBe("forbidden");
   });
 
   it("a call whose ringing timer was lost (its node died) is timed out by the sweeper of any node", async () => {

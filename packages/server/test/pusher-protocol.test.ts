@@ -1,3 +1,5 @@
+import { createHmac } from "node:crypto";
+import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { APP, channelEvent, collectChannel, eventually, pusherClient, rawPusher, startPusherServer, subscribe, within } from "./support/pusher-helpers.js";
 import { sleep } from "./support/server-harness.js";
@@ -45,6 +47,23 @@ describe("Pusher connection (protocol 7)", () => {
     const closed = await within<{ code: number }>(3000, "close", (done) => void silent.closed.then(done));
     expect(closed.code).toBe(4201);
     expect(answering.ws.readyState).toBe(answering.ws.OPEN);
+  });
+
+  it("a presence member whose network vanished (no pong, no close handshake) is removed right after the pong timeout, not 30 s later", async () => {
+    const { port } = await startPusherServer({ env: { PUSHER_ACTIVITY_TIMEOUT: "1" } });
+    const watcher = await pusherClient(port, { presence: { user_id: "watcher" } });
+    const channel = await subscribe(watcher, "presence-topic.vanish");
+    const ghost = await rawPusher(port);
+    const { socket_id } = (await ghost.next("pusher:connection_established")).data as { socket_id: string };
+    const channelData = JSON.stringify({ user_id: "ghost" });
+    const auth = `${APP.key}:${createHmac("sha256", APP.secret).update(`${socket_id}:presence-topic.vanish:${channelData}`).digest("hex")}`;
+    const added = channelEvent<{ id: string }>(channel, "pusher:member_added");
+    ghost.send({ event: "pusher:subscribe", data: { channel: "presence-topic.vanish", auth, channel_data: channelData } });
+    expect((await added).id).toBe("ghost");
+    // Its network goes: from now on it reads nothing and answers nothing, not even the close frame.
+    (ghost.ws as unknown as { _socket: Socket })._socket.pause();
+    const removed = within<{ id: string }>(6000, "member_removed", (done) => channel.bind("pusher:member_removed", done));
+    expect((await removed).id).toBe("ghost");
   });
 
   it("a WebSocket upgrade from an origin outside CORS_ORIGINS is refused with 403", async () => {

@@ -19,6 +19,9 @@ import { memberInfo, PusherSubscriptions } from "./subscriptions.js";
 import type { PusherWebhooks } from "./webhooks.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
 
+/** How long a connection closed for a missed pong may take to answer the close handshake before it is dropped. */
+const CLOSE_HANDSHAKE_MS = 1000;
+
 export interface PusherTransportOptions {
   apps: PusherApps;
   channels: ChannelService;
@@ -155,7 +158,12 @@ export class PusherTransport {
       activityMs,
       Math.min(activityMs, 30_000),
       () => connection.send("pusher:ping", {}),
-      () => connection.closeWith(CLOSE.pongTimeout, "Pong reply not received"),
+      () => {
+        connection.closeWith(CLOSE.pongTimeout, "Pong reply not received");
+        // A peer that answers no ping will not answer the close handshake either: without this, ws
+        // waits 30 s for it, and a vanished presence member stays listed all that time.
+        setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+      },
     );
     ws.on("message", (raw, isBinary) => {
       activity.touch();
