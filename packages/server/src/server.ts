@@ -435,6 +435,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     logger,
     knownEvents: SERVER_EVENTS,
     coalescer,
+    presence,
   });
 
   let stopping = false;

@@ -65,6 +65,25 @@ describe("Socket.IO and Pusher clients on the same channels", () => {
     expect(await onPusher).toEqual({ at: "9:00" });
   });
 
+  it("a pusher-js connection signed in as a user is one of that user's devices: online to presence on every protocol while it is connected", async () => {
+    const { port, backend, connect } = await startPusherServer({ env: { PRESENCE_OFFLINE_GRACE_MS: "0" } });
+    const watcher = await connect({ sub: "wendy", tenant: "acme" });
+    await ok(watcher.socket, "presence:subscribe", { userIds: ["paula"] });
+    const online = nextEvent<{ userId: string; status: string }>(watcher.socket, "presence:changed");
+    const paula = await signedIn(port, backend, "paula");
+    expect(await online).toMatchObject({ userId: "paula", status: "online" });
+    expect((await ok(watcher.socket, "presence:get", { userIds: ["paula"] })).presence[0].status).toBe("online");
+    // A Socket.IO device of hers coming and going changes nothing while the Pusher one stays.
+    const changes = collect(watcher.socket, "presence:changed");
+    const phone = await connect({ sub: "paula", tenant: "acme" });
+    phone.socket.disconnect();
+    await sleep(300);
+    expect(changes).toEqual([]);
+    const offline = nextEvent<{ userId: string; status: string; lastSeen: string | null }>(watcher.socket, "presence:changed");
+    paula.disconnect();
+    expect(await offline).toMatchObject({ userId: "paula", status: "offline", lastSeen: expect.any(String) });
+  });
+
   it("presence members are one list seen through both protocols", async () => {
     const { port, connect } = await startPusherServer();
     const alice = await connect({ sub: "alice", tenant: "acme", name: "Alice" });

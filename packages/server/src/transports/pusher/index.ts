@@ -13,7 +13,7 @@ import { registerPusherAuthEndpoint } from "./auth-endpoint.js";
 import { isPublicPusherId, PUSHER_KIND, presenceNameOf } from "./channel-names.js";
 import { registerPusherHttpApi } from "./http-api.js";
 import { PusherApps } from "./pusher-apps.js";
-import { PusherTransport } from "./pusher-transport.js";
+import { PusherTransport, type PusherPresence } from "./pusher-transport.js";
 import { PusherWebhooks } from "./webhooks.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
 
@@ -32,6 +32,8 @@ export interface PusherDeps {
   knownEvents: ReadonlySet<string>;
   /** Batches each socket's frames per event-loop turn into one write. */
   coalescer: WriteCoalescer;
+  /** Presence, told about connections signed in with `pusher:signin`. */
+  presence?: PusherPresence;
 }
 
 /** The Pusher protocol's pieces, as the composition root holds them. */
@@ -77,6 +79,7 @@ export function attachPusher(deps: PusherDeps): PusherEndpoints {
     maxPayloadBytes: config.maxPayloadBytes,
     knownEvents: deps.knownEvents,
     coalescer: deps.coalescer,
+    ...(deps.presence && { presence: deps.presence }),
   });
   // Subscriptions of a crashed node (shared occupancy): the sweeping node reports the names they vacated, once.
   const occupancyLeases = new LeaseKeeper({

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { ChannelService } from "../../core/channels/channel-service.js";
+import type { Connection } from "../../core/connection.js";
 import type { Metrics } from "../../metrics.js";
 import type { Broker, ChannelMessage } from "../../ports/broker.js";
 import type { ChannelOccupancy } from "../../ports/channel-occupancy.js";
@@ -36,6 +37,16 @@ export interface PusherTransportOptions {
   knownEvents: ReadonlySet<string>;
   /** Batches each socket's frames per event-loop turn into one write. */
   coalescer: WriteCoalescer;
+  /** Presence (PROTOCOL.md section 5): a connection signed in with `pusher:signin` is one of its user's devices. */
+  presence?: PusherPresence;
+}
+
+/** What the transport tells presence about signed-in connections. */
+export interface PusherPresence {
+  connect(connection: Connection): Promise<void>;
+  disconnect(connection: Connection): Promise<void>;
+  /** A frame the user sent (not a ping): activity, which keeps them from turning `away`. */
+  touch(connection: Connection): void;
 }
 
 /** Close codes (Pusher protocol): 4000-4099 do not reconnect, 4200-4299 reconnect at once. */
@@ -175,7 +186,10 @@ export class PusherTransport {
       activity.stop();
       this.connections.delete(connection.id);
       metrics.connections.dec({ protocol: "pusher" });
-      run(() => this.subscriptions.unsubscribeAll(connection));
+      run(async () => {
+        await this.subscriptions.unsubscribeAll(connection);
+        if (connection.user) await this.options.presence?.disconnect(connection);
+      });
     });
     connection.send("pusher:connection_established", { socket_id: connection.id, activity_timeout: activityTimeoutSeconds });
     logger.debug({ socketId: connection.id, appId: app.appId }, "pusher connected");
@@ -193,6 +207,7 @@ export class PusherTransport {
     if (!parsed.success) return connection.error("frames are { event, channel?, data? }");
     const frame = parsed.data;
     const known = frame.event.startsWith("pusher:");
+    if (connection.user && frame.event !== "pusher:ping" && frame.event !== "pusher:pong") this.options.presence?.touch(connection);
     this.options.metrics.eventsIn.inc({ event: known ? frame.event : frame.event.startsWith("client-") ? "client-event" : "unknown" });
     switch (frame.event) {
       case "pusher:ping":
@@ -217,16 +232,23 @@ export class PusherTransport {
     }
   }
 
-  /** `pusher:signin`: a bad signature or user_data closes the connection with 4009, as Pusher does. */
-  private signin(connection: PusherConnection, data: unknown): void {
+  /**
+   * `pusher:signin`: a bad signature or user_data closes the connection with
+   * 4009, as Pusher does. A signed-in connection counts as one of its user's
+   * devices for presence; signing in again as someone else moves it over.
+   */
+  private async signin(connection: PusherConnection, data: unknown): Promise<void> {
     const payload = parseData(signinSchema, data);
     if (!payload || !verifyUserAuth(connection.app, connection.id, payload.user_data, payload.auth)) {
       return connection.closeWith(CLOSE.unauthorized, "Invalid signin signature");
     }
     const user = parseData(userDataSchema, payload.user_data);
     if (!user) return connection.closeWith(CLOSE.unauthorized, "user_data must be JSON with a string id");
+    const previous = connection.user?.id;
+    if (previous !== undefined && previous !== user.id) await this.options.presence?.disconnect(connection);
     connection.signIn({ id: user.id, name: user.name ?? user.id });
     connection.send("pusher:signin_success", { user_data: payload.user_data });
+    if (previous !== user.id) await this.options.presence?.connect(connection);
   }
 
   /** Delivers one broker message to the local subscribers of its channels, under each subscription's Pusher name. */
