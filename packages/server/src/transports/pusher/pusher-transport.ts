@@ -80,6 +80,8 @@ export class PusherTransport {
   private readonly clientEvents: ClientEvents;
   private readonly unsubscribeBroker: () => void;
   private stopping = false;
+  /** Each closed connection's cleanup (unsubscribing, presence) still running. */
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(
     router: UpgradeRouter,
@@ -137,6 +139,7 @@ export class PusherTransport {
     await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise((resolve) => this.wss.close(resolve));
+    await Promise.all(this.cleanups);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -161,8 +164,9 @@ export class PusherTransport {
     metrics.connections.inc({ protocol: "pusher" });
     // Frames of one connection are handled one after another, and its cleanup after them.
     let queue: Promise<void> = Promise.resolve();
-    const run = (task: () => Promise<void> | void) => {
+    const run = (task: () => Promise<void> | void): Promise<void> => {
       queue = queue.then(task).catch((err: unknown) => logger.error({ err }, "pusher frame failed"));
+      return queue;
     };
     const activityMs = activityTimeoutSeconds * 1000;
     const activity = new ActivityMonitor(
@@ -186,10 +190,13 @@ export class PusherTransport {
       activity.stop();
       this.connections.delete(connection.id);
       metrics.connections.dec({ protocol: "pusher" });
-      run(async () => {
+      // Awaited by close(): presence must hear of the departure before it closes itself.
+      const cleanup = run(async () => {
         await this.subscriptions.unsubscribeAll(connection);
         if (connection.user) await this.options.presence?.disconnect(connection);
       });
+      this.cleanups.add(cleanup);
+      void cleanup.finally(() => this.cleanups.delete(cleanup));
     });
     connection.send("pusher:connection_established", { socket_id: connection.id, activity_timeout: activityTimeoutSeconds });
     logger.debug({ socketId: connection.id, appId: app.appId }, "pusher connected");
