@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { runCluster } from "./cli/cluster.js";
 import { keysCommand } from "./cli/keys.js";
+import { DataDirInUseError } from "./drivers/sql/data-dir-lock.js";
 import { triggerSql } from "./cli/sql-trigger.js";
 import { ConfigError, helpText, loadConfig } from "./config/config.js";
 import { createServer, type SwitchboardServer } from "./server.js";
@@ -164,7 +165,9 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err) => {
-    process.stderr.write(`switchboard: failed to start: ${(err as Error).stack ?? String(err)}\n`);
+    // A refusal the user can act on is its message; anything else keeps its stack.
+    const text = err instanceof DataDirInUseError ? err.message : ((err as Error).stack ?? String(err));
+    process.stderr.write(`switchboard: failed to start: ${text}\n`);
     process.exit(1);
   },
 );

@@ -128,6 +128,7 @@ describe("switchboard keys", () => {
     await run(process.execPath, [CLI, "keys", "revoke", "--id", id!], { env: cliEnv });
     const again = await startServer({ env: db });
     expect((await post(again.url, "/v1/events", key, { channel: "user:bob", event: "ping:me", data: {} })).status).toBe(401);
+    await again.server.stop();
     const listed = await run(process.execPath, [CLI, "keys", "list", "--tenant", "acme"], { env: cliEnv });
     expect(listed.stdout).toContain("revoked");
   });

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { DependencyUnavailableError } from "../../ports/errors.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
+import { lockDataDir } from "./data-dir-lock.js";
 
 /**
  * Embedded Postgres (PGlite, WASM) for the zero-setup single process. PGlite runs
@@ -11,13 +12,26 @@ import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
 export class PgliteDatabase implements SqlDatabase {
   readonly kind = "pglite" as const;
 
-  private constructor(private readonly db: PGlite) {}
+  private constructor(
+    private readonly db: PGlite,
+    private readonly unlock: () => Promise<void>,
+  ) {}
 
-  /** Opens (creating when needed) the database in `dataDir`; `:memory:` keeps it in memory. */
+  /**
+   * Opens (creating when needed) the database in `dataDir`; `:memory:` keeps it
+   * in memory. A directory is held by one process at a time (see
+   * {@link lockDataDir}): another process's open is refused while this is open.
+   */
   static async open(dataDir: string): Promise<PgliteDatabase> {
-    if (dataDir !== ":memory:") await mkdir(dataDir, { recursive: true });
-    const db = await PGlite.create(dataDir === ":memory:" ? undefined : dataDir);
-    return new PgliteDatabase(db);
+    if (dataDir === ":memory:") return new PgliteDatabase(await PGlite.create(), async () => {});
+    await mkdir(dataDir, { recursive: true });
+    const unlock = await lockDataDir(dataDir);
+    try {
+      return new PgliteDatabase(await PGlite.create(dataDir), unlock);
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
   }
 
   async query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }> {
@@ -57,5 +71,6 @@ export class PgliteDatabase implements SqlDatabase {
 
   async close(): Promise<void> {
     if (!this.db.closed) await this.db.close();
+    await this.unlock();
   }
 }
