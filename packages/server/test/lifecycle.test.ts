@@ -55,6 +55,18 @@ describe("the switchboard CLI", () => {
     }
   });
 
+  it("npx switchboard --help, as the README has it, runs the built CLI from the repository root", async () => {
+    // `--offline`: a missing link must fail here, not fetch an unrelated `switchboard` package from the registry.
+    const root = fileURLToPath(new URL("../../..", import.meta.url));
+    const child = spawn("npx", ["--offline", "switchboard", "--help"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.stderr.on("data", (chunk) => (out += chunk));
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(out).toContain("RATE_LIMITS");
+    expect(code).toBe(0);
+  });
+
   it("a bad value stops the start with a message naming the variable", async () => {
     const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH ?? "", PORT: "seventy", JWT_SECRET: "short" }, stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
