@@ -19,7 +19,8 @@ export class DataDirInUseError extends Error {
   ) {
     super(
       `DATA_DIR ${dataDir} is in use by another Switchboard process (pid ${pid}): the embedded database serves one process at a time. ` +
-        "Stop that process first, or run with DATABASE_URL (Postgres), which any number of processes share.",
+        "Stop that process first, or run with DATABASE_URL (Postgres), which any number of processes share. " +
+        `(If no process uses it, a stale ${join(dataDir, LOCK_FILE)} may be deleted.)`,
     );
     this.name = "DataDirInUseError";
   }
