@@ -308,11 +308,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const typing = new TypingService(chat, redis ? new RedisTypingStore(redis, config.redisPrefix) : new MemoryTypingStore(), config.typingTimeoutMs, logger.child({ component: "typing" }));
   const calls = new CallService(new SqlCallStore(database), broker, registry, {
     ...config.calls,
-    conversationParticipants: async (tenantId, conversationId) => {
-      const ids = await chatStore.participantIds(tenantId, conversationId);
-      // Everyone may have left a conversation that still exists: only then is the second query needed.
-      return ids.length > 0 || (await chatStore.getConversation(tenantId, conversationId)) ? ids : null;
-    },
+    conversationParticipants: (caller, conversationId) => chat.participantsFor(caller, conversationId),
     // Participants of an active call show `in_call`.
     inCall: {
       entered: async (tenantId, userId) => void (await presence.setInCall(tenantId, userId, true)),

@@ -35,8 +35,12 @@ export interface CallServiceOptions {
   /** How often every node looks for calls whose ringing timer was lost (e.g. with a crashed node). */
   sweepIntervalMs: number;
   thresholds: { rttMs: number; jitterMs: number; packetLossPct: number };
-  /** A conversation's participant ids, or null when it does not exist in the tenant (calls tied to one must be among them). */
-  conversationParticipants(tenantId: string, conversationId: string): Promise<string[] | null>;
+  /**
+   * The participant ids of a conversation the caller is in (calls tied to one
+   * must be among them); throws `not_found` for one that does not exist in the
+   * tenant and `forbidden` for one the caller is not in, as chat does.
+   */
+  conversationParticipants(caller: Caller, conversationId: string): Promise<string[]>;
   inCall?: InCallTracker;
   /**
    * Whether a user has a live connection on any node (shared presence). Asked
@@ -84,12 +88,8 @@ export class CallService implements ConnectionListener {
     const calleeIds = [...new Set(payload.calleeIds)].filter((id) => id !== caller.userId);
     if (calleeIds.length === 0) throw new AppError("bad_request", "a call needs at least one callee other than the caller");
     if (payload.conversationId) {
-      const participants = await this.options.conversationParticipants(caller.tenantId, payload.conversationId);
-      // As in chat: a conversation of no one in this tenant is not_found, one the caller or a callee is not in forbidden.
-      if (!participants) throw new AppError("not_found", "no such conversation");
-      if (![caller.userId, ...calleeIds].every((userId) => participants.includes(userId))) {
-        throw new AppError("forbidden", "caller and callees must be participants of the conversation");
-      }
+      const participants = await this.options.conversationParticipants(caller, payload.conversationId);
+      if (!calleeIds.every((userId) => participants.includes(userId))) throw new AppError("forbidden", "callees must be participants of the conversation");
     }
     if ((await this.store.busyUsers(caller.tenantId, [caller.userId])).length > 0) throw new AppError("conflict", "already in a call");
     const now = new Date();

@@ -221,7 +221,7 @@ export class ChatService {
     return this.store.participantIds(tenantId, conversationId);
   }
 
-  /** Participants of a conversation the caller belongs to (for typing indicators). */
+  /** Participants of a conversation the caller belongs to (typing indicators, calls tied to a conversation). */
   async participantsFor(caller: Caller, conversationId: string): Promise<string[]> {
     const participants = await this.store.participantIds(caller.tenantId, conversationId);
     if (!participants.includes(caller.userId)) throw await this.refusal(caller, conversationId);
