@@ -397,9 +397,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     metrics,
     logger,
     maxPayloadBytes: config.maxPayloadBytes,
-    // A connection that stops answering is dropped at the second check after it went quiet, 20-40 s:
+    // A connection that stops answering is dropped at the second check after it went quiet, 20-40 s by default:
     // with the 2-s offline grace, a vanished device reads offline within PROTOCOL.md's 60 s (30 s checks took up to 62).
-    heartbeatMs: 20_000,
+    heartbeatMs: config.wsHeartbeatMs,
     admits,
     admitsAddress,
     knownEvents: SERVER_EVENTS,

@@ -1,8 +1,10 @@
 import { WebSocket } from "ws";
 import { describe, expect, it } from "vitest";
-import { nextEvent, sleep, startServer } from "./support/server-harness.js";
+import { nextEvent, onCleanup, request, sleep, startServer } from "./support/server-harness.js";
 import { WsTestClient } from "./support/ws-client.js";
 import { ok } from "./support/chat-helpers.js";
+import { IMMEDIATE, getOne, nextChange } from "./support/presence-helpers.js";
+import { startTcpProxy } from "./support/tcp-proxy.js";
 
 describe("plain WebSocket endpoint", () => {
   it("connects with ?token=, answers ping with pong, and keeps going after bad frames", async () => {
@@ -90,6 +92,25 @@ describe("plain WebSocket endpoint", () => {
     expect(await reply).toMatchObject({ channel: `conversation:${created.data.conversation.id}`, data: { message: { body: "from socket.io", seq: 2 } } });
     ws.send({ type: "request", id: 3, event: "no:such", payload: {} });
     expect(await ws.next((f) => f.id === 3)).toMatchObject({ type: "response", ok: false, error: { code: "bad_request" } });
+  });
+
+  it("drops a client that stops answering its pings (WS_HEARTBEAT_MS), and its user goes offline", async () => {
+    const { url, token, connect } = await startServer({ env: { ...IMMEDIATE, WS_HEARTBEAT_MS: "200" } });
+    const { socket: alice } = await connect({ sub: "alice", tenant: "acme" });
+    expect((await request<any>(alice, "presence:subscribe", { userIds: ["bob"] })).ok).toBe(true);
+    // Bob's device reaches the server through a proxy that can go silent, as a phone leaving coverage does.
+    const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(url).port) });
+    onCleanup(() => proxy.close());
+    const online = nextChange(alice, "bob");
+    const bob = await WsTestClient.open(`http://127.0.0.1:${proxy.port}`, await token({ sub: "bob", tenant: "acme" }));
+    expect((await online).status).toBe("online");
+    // A client that answers (ws answers pings by itself) stays connected over several intervals.
+    await sleep(700);
+    expect(bob.socket.readyState).toBe(WebSocket.OPEN);
+    expect((await getOne(alice, "bob")).status).toBe("online");
+    proxy.stall();
+    // Dropped at the second unanswered check (200-400 ms); with the default 20 s this would take 20-40 s.
+    expect((await nextChange(alice, "bob", 3000)).status).toBe("offline");
   });
 
   it("/realtime/health reports the service and active users", async () => {

@@ -38,6 +38,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: "API_KEYS", help: "comma-separated tenant:key pairs for the HTTP API (keys of 16+ characters)" },
   { env: "PRESENCE_IDLE_MS", help: "no client activity for this long turns a user away (0 = never)", default: "300000" },
   { env: "PRESENCE_OFFLINE_GRACE_MS", help: "a user whose last device left is announced offline only if none returns within this", default: "2000" },
+  { env: "WS_HEARTBEAT_MS", help: "plain WebSocket (/realtime/ws) ping interval; a client that misses two pings in a row is dropped", default: "20000" },
   { env: "MAX_PAYLOAD_BYTES", help: "largest WebSocket frame / HTTP body accepted", default: "131072" },
   { env: "RECOVERY_WINDOW_MS", help: "Socket.IO connection state recovery window (0 = off)", default: "120000" },
   { env: "TYPING_TIMEOUT_MS", help: "silence after which the server sends typing:stop itself", default: "6000" },
@@ -123,6 +124,7 @@ const envSchema = z.object({
   API_KEYS: z.string().optional(),
   PRESENCE_IDLE_MS: int(0, 7 * 24 * 3600_000).default(300_000),
   PRESENCE_OFFLINE_GRACE_MS: int(0, 600_000).default(2000),
+  WS_HEARTBEAT_MS: int(100, 600_000).default(20_000),
   MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(131_072),
   RECOVERY_WINDOW_MS: int(0, 24 * 3600_000).default(120_000),
   TYPING_TIMEOUT_MS: int(100, 600_000).default(6000),
@@ -199,6 +201,8 @@ export interface Config {
   /** HTTP API keys (`API_KEYS`); empty = the key-authenticated API refuses every request. */
   apiKeys: ApiKey[];
   presence: { idleMs: number; offlineGraceMs: number };
+  /** Plain WebSocket ping interval (`WS_HEARTBEAT_MS`): a client is dropped at the second check it has not answered. */
+  wsHeartbeatMs: number;
   maxPayloadBytes: number;
   recoveryWindowMs: number;
   typingTimeoutMs: number;
@@ -323,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pusher: { webhookUrl: e.PUSHER_WEBHOOK_URL, activityTimeoutSeconds: e.PUSHER_ACTIVITY_TIMEOUT },
     apiKeys,
     presence: { idleMs: e.PRESENCE_IDLE_MS, offlineGraceMs: e.PRESENCE_OFFLINE_GRACE_MS },
+    wsHeartbeatMs: e.WS_HEARTBEAT_MS,
     maxPayloadBytes: e.MAX_PAYLOAD_BYTES,
     recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     typingTimeoutMs: e.TYPING_TIMEOUT_MS,
