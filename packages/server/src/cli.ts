@@ -90,6 +90,7 @@ function sqlCommand(args: string[]): number {
       },
     });
     if (!values.table || !values.event || !values.channel) throw new Error("--table, --event and --channel are required");
+    if (values["id-column"] !== undefined) throw new Error("--id-column is no longer used: events too large for NOTIFY go through switchboard_event_outbox, whatever the table's key");
     const on = (values.on ?? "insert").split(",").map((o) => o.trim());
     if (!on.every((o) => o === "insert" || o === "update")) throw new Error("--on takes insert, update or insert,update");
     process.stdout.write(
@@ -100,7 +101,6 @@ function sqlCommand(args: string[]): number {
         tenant: values.tenant,
         tenantExpr: values["tenant-expr"],
         notifyChannel: values["notify-channel"],
-        idColumn: values["id-column"],
         on: on as ("insert" | "update")[],
       }),
     );

@@ -414,7 +414,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   };
 
   const eventsBridge = config.events.databaseUrl
-    ? new PgNotifyBridge({ url: config.events.databaseUrl, channels: config.events.channels, events, logger })
+    ? new PgNotifyBridge({
+        url: config.events.databaseUrl,
+        channels: config.events.channels,
+        events,
+        logger,
+        // Several nodes: one listens at a time, and the broker carries its publishes to the rest.
+        ...(config.redisUrl && { leaderKey: config.redisPrefix }),
+      })
     : undefined;
   await eventsBridge?.start();
 

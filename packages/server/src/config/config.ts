@@ -436,7 +436,7 @@ export function helpText(): string {
     "  switchboard start --cluster <n>   n nodes on PORT+1..PORT+n behind a round-robin balancer on PORT",
     "                          (needs DATABASE_URL and REDIS_URL; clients use the WebSocket transport)",
     "  switchboard sql trigger --table <t> --event <e> --channel <sql> (--tenant <id> | --tenant-expr <sql>)",
-    "                          [--notify-channel switchboard_events] [--on insert,update] [--id-column id]",
+    "                          [--notify-channel switchboard_events] [--on insert,update]",
     "                          print SQL that publishes <e> when rows are added to <t> (Postgres bridge)",
     "  switchboard keys create --tenant <id> [--name <n>]   print a new API key (only its hash is stored)",
     "  switchboard keys list [--tenant <id>] | keys revoke --id <key id>",
