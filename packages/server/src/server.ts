@@ -391,7 +391,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     router,
     verifier,
     listeners,
-    channels,
     broker,
     dispatcher,
     metrics,

@@ -26,6 +26,26 @@ describe("crisis screening of chat", () => {
     expect(leaks.flat()).toEqual([]);
   });
 
+  it("a message edited into crisis text raises an alert; editing it again while that alert is open raises none", async () => {
+    const { connect, server } = await startServer();
+    const patient = await connect({ sub: "pat", tenant: "acme", roles: ["patient"] });
+    const support = await connect({ sub: "sam", tenant: "acme", roles: ["support"] });
+    const alerts = collect<any>(support.socket, "crisis:alert");
+    const id = await createGroup(patient.socket, ["coach"]);
+    const { message } = await ok(patient.socket, "message:send", { conversationId: id, body: "hello there" });
+    await sleep(100);
+    expect(alerts).toEqual([]);
+    const alerted = nextEvent<any>(support.socket, "crisis:alert");
+    const edited = await ok(patient.socket, "message:edit", { messageId: message.id, body: "I'm going to kill myself tonight" });
+    expect(edited.message.body).toBe("I'm going to kill myself tonight");
+    expect(await alerted).toMatchObject({ userId: "pat", conversationId: id, messageId: message.id, category: "suicide", status: "open" });
+    // A typo fixed in the flagged message is not a second crisis.
+    await ok(patient.socket, "message:edit", { messageId: message.id, body: "I'm going to kill myself tonight." });
+    await sleep(150);
+    expect(alerts).toHaveLength(1);
+    expect((await server.database.query("select id from crisis_alerts")).rows).toHaveLength(1);
+  });
+
   it("idioms and negations raise nothing", async () => {
     const { connect } = await startServer();
     const patient = await connect({ sub: "pat", tenant: "acme" });

@@ -94,6 +94,28 @@ describe("plain WebSocket endpoint", () => {
     expect(await ws.next((f) => f.id === 3)).toMatchObject({ type: "response", ok: false, error: { code: "bad_request" } });
   });
 
+  it("subscribe and unsubscribe frames are rate limited and audited as room:join and room:leave are", async () => {
+    const { url, token } = await startServer({ env: { RATE_LIMITS: "room=3/10" } });
+    const ws = await WsTestClient.open(url, await token({ sub: "alice", tenant: "acme" }));
+    ws.send({ type: "subscribe", id: "a", channel: "topic:ward-3" });
+    expect(await ws.next((f) => f.id === "a")).toEqual({ type: "subscribed", id: "a", channel: "topic:ward-3" });
+    ws.send({ type: "subscribe", id: "b", channel: "user:bob" });
+    expect(await ws.next((f) => f.id === "b")).toMatchObject({ type: "error", code: "forbidden" });
+    ws.send({ type: "unsubscribe", id: "c", channel: "topic:ward-3" });
+    expect(await ws.next((f) => f.id === "c")).toEqual({ type: "unsubscribed", id: "c", channel: "topic:ward-3" });
+    ws.send({ type: "subscribe", id: "d", channel: "topic:ward-4" });
+    const limited = await ws.next((f) => f.id === "d");
+    expect(limited).toMatchObject({ type: "error", code: "rate_limited" });
+    expect(limited.details.retryAfterMs).toBeGreaterThan(0);
+    const admin = await token({ sub: "ada", tenant: "acme", roles: ["admin"] });
+    const res = await fetch(`${url}/v1/audit?actor=alice`, { headers: { authorization: `Bearer ${admin}` } });
+    const rows = ((await res.json()) as any).entries.map((e: any) => [e.action, e.target ?? null, e.result, e.detail ?? null]);
+    expect(rows).toContainEqual(["room:join", "topic:ward-3", "ok", null]);
+    expect(rows).toContainEqual(["room:join", "user:bob", "denied", "forbidden"]);
+    expect(rows).toContainEqual(["room:leave", "topic:ward-3", "ok", null]);
+    expect(rows).toContainEqual(["room:join", "topic:ward-4", "denied", "rate_limited"]);
+  });
+
   it("drops a client that stops answering its pings (WS_HEARTBEAT_MS), and its user goes offline", async () => {
     const { url, token, connect } = await startServer({ env: { ...IMMEDIATE, WS_HEARTBEAT_MS: "200" } });
     const { socket: alice } = await connect({ sub: "alice", tenant: "acme" });

@@ -37,4 +37,6 @@ export interface CrisisAlertStore {
   resolve(tenantId: string, alertId: string, by: string, resolution: string | null, now: Date): Promise<CrisisAlert | null>;
   claimEscalations(now: Date, limit: number): Promise<CrisisAlert[]>;
   list(tenantId: string, query: { status?: CrisisAlert["status"]; limit: number }): Promise<CrisisAlert[]>;
+  /** Alerts about this message not yet acknowledged or resolved. */
+  openForMessage(tenantId: string, messageId: string): Promise<CrisisAlert[]>;
 }

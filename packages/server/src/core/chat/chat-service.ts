@@ -195,6 +195,8 @@ export class ChatService {
     const message = await this.store.editMessage(caller.tenantId, payload.messageId, payload.body, new Date());
     if (!message) throw new AppError("conflict", "a deleted message cannot be edited");
     await this.publishToParticipants(caller.tenantId, message.conversationId, "message:updated", { message }, origin);
+    // After the edit is stored and delivered, as a send is: screening never holds a message back.
+    await this.crisis?.screenEdit(caller, message);
     return { message };
   }
 

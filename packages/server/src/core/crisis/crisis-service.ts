@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { severityRank } from "../moderation/severity.js";
 import type { Logger } from "pino";
 import type { Caller } from "../../auth/caller.js";
 import type { Broker } from "../../ports/broker.js";
@@ -49,6 +50,21 @@ export class CrisisService {
       this.options.logger.error({ err: (err as Error).message, kind: input.kind }, "screening failed; message delivered unscreened");
       return undefined;
     }
+  }
+
+  /**
+   * Screens a message's new body (`message:edit`): a message edited into crisis
+   * text raises an alert as if it had been sent so. An edit of a message whose
+   * open alert is already as severe raises none (fixing a typo of a flagged
+   * message is not a second crisis).
+   */
+  async screenEdit(caller: Caller, message: { id: string; conversationId: string; body: string }): Promise<void> {
+    const flagged = await this.screen({ tenantId: caller.tenantId, userId: caller.userId, text: message.body, kind: "message" });
+    if (!flagged) return;
+    const severity = flagged.severity ?? "low";
+    const open = await this.store.openForMessage(caller.tenantId, message.id);
+    if (open.some((alert) => severityRank(alert.severity) >= severityRank(severity))) return;
+    await this.raise(caller, flagged, { kind: "message", conversationId: message.conversationId, messageId: message.id });
   }
 
   /** Stores and announces an alert for a screened item that was flagged. */

@@ -44,6 +44,11 @@ export class SqlCrisisAlertStore implements CrisisAlertStore {
     return toAlert(rows[0]!);
   }
 
+  async openForMessage(tenantId: string, messageId: string): Promise<CrisisAlert[]> {
+    const { rows } = await this.db.query<Row>(`select ${COLUMNS} from crisis_alerts where tenant_id = $1 and message_id = $2 and status = 'open'`, [tenantId, messageId]);
+    return rows.map(toAlert);
+  }
+
   async get(tenantId: string, alertId: string): Promise<CrisisAlert | null> {
     const { rows } = await this.db.query<Row>(`select ${COLUMNS} from crisis_alerts where id = $1 and tenant_id = $2`, [alertId, tenantId]);
     return rows[0] ? toAlert(rows[0]) : null;

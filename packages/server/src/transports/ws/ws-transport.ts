@@ -5,7 +5,6 @@ import type { Logger } from "pino";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Caller } from "../../auth/caller.js";
 import { TokenError, type TokenVerifier } from "../../auth/token-verifier.js";
-import type { ChannelService } from "../../core/channels/channel-service.js";
 import type { ConnectionListener } from "../../core/connection-listener.js";
 import { toAppError, issueDetails } from "../../core/errors.js";
 import type { Metrics } from "../../metrics.js";
@@ -20,7 +19,6 @@ export interface WsTransportOptions {
   router: UpgradeRouter;
   verifier: TokenVerifier;
   listeners: readonly ConnectionListener[];
-  channels: ChannelService;
   broker: Broker;
   dispatcher: RequestDispatcher;
   metrics: Metrics;
@@ -139,18 +137,19 @@ export class WsTransport {
     } catch (err) {
       return connection.send({ type: "error", code: "bad_request", message: (err as Error).message.startsWith("binary") ? "binary frames are not supported" : "frames must be JSON" });
     }
-    const { channels, dispatcher } = this.options;
+    const { dispatcher } = this.options;
     const id = frame.id === undefined ? {} : { id: frame.id };
     try {
       switch (frame.type) {
         case "ping":
           return connection.send({ type: "pong", ...id, timestamp: new Date().toISOString() });
+        // As the requests they are: rate limited (room family), audited and counted like room:join / room:leave.
         case "subscribe":
-          await channels.join(connection, frame.channel);
-          return connection.send({ type: "subscribed", ...id, channel: frame.channel });
-        case "unsubscribe":
-          await channels.leave(connection, frame.channel);
-          return connection.send({ type: "unsubscribed", ...id, channel: frame.channel });
+        case "unsubscribe": {
+          const ack = await dispatcher.dispatch(connection, frame.type === "subscribe" ? "room:join" : "room:leave", { room: frame.channel });
+          if (!ack.ok) return connection.send({ type: "error", ...id, ...ack.error });
+          return connection.send({ type: frame.type === "subscribe" ? "subscribed" : "unsubscribed", ...id, channel: frame.channel });
+        }
         case "request": {
           const ack = await dispatcher.dispatch(connection, frame.event, frame.payload);
           return connection.send({ type: "response", ...id, ...ack });
