@@ -480,8 +480,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     ws.announceShutdown(config.shutdown.reconnectInMs);
     // Give the announcement a moment to reach the wire before the transports close.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await socketio.close();
-    streams?.close();
+    await socketio.disconnectAll();
     await ws.close();
     await pusher.close();
     eviction.close();
@@ -490,9 +489,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     calls.close();
     policies.close();
     crisis.close();
-    await audit.close();
     // After the transports: every departure is known, so presence can write lastSeen before the database closes.
     await presence.close();
+    // Only now: what the departures published went to other nodes' Socket.IO clients through the adapter.
+    await socketio.close();
+    streams?.close();
+    await audit.close();
     await http.close();
     await eventsBridge?.close();
     await webhooks.close();

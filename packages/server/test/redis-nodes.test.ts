@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { collect, nextEvent, request, sleep, testDb } from "./support/server-harness.js";
 import { createGroup, ok } from "./support/chat-helpers.js";
 import { redisUrl, twoNodes } from "./support/redis-helpers.js";
+import { nextChange } from "./support/presence-helpers.js";
 
 // Starting two servers takes most of a test's time on a busy machine.
 const SLOW = 120_000;
@@ -24,6 +25,21 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     expect(ids(seenA)).toEqual([1, 2]);
     expect(ids(seenB)).toEqual([1, 2]);
     expect(leaked).toEqual([]);
+  }, SLOW);
+
+  it("what a node's graceful stop announces (room:userLeft, presence offline) reaches Socket.IO clients on the other node", async () => {
+    const { a, b } = await twoNodes();
+    const leaving = await a.connect({ sub: "mem", tenant: "acme" });
+    leaving.socket.io.reconnection(false);
+    const watcher = await b.connect({ sub: "wat", tenant: "acme" });
+    await ok(leaving.socket, "room:join", { room: "topic:ward" });
+    await ok(watcher.socket, "room:join", { room: "topic:ward" });
+    await ok(watcher.socket, "presence:subscribe", { userIds: ["mem"] });
+    const left = nextEvent<any>(watcher.socket, "room:userLeft", 8000);
+    const offline = nextChange(watcher.socket, "mem", 8000);
+    await a.server.stop();
+    expect(await left).toMatchObject({ room: "topic:ward", userId: "mem" });
+    expect((await offline).status).toBe("offline");
   }, SLOW);
 
   it("rate limits are shared by the nodes", async () => {

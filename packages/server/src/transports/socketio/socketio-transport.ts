@@ -193,14 +193,26 @@ export class SocketIoTransport {
 
   /**
    * Closes every client's transport (clients see `transport close` and reconnect
-   * on their own, to this server once it is back or to another node), waits
-   * for their cleanups (channels, presence) and releases the adapter. The HTTP
-   * server is closed by its owner.
+   * on their own, to this server once it is back or to another node) and waits
+   * for their cleanups (channels, typing, presence). The broker subscription and
+   * the adapter stay: events those cleanups and the rest of the stop publish
+   * (`room:userLeft`, `typing:stop`, `presence:changed`) still reach the
+   * Socket.IO clients of other nodes, which get this node's events only through
+   * its adapter. {@link close} releases them.
    */
-  async close(): Promise<void> {
-    this.unsubscribeBroker();
+  async disconnectAll(): Promise<void> {
     this.io.engine.close();
     await Promise.all(this.cleanups);
+  }
+
+  /**
+   * {@link disconnectAll} if not done yet, then stops delivering and releases
+   * the adapter; call it once nothing else publishes. The HTTP server is closed
+   * by its owner.
+   */
+  async close(): Promise<void> {
+    await this.disconnectAll();
+    this.unsubscribeBroker();
     await this.io.of("/").adapter.close();
   }
 }
