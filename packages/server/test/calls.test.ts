@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { collect, nextEvent, sleep, startServer } from "./support/server-harness.js";
+import { collect, nextEvent, request, sleep, startServer } from "./support/server-harness.js";
 import { createGroup, fails, ok } from "./support/chat-helpers.js";
 
 const fast = { CALL_RING_TIMEOUT_MS: "600", CALL_GRACE_MS: "400" };
@@ -212,6 +212,61 @@ describe("call signaling", () => {
     const ended = nextEvent<any>(alice.socket, "call:ended", 3000);
     expect((await missed).callId).toBe(id);
     expect(await ended).toEqual({ callId: id, reason: "timeout", durationMs: 0 });
+  });
+});
+
+describe("call state across devices and nodes", () => {
+  it("one user never joins two calls: of two devices accepting two calls at once, or starting two at once, one wins", async () => {
+    const { connect } = await startServer({ env: { CALL_RING_TIMEOUT_MS: "5000" } });
+    const carol = await connect({ sub: "carol", tenant: "acme" });
+    const dave = await connect({ sub: "dave", tenant: "acme" });
+    const bob1 = await connect({ sub: "bob", tenant: "acme" });
+    const bob2 = await connect({ sub: "bob", tenant: "acme" });
+    const first = (await ok(carol.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" })).call.id;
+    const second = (await ok(dave.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" })).call.id;
+    const accepts = await Promise.all([request<any>(bob1.socket, "call:accept", { callId: first }), request<any>(bob2.socket, "call:accept", { callId: second })]);
+    expect(accepts.filter((a) => a.ok)).toHaveLength(1);
+    expect(accepts.find((a) => !a.ok).error).toMatchObject({ code: "conflict", message: "already in another call" });
+    // The device that lost, accepting the call the other device joined: not "in another call".
+    const won = accepts[0].ok ? first : second;
+    expect((await request<any>(accepts[0].ok ? bob2.socket : bob1.socket, "call:accept", { callId: won })).error.message).toMatch(/not ringing/);
+
+    const alice1 = await connect({ sub: "alice", tenant: "acme" });
+    const alice2 = await connect({ sub: "alice", tenant: "acme" });
+    await connect({ sub: "eve", tenant: "acme" });
+    await connect({ sub: "frank", tenant: "acme" });
+    const starts = await Promise.all([
+      request<any>(alice1.socket, "call:initiate", { calleeIds: ["eve"], media: "audio" }),
+      request<any>(alice2.socket, "call:initiate", { calleeIds: ["frank"], media: "audio" }),
+    ]);
+    expect(starts.filter((a) => a.ok)).toHaveLength(1);
+    expect(starts.find((a) => !a.ok).error).toMatchObject({ code: "conflict", message: "already in a call" });
+  });
+
+  it("an active call whose participant is connected nowhere (their node died with its grace timer) is ended by the sweeper; a connected pair keeps theirs", async () => {
+    const { connect, server } = await startServer({ env: { CALL_SWEEP_INTERVAL_MS: "200", CALL_GRACE_MS: "400" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    const carol = await connect({ sub: "carol", tenant: "acme" });
+    const kept = (await ok(bob.socket, "call:initiate", { calleeIds: ["carol"], media: "audio" })).call.id;
+    await ok(carol.socket, "call:accept", { callId: kept });
+    const keptEnded = collect<any>(bob.socket, "call:ended");
+    const id = "22222222-2222-4222-8222-222222222222";
+    // As a crashed node leaves it: an answered call whose callee's device was there, with no grace timer anywhere.
+    await server.database.query(
+      "insert into calls (id, tenant_id, caller_id, media, state, created_at, started_at, ring_deadline) values ($1, 'acme', 'alice', 'audio', 'active', now(), now(), now())",
+      [id],
+    );
+    await server.database.query("insert into call_participants values ($1, 'acme', 'alice', 'caller', 'joined'), ($1, 'acme', 'ghost', 'callee', 'joined')", [id]);
+    const started = Date.now();
+    const ended = await nextEvent<any>(alice.socket, "call:ended", 5000);
+    expect(ended).toMatchObject({ callId: id, reason: "disconnected" });
+    // Not before the grace: the participant might have come back meanwhile.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    // Alice can call again; the connected pair's call goes on.
+    await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    await sleep(700);
+    expect(keptEnded.filter((e) => e.callId === kept)).toEqual([]);
   });
 });
 

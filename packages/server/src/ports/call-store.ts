@@ -41,13 +41,19 @@ export interface EndedCall {
  * others see `null` / `false`.
  */
 export interface CallStore {
-  /** Creates a ringing call; callees already in another open call are recorded `busy`. */
-  create(input: NewCall): Promise<CallWithParticipants>;
+  /**
+   * Creates a ringing call; callees already in another open call are recorded
+   * `busy`. Null when the caller is already `joined` in an open call (checked and
+   * written atomically, against concurrent calls and accepts of the same users).
+   */
+  create(input: NewCall): Promise<CallWithParticipants | null>;
   get(tenantId: string, callId: string): Promise<CallWithParticipants | null>;
-  /** Users among `userIds` who are `joined` in a call that has not ended. */
-  busyUsers(tenantId: string, userIds: string[]): Promise<string[]>;
-  /** ringing -> joined for one callee; the call becomes active. False when the callee is not ringing or the call ended. */
-  accept(tenantId: string, callId: string, userId: string, now: Date): Promise<boolean>;
+  /**
+   * ringing -> joined for one callee; the call becomes active. `not_ringing` when
+   * the callee is not ringing or the call ended; `busy` when the callee is already
+   * `joined` in another open call (checked and written atomically, as in `create`).
+   */
+  accept(tenantId: string, callId: string, userId: string, now: Date): Promise<"accepted" | "busy" | "not_ringing">;
   /** Moves a participant from one of `from` to `to`; false when it was not in `from` or the call ended. */
   transition(tenantId: string, callId: string, userId: string, from: ParticipantStatus[], to: ParticipantStatus): Promise<boolean>;
   /** Ends the call (ringing -> missed, joined -> left); null when it had already ended. */
@@ -56,6 +62,8 @@ export interface CallStore {
   expireRinging(tenantId: string, callId: string): Promise<string[]>;
   /** Open calls whose ring deadline has passed (any tenant): for the sweeper. */
   overdue(now: Date, limit: number): Promise<{ tenantId: string; callId: string }[]>;
+  /** `joined` participants of open calls (any tenant), at most `limit`: for the disconnect sweep. */
+  joinedInOpenCalls(limit: number): Promise<{ tenantId: string; callId: string; userId: string }[]>;
   /** Open calls the user is `joined` in. */
   openCallsOf(tenantId: string, userId: string): Promise<string[]>;
   addQualitySample(tenantId: string, callId: string, userId: string, sample: { rttMs: number; jitterMs: number; packetLossPct: number; bitrateKbps: number }, now: Date): Promise<void>;

@@ -65,6 +65,8 @@ type Origin = { connectionId?: string };
 export class CallService implements ConnectionListener {
   private readonly timers = new CallTimers();
   private readonly sweeper: NodeJS.Timeout;
+  /** When the sweep first found a joined participant of an open call connected nowhere (`tenant/call/user`). */
+  private readonly absentSince = new Map<string, number>();
 
   constructor(
     private readonly store: CallStore,
@@ -91,7 +93,6 @@ export class CallService implements ConnectionListener {
       const participants = await this.options.conversationParticipants(caller, payload.conversationId);
       if (!calleeIds.every((userId) => participants.includes(userId))) throw new AppError("forbidden", "callees must be participants of the conversation");
     }
-    if ((await this.store.busyUsers(caller.tenantId, [caller.userId])).length > 0) throw new AppError("conflict", "already in a call");
     const now = new Date();
     const created = await this.store.create({
       id: randomUUID(),
@@ -103,6 +104,7 @@ export class CallService implements ConnectionListener {
       ringDeadline: new Date(now.getTime() + this.options.ringTimeoutMs),
       calleeIds,
     });
+    if (!created) throw new AppError("conflict", "already in a call");
     const { call, participants } = created;
     const ringing = participants.filter((p) => p.status === "ringing").map((p) => p.userId);
     const busy = participants.filter((p) => p.status === "busy").map((p) => p.userId);
@@ -119,10 +121,9 @@ export class CallService implements ConnectionListener {
   async accept(caller: Caller, callId: string, origin: Origin = {}): Promise<{ call: Call }> {
     const current = await this.participantView(caller, callId);
     if (current.call.state === "ended") throw new AppError("conflict", "the call has ended");
-    if ((await this.store.busyUsers(caller.tenantId, [caller.userId])).length > 0) throw new AppError("conflict", "already in another call");
-    if (!(await this.store.accept(caller.tenantId, callId, caller.userId, new Date()))) {
-      throw new AppError("conflict", "the call is not ringing for this user (accepted elsewhere, rejected, missed or ended)");
-    }
+    const accepted = await this.store.accept(caller.tenantId, callId, caller.userId, new Date());
+    if (accepted === "busy") throw new AppError("conflict", "already in another call");
+    if (accepted === "not_ringing") throw new AppError("conflict", "the call is not ringing for this user (accepted elsewhere, rejected, missed or ended)");
     const { call, participants } = (await this.store.get(caller.tenantId, callId))!;
     if (current.call.state === "ringing") await this.options.inCall?.entered(caller.tenantId, call.callerId);
     await this.options.inCall?.entered(caller.tenantId, caller.userId);
@@ -255,6 +256,37 @@ export class CallService implements ConnectionListener {
 
   private async sweep(): Promise<void> {
     for (const { tenantId, callId } of await this.store.overdue(new Date(), 100)) await this.ringTimeout(tenantId, callId);
+    await this.sweepDisconnected();
+  }
+
+  /**
+   * Ends calls whose joined participant has had no connection on any node for
+   * the grace period. The disconnect's own grace timer lives on the node the
+   * device was on; when that node crashes or stops, the timer goes with it and
+   * the call stayed active for the one left behind (`in_call`, refusing new
+   * calls) until they hung up. Every node sweeps; the stored transition ends the
+   * call once. A user is seen absent at one sweep and the call ends at the first
+   * sweep a grace later.
+   */
+  private async sweepDisconnected(): Promise<void> {
+    const isConnectedAnywhere = this.options.isConnectedAnywhere;
+    if (!isConnectedAnywhere) return;
+    const now = Date.now();
+    const open = new Set<string>();
+    for (const { tenantId, callId, userId } of await this.store.joinedInOpenCalls(1000)) {
+      const key = `${tenantId}/${callId}/${userId}`;
+      open.add(key);
+      // An unanswerable presence store counts as connected: never end a call on a guess.
+      const connected = this.registry.isConnected(tenantId, userId) || (await isConnectedAnywhere(tenantId, userId).catch(() => true));
+      const since = this.absentSince.get(key);
+      if (connected) this.absentSince.delete(key);
+      else if (since === undefined) this.absentSince.set(key, now);
+      else if (now - since >= this.options.graceMs) {
+        this.absentSince.delete(key);
+        await this.finish(tenantId, callId, "disconnected");
+      }
+    }
+    for (const key of this.absentSince.keys()) if (!open.has(key)) this.absentSince.delete(key);
   }
 
   /** The call as seen by one of its participants; `not_found` / `forbidden` otherwise. */

@@ -46,8 +46,11 @@ export class SqlCallStore implements CallStore {
 
   constructor(private readonly db: SqlDatabase) {}
 
-  async create(input: NewCall): Promise<CallWithParticipants> {
+  async create(input: NewCall): Promise<CallWithParticipants | null> {
     return this.db.transaction(async (tx) => {
+      // The caller and callees in one order, so two calls among the same people cannot wait on each other.
+      await lockUsers(tx, input.tenantId, [input.callerId, ...input.calleeIds]);
+      if ((await busyIn(tx, input.tenantId, [input.callerId])).length > 0) return null;
       await tx.query(
         `insert into calls (id, tenant_id, conversation_id, caller_id, media, state, created_at, ring_deadline)
          values ($1, $2, $3, $4, $5, 'ringing', $6, $7)`,
@@ -75,23 +78,30 @@ export class SqlCallStore implements CallStore {
     return load(this.db, tenantId, callId);
   }
 
-  busyUsers(tenantId: string, userIds: string[]): Promise<string[]> {
-    return busyIn(this.db, tenantId, userIds);
+  async accept(tenantId: string, callId: string, userId: string, now: Date): Promise<"accepted" | "busy" | "not_ringing"> {
+    return this.db.transaction(async (tx) => {
+      // The user's lock first (as `create` takes it), then the call row, which orders this against a concurrent end or timeout.
+      await lockUsers(tx, tenantId, [userId]);
+      const { rows } = await tx.query("select 1 from calls where id = $1 and tenant_id = $2 and state <> 'ended' for update", [callId, tenantId]);
+      if (rows.length === 0) return "not_ringing";
+      const ringing = await tx.query("select 1 from call_participants where call_id = $1 and user_id = $2 and status = 'ringing'", [callId, userId]);
+      if (ringing.rows.length === 0) return "not_ringing";
+      // Under the user's lock: two devices accepting two calls at once cannot both join.
+      if ((await busyIn(tx, tenantId, [userId])).length > 0) return "busy";
+      await tx.query("update call_participants set status = 'joined' where call_id = $1 and user_id = $2", [callId, userId]);
+      await tx.query("update calls set state = 'active', started_at = coalesce(started_at, $2) where id = $1", [callId, now]);
+      return "accepted";
+    });
   }
 
-  async accept(tenantId: string, callId: string, userId: string, now: Date): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      // Locking the call row orders this against a concurrent end or timeout.
-      const { rows } = await tx.query("select 1 from calls where id = $1 and tenant_id = $2 and state <> 'ended' for update", [callId, tenantId]);
-      if (rows.length === 0) return false;
-      const moved = await tx.query(
-        "update call_participants set status = 'joined' where call_id = $1 and user_id = $2 and status = 'ringing' returning 1",
-        [callId, userId],
-      );
-      if (moved.rows.length === 0) return false;
-      await tx.query("update calls set state = 'active', started_at = coalesce(started_at, $2) where id = $1", [callId, now]);
-      return true;
-    });
+  async joinedInOpenCalls(limit: number): Promise<{ tenantId: string; callId: string; userId: string }[]> {
+    const { rows } = await this.db.query<{ tenant_id: string; id: string; user_id: string }>(
+      `select c.tenant_id, c.id, p.user_id from calls c join call_participants p on p.call_id = c.id
+        where c.state <> 'ended' and p.status = 'joined'
+        order by c.ring_deadline limit $1`,
+      [limit],
+    );
+    return rows.map((r) => ({ tenantId: r.tenant_id, callId: r.id, userId: r.user_id }));
   }
 
   async transition(tenantId: string, callId: string, userId: string, from: ParticipantStatus[], to: ParticipantStatus): Promise<boolean> {
@@ -203,6 +213,18 @@ function summarize(q: Record<string, number> | null): CallQualitySummary | null 
     packetLossPct: { avg: r(q.lossAvg!), max: r(q.lossMax!) },
     bitrateKbps: { avg: r(q.bitrateAvg!), min: r(q.bitrateMin!) },
   };
+}
+
+/**
+ * Serializes, until the transaction ends, the call transitions that make these
+ * users `joined` (starting a call, accepting one): the "already in a call" check
+ * and the write must not interleave with another node's, or one user ends up in
+ * two calls. Taken in sorted order, so transactions locking several never deadlock.
+ */
+async function lockUsers(tx: SqlExecutor, tenantId: string, userIds: string[]): Promise<void> {
+  for (const userId of [...new Set(userIds)].sort()) {
+    await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`switchboard call user ${tenantId}/${userId}`]);
+  }
 }
 
 async function busyIn(db: SqlExecutor, tenantId: string, userIds: string[]): Promise<string[]> {
