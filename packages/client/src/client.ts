@@ -41,7 +41,7 @@ export interface SwitchboardClient {
   connect(): void;
   /** Disconnects and stops reconnecting (status `offline`); queued messages wait for `connect()`. */
   disconnect(): void;
-  /** Disconnects for good and releases everything. */
+  /** Disconnects for good and releases everything; sends not yet stored reject with `unavailable` (`details.reason: "closed"`). */
   close(): void;
 }
 
@@ -59,6 +59,7 @@ export function createClient(options: ClientOptions): SwitchboardClient {
   const calls = new CallsService(connection);
   // Created at once so that a call ringing before any UI asks for the session is not missed.
   const callSession = new CallSession(connection, calls, options.calls);
+  const chat = new ChatService(connection);
   return {
     get status() {
       return connection.status;
@@ -67,7 +68,7 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     get session() {
       return connection.connectedEvent;
     },
-    chat: new ChatService(connection),
+    chat,
     presence: new PresenceService(connection),
     notifications: new NotificationsService(connection),
     calls,
@@ -81,6 +82,7 @@ export function createClient(options: ClientOptions): SwitchboardClient {
     disconnect: () => connection.disconnect(),
     close: () => {
       callSession.dispose();
+      chat.close();
       connection.close();
     },
   };

@@ -153,6 +153,18 @@ describe("client SDK: offline outbox and gapless history", () => {
     expect(aliceSees.map((m) => m.body)).toEqual(["q1", "b1", "b2", "b3", "b4"]);
   });
 
+  it("messages of a conversation created while away arrive after reconnecting, from its first", async () => {
+    const { proxy, alice, bob, aliceSees } = await cutOffPair("created");
+    proxy.cut();
+    await nextStatus(alice, "reconnecting");
+    const group = await bob.chat.createConversation({ type: "group", participantIds: ["created-alice"], title: "New" });
+    for (const body of ["n1", "n2", "n3"]) await bob.chat.send(group.id, body);
+    proxy.restore();
+    await until(() => aliceSees.length === 3, 5000, "the new conversation's messages");
+    await sleep(200);
+    expect(aliceSees.map((m) => m.body)).toEqual(["n1", "n2", "n3"]);
+  });
+
   it("a send whose ack is lost is retried with the same clientMessageId and stored once", async () => {
     const { proxy, alice, bob } = await cutOffPair("ack");
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["ack-alice"] });

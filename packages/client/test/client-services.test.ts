@@ -111,8 +111,63 @@ describe("client SDK services", () => {
     expect(view.getSnapshot().typingUsers).toEqual([]);
     const aView = ca.chat.conversation(conversation.id);
     await aView.load();
+    const unread: [string, number][] = [];
+    cb.chat.onUnreadChange((id, count) => unread.push([id, count]));
     expect(await view.markRead()).toEqual({ unreadCount: 0 });
+    // This client's own read: the server tells only the user's other devices, so the SDK says it here.
+    expect(unread).toEqual([[conversation.id, 0]]);
     await until(() => aView.getSnapshot().readUpTo[b] === 4, 5000, "the read receipt");
+    // Reading implies delivery, though no message:delivered came for it.
+    expect(aView.getSnapshot().deliveredUpTo[b]).toBe(4);
+  });
+
+  it("conversation view: a user typing for longer than any timeout stays shown until they stop", { timeout: 30_000 }, async () => {
+    const { a, b, ca, cb } = await pair("longtype");
+    const conversation = await ca.chat.createConversation({ type: "direct", participantIds: [b] });
+    const view = cb.chat.conversation(conversation.id);
+    await view.load();
+    const typist = ca.chat.conversation(conversation.id);
+    const keystrokes = setInterval(() => typist.typing(), 400);
+    try {
+      await until(() => view.getSnapshot().typingUsers.some((t) => t.userId === a), 5000, "typing");
+      // Longer than the 8 s the view used to keep an indicator without a new typing:start (the server sends one only).
+      await new Promise((resolve) => setTimeout(resolve, 9_000));
+      expect(view.getSnapshot().typingUsers.map((t) => t.userId)).toEqual([a]);
+    } finally {
+      clearInterval(keystrokes);
+    }
+    typist.stopTyping();
+    await until(() => view.getSnapshot().typingUsers.length === 0, 5000, "typing:stop");
+  });
+
+  it("presence: a second holder registers a subscription whose first holder's request failed", async () => {
+    const { a, ca, cb } = await pair("holders");
+    const changes: PresenceInfo[] = [];
+    cb.presence.on("change", (info) => info.userId === a && changes.push(info));
+    // Two components follow `a` at once; the first one's request fails (here for its other, invalid id;
+    // under StrictMode, for the trial unmount's disconnect). The second must not count on it.
+    const first = cb.presence.subscribe([a, "bad/id"]).then(
+      () => "ok",
+      (err: { code: string }) => err.code,
+    );
+    const second = await cb.presence.subscribe([a]);
+    expect(await first).toBe("bad_request");
+    expect(second.presence).toEqual([expect.objectContaining({ userId: a, status: "online" })]);
+    await ca.presence.setStatus("busy");
+    await until(() => changes.some((c) => c.status === "busy"), 5000, "the change after the failed first subscribe");
+    second.unsubscribe();
+  });
+
+  it("close() rejects sends not yet stored instead of leaving them pending", async () => {
+    const client = await sdkClient(server(), { sub: "closer" });
+    await client.ready();
+    client.disconnect();
+    const queued = client.chat.send("6f1c2b0e-6b1e-4a47-9d3e-1d0c6a7b8c9d", "never sent");
+    expect(client.chat.pending().map((p) => p.state)).toEqual(["queued"]);
+    client.close();
+    await expect(queued).rejects.toMatchObject({ code: "unavailable", details: { reason: "closed" } });
+    await expect(client.chat.send("6f1c2b0e-6b1e-4a47-9d3e-1d0c6a7b8c9d", "after close")).rejects.toMatchObject({ code: "unavailable" });
+    expect(client.chat.pending()).toEqual([]);
   });
 
   it("call session phases without media: outgoing and incoming, reject ends both, answering on another device stops the ringing here", async () => {

@@ -58,6 +58,10 @@ export function useConversations(options: { limit?: number } = {}): UseConversat
           return [updated, ...list.filter((c) => c.id !== message.conversationId)];
         });
       }),
+      // A read made by this client: the server answers it, and tells only the user's other devices.
+      client.chat.onUnreadChange((conversationId, unreadCount) =>
+        setConversations((list) => (list.some((c) => c.id === conversationId && c.unreadCount !== unreadCount) ? list.map((c) => (c.id === conversationId ? { ...c, unreadCount } : c)) : list)),
+      ),
       client.chat.on("message:read", (event) => {
         if (event.userId !== client.session?.userId) return;
         // Our own read on another device: the exact count comes from the server.

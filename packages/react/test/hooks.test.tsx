@@ -35,6 +35,7 @@ function Chat({ conversationId }: { conversationId: string }) {
       <p data-testid="unread">{unreadCount}</p>
       <p data-testid="presence">{presence["hooks-alice"]?.status ?? "?"}</p>
       <button onClick={() => void conversation?.send("from bob").then(() => setSent((n) => n + 1))}>send</button>
+      <button data-testid="read" onClick={() => void conversation?.markRead()}>read</button>
       <p data-testid="sent">{sent}</p>
     </div>
   );
@@ -69,6 +70,9 @@ describe("React hooks against a real server", () => {
 
     root.querySelector("button")!.click();
     await until(() => text(root, "sent") === "1", 5000, "send");
+    // Read here: the list's count follows this client's own read (no message:read comes back to it).
+    root.querySelector<HTMLButtonElement>('[data-testid="read"]')!.click();
+    await until(() => text(root, "list") === "this:0", 5000, "the list's unread count after reading here");
     expect(items(root)).toEqual(["1:hooks-alice:hello", "2:hooks-alice:second", "3:hooks-bob:from bob"]);
 
     await server().server.notify("default", { userIds: ["hooks-bob"], type: "x", title: "Ping" });

@@ -1,5 +1,6 @@
 import type { Conversation, ConversationCreatePayload, ConversationSummary, Message, MessageHistoryPayload } from "@switchboard/protocol";
 import type { Connection } from "../connection.js";
+import { Emitter } from "../emitter.js";
 import type { ServerEventData, Unsubscribe } from "../types.js";
 import { ConversationView } from "./conversation-view.js";
 import { MessageSequencer } from "./message-sequencer.js";
@@ -28,6 +29,8 @@ export class ChatService {
   private readonly sequencer: MessageSequencer;
   private readonly outbox: Outbox;
   private readonly views = new Map<string, ConversationView>();
+  /** Reads made by this client: the server tells the user's other devices (`message:read`), not this one. */
+  private readonly reads = new Emitter<{ unread: (conversationId: string, unreadCount: number) => void }>();
 
   constructor(private readonly connection: Connection) {
     this.sequencer = new MessageSequencer(connection);
@@ -37,6 +40,10 @@ export class ChatService {
     connection.on("conversation:new", ({ conversation }) => this.sequencer.baseline(conversation.id, conversation.lastSeq));
     connection.on("conversation:removed", ({ conversationId }) => this.sequencer.forget(conversationId));
     connection.events.on("resync", () => void this.sequencer.resync());
+    // Conversations created after this point were announced live; one missed while away is fetched by the resync.
+    connection.events.on("connected", (event, reconnect) => {
+      if (!reconnect) this.sequencer.since(event.serverTime);
+    });
   }
 
   /**
@@ -66,7 +73,10 @@ export class ChatService {
   /** The live local state of one conversation (one shared instance per id). Call `load()` on it to fetch history. */
   conversation(conversationId: string): ConversationView {
     let view = this.views.get(conversationId);
-    if (!view) this.views.set(conversationId, (view = new ConversationView(conversationId, this.connection, this.sequencer, this.outbox)));
+    if (!view) {
+      const onRead = (unreadCount: number) => this.reads.emit("unread", conversationId, unreadCount);
+      this.views.set(conversationId, (view = new ConversationView(conversationId, this.connection, this.sequencer, this.outbox, onRead)));
+    }
     return view;
   }
 
@@ -85,7 +95,24 @@ export class ChatService {
 
   /** Read receipt up to `upToSeq`; resolves with the caller's remaining unread count. */
   async markRead(conversationId: string, upToSeq: number): Promise<number> {
-    return (await this.connection.request("message:read", { conversationId, upToSeq })).unreadCount;
+    const { unreadCount } = await this.connection.request("message:read", { conversationId, upToSeq });
+    this.reads.emit("unread", conversationId, unreadCount);
+    return unreadCount;
+  }
+
+  /**
+   * The caller's unread count of a conversation after a read made by this
+   * client (`markRead`, here or on a view). Reads on the user's other devices
+   * arrive as `message:read` events instead.
+   */
+  onUnreadChange(listener: (conversationId: string, unreadCount: number) => void): Unsubscribe {
+    return this.reads.on("unread", listener);
+  }
+
+  /** For the client's `close()`: unsent messages are rejected and views stop (no timer is left behind). */
+  close(): void {
+    this.outbox.close();
+    for (const view of this.views.values()) view.dispose();
   }
 
   async markDelivered(conversationId: string, upToSeq: number): Promise<void> {

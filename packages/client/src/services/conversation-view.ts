@@ -29,8 +29,6 @@ export interface ConversationSnapshot {
 
 /** Page size of the first load and of `loadOlder`. */
 const PAGE = 50;
-/** A typing indicator whose `typing:stop` never came (lost connection) is dropped after this long. */
-const TYPING_TTL_MS = 8_000;
 /** `typing()` sends `typing:start` at most this often, and `typing:stop` after this long without a call. */
 const TYPING_REPEAT_MS = 3_000;
 
@@ -44,7 +42,14 @@ export class ConversationView {
   private readonly changes = new Emitter<{ change: () => void }>();
   private readonly bySeq = new Map<number, Message>();
   private state: ConversationSnapshot;
-  private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /**
+   * Users shown typing. The server announces a start once and sends the stop
+   * itself (after `TYPING_TIMEOUT_MS` without a new start, on a message, on
+   * disconnect), so no local timer guesses when typing ended: one did, and hid
+   * anyone typing for longer than it. While this client is disconnected stops
+   * can be missed, so the list is emptied then.
+   */
+  private readonly typists = new Set<string>();
   private loaded: Promise<void> | undefined;
   private wanted = false;
   private readonly unsubscribers: Unsubscribe[] = [];
@@ -56,6 +61,8 @@ export class ConversationView {
     private readonly connection: Connection,
     private readonly sequencer: MessageSequencer,
     private readonly outbox: Outbox,
+    /** Told the caller's unread count after each `markRead`. */
+    private readonly onRead: (unreadCount: number) => void = () => {},
   ) {
     this.state = {
       conversationId,
@@ -79,6 +86,9 @@ export class ConversationView {
       connection.on("message:delivered", mine((e) => this.receipt("deliveredUpTo", e.userId, e.upToSeq))),
       connection.on("typing:start", mine((e) => this.typingStarted(e))),
       connection.on("typing:stop", mine((e) => this.typingStopped(e.userId))),
+      connection.events.on("status", (status) => {
+        if (status !== "connected") for (const userId of [...this.typists]) this.typingStopped(userId);
+      }),
       // After a reconnect the sequencer fetches new messages; the newest page is
       // re-read too, so edits and deletions made meanwhile show up.
       connection.events.on("resync", () => {
@@ -122,7 +132,9 @@ export class ConversationView {
   /** Marks read up to `upToSeq` (default: the last loaded message). */
   async markRead(upToSeq?: number): Promise<{ unreadCount: number }> {
     const seq = upToSeq ?? this.state.messages.at(-1)?.seq ?? 0;
-    return this.connection.request("message:read", { conversationId: this.conversationId, upToSeq: seq });
+    const answer = await this.connection.request("message:read", { conversationId: this.conversationId, upToSeq: seq });
+    this.onRead(answer.unreadCount);
+    return answer;
   }
 
   /**
@@ -151,8 +163,9 @@ export class ConversationView {
   /** Stops listening (the view is unusable afterwards). */
   dispose(): void {
     for (const off of this.unsubscribers.splice(0)) off();
-    for (const timer of this.typingTimers.values()) clearTimeout(timer);
+    this.typists.clear();
     if (this.typingStopTimer) clearTimeout(this.typingStopTimer);
+    this.typingStopTimer = undefined;
   }
 
   private async fetchNewest(): Promise<void> {
@@ -173,7 +186,7 @@ export class ConversationView {
       this.bySeq.set(message.seq, message);
       changed = true;
       // A message from a user implies they stopped typing.
-      if (this.typingTimers.has(message.senderId)) this.typingStopped(message.senderId);
+      if (this.typists.has(message.senderId)) this.typingStopped(message.senderId);
     }
     if (!changed) return Object.keys(extra).length ? this.update(extra) : undefined;
     const sorted = [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
@@ -187,24 +200,21 @@ export class ConversationView {
   }
 
   private receipt(kind: "readUpTo" | "deliveredUpTo", userId: string, upToSeq: number): void {
-    const current = this.state[kind][userId] ?? 0;
-    if (upToSeq <= current) return;
-    this.update({ [kind]: { ...this.state[kind], [userId]: upToSeq } });
+    const patch: Partial<ConversationSnapshot> = {};
+    if (upToSeq > (this.state[kind][userId] ?? 0)) patch[kind] = { ...this.state[kind], [userId]: upToSeq };
+    // Reading implies delivery (the server moves both), but it sends no `message:delivered` for it.
+    if (kind === "readUpTo" && upToSeq > (this.state.deliveredUpTo[userId] ?? 0)) patch.deliveredUpTo = { ...this.state.deliveredUpTo, [userId]: upToSeq };
+    if (Object.keys(patch).length > 0) this.update(patch);
   }
 
   private typingStarted(event: TypingEvent): void {
-    if (event.userId === this.connection.connectedEvent?.userId) return;
-    const timer = this.typingTimers.get(event.userId);
-    if (timer) clearTimeout(timer);
-    this.typingTimers.set(event.userId, setTimeout(() => this.typingStopped(event.userId), TYPING_TTL_MS));
-    if (!timer) this.update({ typingUsers: [...this.state.typingUsers, event] });
+    if (event.userId === this.connection.connectedEvent?.userId || this.typists.has(event.userId)) return;
+    this.typists.add(event.userId);
+    this.update({ typingUsers: [...this.state.typingUsers, event] });
   }
 
   private typingStopped(userId: string): void {
-    const timer = this.typingTimers.get(userId);
-    if (!timer) return;
-    clearTimeout(timer);
-    this.typingTimers.delete(userId);
+    if (!this.typists.delete(userId)) return;
     this.update({ typingUsers: this.state.typingUsers.filter((t) => t.userId !== userId) });
   }
 

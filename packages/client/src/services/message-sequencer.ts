@@ -39,8 +39,19 @@ const FILL_CONCURRENCY = 4;
 export class MessageSequencer {
   readonly events = new Emitter<SequencerEvents>();
   private readonly tracks = new Map<string, Track>();
+  /** Server time of the first connection: see {@link since}. */
+  private start: string | undefined;
 
   constructor(private readonly connection: Connection) {}
+
+  /**
+   * From this server time on, the client hears of every conversation created
+   * for the user (`conversation:new`) while connected; one created while it was
+   * away is untracked, and the resync fetches it from its first message.
+   */
+  since(serverTime: string): void {
+    this.start ??= serverTime;
+  }
 
   /** The seq up to which a conversation is complete, if tracked. */
   lastSeq(conversationId: string): number | undefined {
@@ -88,11 +99,21 @@ export class MessageSequencer {
     const unseen = new Set(this.tracks.keys());
     try {
       let before: string | undefined;
-      for (let page = 0; page < LIST_PAGES_MAX && unseen.size > 0; page++) {
+      // The first page always: conversations joined while away are the most recent ones.
+      for (let page = 0; page < LIST_PAGES_MAX && (page === 0 || unseen.size > 0); page++) {
         const { conversations } = await this.connection.request("conversation:list", { limit: LIST_PAGE, ...(before !== undefined && { before }) });
         for (const c of conversations) {
           const track = this.tracks.get(c.id);
-          if (!track) continue;
+          if (!track) {
+            // Created while this client was away: every message is one it missed, as live it would have
+            // got them all after `conversation:new`. One it was added to meanwhile starts where it is now,
+            // as `conversation:new` starts it live (at the seq of the moment it was added).
+            if (this.createdSinceStart(c.createdAt)) {
+              this.tracks.set(c.id, { lastSeq: 0, ahead: new Map(), fetching: undefined });
+              if (c.lastSeq > 0) behind.add(c.id);
+            }
+            continue;
+          }
           unseen.delete(c.id);
           if (c.lastSeq > track.lastSeq || track.ahead.size > 0) behind.add(c.id);
         }
@@ -108,6 +129,10 @@ export class MessageSequencer {
       for (let id = ids.shift(); id !== undefined; id = ids.shift()) await this.fill(id, true);
     });
     await Promise.all(workers);
+  }
+
+  private createdSinceStart(createdAt: string): boolean {
+    return this.start !== undefined && Date.parse(createdAt) >= Date.parse(this.start);
   }
 
   /** Fetches from `lastSeq` until the server has nothing more; one fetch per conversation at a time. */

@@ -45,6 +45,7 @@ export class Outbox {
   readonly events = new Emitter<OutboxEvents>();
   private readonly entries: Entry[] = [];
   private flushing = false;
+  private closed = false;
   private snapshot: readonly PendingMessage[] = [];
 
   constructor(private readonly connection: Connection) {
@@ -53,6 +54,7 @@ export class Outbox {
 
   /** Queues a message; resolves with the stored message. */
   send(conversationId: string, body: string, options: { replyTo?: string; clientMessageId?: string } = {}): Promise<Message> {
+    if (this.closed) return Promise.reject(closedError());
     return new Promise<Message>((resolve, reject) => {
       this.entries.push({
         clientMessageId: options.clientMessageId ?? randomId(),
@@ -88,11 +90,24 @@ export class Outbox {
     if (entry) this.remove(entry);
   }
 
+  /**
+   * The client closed for good: every message not yet stored is rejected with
+   * `unavailable` (`details.reason: "closed"`) and dropped, so nothing awaits
+   * a send that can no longer happen. One already on the wire may still have
+   * been stored.
+   */
+  close(): void {
+    this.closed = true;
+    const unsettled = this.entries.splice(0);
+    for (const entry of unsettled) if (entry.state !== "failed") entry.reject(closedError());
+    this.changed();
+  }
+
   private async flush(): Promise<void> {
-    if (this.flushing) return;
+    if (this.flushing || this.closed) return;
     this.flushing = true;
     try {
-      for (let entry = this.nextQueued(); entry && this.connection.status === "connected"; entry = this.nextQueued()) {
+      for (let entry = this.nextQueued(); entry && !this.closed && this.connection.status === "connected"; entry = this.nextQueued()) {
         entry.state = "sending";
         this.changed();
         try {
@@ -145,3 +160,7 @@ function retryDelay(error: SwitchboardError): number {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function closedError(): SwitchboardError {
+  return new SwitchboardError("unavailable", "the client was closed before the message was stored", { reason: "closed" });
+}

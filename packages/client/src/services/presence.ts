@@ -2,7 +2,7 @@ import type { ChosenStatus, CustomStatus, PresenceActivityEvent, PresenceInfo, V
 import type { Connection } from "../connection.js";
 import { Emitter } from "../emitter.js";
 import type { Unsubscribe } from "../types.js";
-import { RefCounts } from "./ref-counts.js";
+import { Registrations } from "./registrations.js";
 
 type PresenceEvents = {
   /** A user's known presence changed (from an ack or `presence:changed`). */
@@ -20,8 +20,10 @@ type PresenceEvents = {
 export class PresenceService {
   readonly events = new Emitter<PresenceEvents>();
   private readonly known = new Map<string, PresenceInfo>();
-  private readonly subscribed = new RefCounts();
-  private readonly viewing = new RefCounts();
+  /** Users followed (`presence:subscribe`), by holder. */
+  private readonly subscribed = new Registrations();
+  /** Resources viewed (`presence:setActivity`), by holder. */
+  private readonly viewing = new Registrations();
   private readonly viewerLists = new Map<string, readonly Viewer[]>();
 
   constructor(private readonly connection: Connection) {
@@ -29,10 +31,14 @@ export class PresenceService {
     connection.on("presence:activity", (event) => this.activity(event));
     connection.events.on("connected", (event, reconnect) => {
       if (!reconnect) return;
-      const users = this.subscribed.keys();
-      if (users.length && !event.recovered) void this.request("presence:subscribe", users).catch(() => {});
+      const users = this.subscribed.held();
+      // A recovered session kept its subscriptions (Socket.IO rooms); a new one has none.
+      if (!event.recovered) this.subscribed.reset();
+      if (users.length && !event.recovered) void this.subscribed.ensure(users, (missing) => this.request("presence:subscribe", missing)).catch(() => {});
       else if (users.length) void this.get(users).catch(() => {});
-      for (const resource of this.viewing.keys()) void this.sendActivity(resource, true).catch(() => {});
+      // Viewing never survives a reconnect, recovered or not.
+      this.viewing.reset();
+      for (const resource of this.viewing.held()) void this.viewing.ensure([resource], () => this.sendActivity(resource, true)).catch(() => {});
     });
   }
 
@@ -56,19 +62,20 @@ export class PresenceService {
    * events follow. Call the returned function to stop (counted per call).
    */
   async subscribe(userIds: string[]): Promise<{ presence: PresenceInfo[]; unsubscribe: Unsubscribe }> {
-    const added = userIds.filter((id) => this.subscribed.add(id));
+    this.subscribed.hold(userIds);
     let done = false;
     const unsubscribe = () => {
       if (done) return;
       done = true;
-      const removed = userIds.filter((id) => this.subscribed.remove(id));
+      const removed = this.subscribed.release(userIds);
       if (removed.length && this.connection.status === "connected") void this.request("presence:unsubscribe", removed).catch(() => {});
     };
     try {
-      const presence = added.length ? await this.request("presence:subscribe", added) : [];
-      const rest = userIds.filter((id) => !added.includes(id));
-      const others = rest.length ? await this.get(rest) : [];
-      return { presence: [...presence, ...others], unsubscribe };
+      const answered = new Map((await this.subscribed.ensure(userIds, (missing) => this.request("presence:subscribe", missing))).flat().map((p) => [p.userId, p]));
+      const rest = userIds.filter((id) => !answered.has(id));
+      const others = new Map((rest.length ? await this.get(rest) : []).map((p) => [p.userId, p]));
+      const presence = [...new Set(userIds)].map((id) => answered.get(id) ?? others.get(id)).filter((p): p is PresenceInfo => p !== undefined);
+      return { presence, unsubscribe };
     } catch (err) {
       unsubscribe();
       throw err;
@@ -81,18 +88,19 @@ export class PresenceService {
    * as `viewers` events. Re-announced after every reconnect.
    */
   async watchResource(resource: string): Promise<{ viewers: readonly Viewer[]; stop: Unsubscribe }> {
-    const first = this.viewing.add(resource);
+    this.viewing.hold([resource]);
     let done = false;
     const stop = () => {
       if (done) return;
       done = true;
-      if (this.viewing.remove(resource)) {
+      if (this.viewing.release([resource]).length > 0) {
         this.viewerLists.delete(resource);
         if (this.connection.status === "connected") void this.sendActivity(resource, false).catch(() => {});
       }
     };
     try {
-      const viewers = first ? await this.sendActivity(resource, true) : (this.viewerLists.get(resource) ?? (await this.viewers(resource)));
+      const [announced] = await this.viewing.ensure([resource], () => this.sendActivity(resource, true));
+      const viewers = announced ?? this.viewerLists.get(resource) ?? (await this.viewers(resource));
       return { viewers, stop };
     } catch (err) {
       stop();
@@ -122,7 +130,7 @@ export class PresenceService {
 
   private async sendActivity(resource: string, active: boolean): Promise<Viewer[]> {
     const { viewers } = await this.connection.request("presence:setActivity", { resource, active });
-    if (active && this.viewing.keys().includes(resource)) this.setViewers(resource, viewers);
+    if (active && this.viewing.held().includes(resource)) this.setViewers(resource, viewers);
     return viewers;
   }
 

@@ -19,6 +19,10 @@ export class RefCounts {
     return true;
   }
 
+  has(key: string): boolean {
+    return this.counts.has(key);
+  }
+
   keys(): string[] {
     return [...this.counts.keys()];
   }
