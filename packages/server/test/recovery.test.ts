@@ -2,6 +2,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { io, type Socket } from "socket.io-client";
+import { WebSocket } from "ws";
 import { describe, expect, it } from "vitest";
 import { CompactRecoveryAdapter } from "../src/transports/socketio/compact-recovery-adapter.js";
 import { ok } from "./support/chat-helpers.js";
@@ -61,6 +62,49 @@ describe("connection state recovery on one node", () => {
     await publish(url, "topic:news", "news:item", { n: 5 });
     await sleep(100);
     expect(news.at(-1)).toEqual({ n: 5 });
+  });
+
+  it("a session's missed events go only to a handshake whose token names its user: its id and offset alone get nothing", async () => {
+    const { url, connect, token } = await startServer({ env });
+    const { socket: bob } = await connect({ sub: "bob", tenant: "acme" });
+    await ok(bob, "room:join", { room: "topic:ward" });
+    await publish(url, "topic:ward", "ward:note", { n: 0 });
+    await sleep(100);
+    // Bob's device vanishes (a recoverable drop) and does not come back by itself.
+    const session = { pid: (bob as unknown as { _pid: string })._pid, offset: (bob as unknown as { _lastOffset: string })._lastOffset };
+    expect(session.pid).toBeTruthy();
+    expect(session.offset).toBeTruthy();
+    bob.io.reconnection(false);
+    const gone = nextEvent(bob, "disconnect");
+    bob.io.engine.close();
+    await gone;
+    await sleep(50);
+    await publish(url, "topic:ward", "ward:note", { n: 1, secret: "lab result positive" });
+    const { socket: eve } = await connect({ sub: "eve", tenant: "acme" });
+    /** A raw handshake presenting bob's session: every frame until the server accepts or refuses it. */
+    const handshake = (auth: Record<string, unknown>) =>
+      new Promise<string[]>((resolve, reject) => {
+        const frames: string[] = [];
+        const ws = new WebSocket(`${url.replace(/^http/, "ws")}/socket.io/?EIO=4&transport=websocket`);
+        onCleanup(async () => ws.terminate());
+        ws.on("error", reject);
+        ws.on("message", (raw) => {
+          const frame = raw.toString();
+          frames.push(frame);
+          if (frame.startsWith("0")) ws.send(`40${JSON.stringify({ ...auth, ...session })}`);
+          if (frame.startsWith("44") || frame.startsWith("40{")) setTimeout(() => resolve(frames), 100);
+        });
+      });
+    for (const auth of [{}, { token: "x.y.z" }, { token: await token({ sub: "eve", tenant: "acme" }) }, { token: await token({ sub: "bob", tenant: "globex" }) }]) {
+      const frames = await handshake(auth);
+      expect(frames.some((f) => f.startsWith("44"))).toBe(true);
+      expect(frames.join("\n")).not.toContain("lab result positive");
+    }
+    // Bob himself, with his token, gets what he missed.
+    const frames = await handshake({ token: await token({ sub: "bob", tenant: "acme" }) });
+    expect(frames.join("\n")).toContain("lab result positive");
+    expect(frames.join("\n")).toContain('"recovered":true');
+    eve.close();
   });
 
   it("a device that drops and is recovered within the offline grace stays online, and nobody is told it left", async () => {

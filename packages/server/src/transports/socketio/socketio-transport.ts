@@ -14,6 +14,7 @@ import { authMiddleware, type SocketData } from "./auth-middleware.js";
 import { CompactRecoveryAdapter } from "./compact-recovery-adapter.js";
 import { channelOfRoom, roomKey } from "./room-key.js";
 import { SocketConnection } from "./socket-connection.js";
+import { WithheldReplays } from "./withheld-replays.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
 
 export interface SocketIoTransportOptions {
@@ -70,6 +71,8 @@ export class SocketIoTransport {
   private readonly cleanups = new Set<Promise<void>>();
   /** Set by {@link announceShutdown}: a draining node takes no new sessions, so reconnecting clients land elsewhere. */
   private draining = false;
+  /** Missed packets of sessions being recovered, written only once the handshake's token passed. */
+  private readonly replays = new WithheldReplays();
 
   constructor(
     httpServer: HttpServer,
@@ -98,7 +101,7 @@ export class SocketIoTransport {
         connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindowMs, skipMiddlewares: false },
       }),
     });
-    if (options.recoveryWindowMs > 0 && options.stillAllowed) guardRecovery(this.io, options.stillAllowed);
+    if (options.recoveryWindowMs > 0) guardRecovery(this.io, this.replays, options.stillAllowed);
     this.io.use(authMiddleware(options.verifier, options.logger, options.admits, options.onRefused));
     this.io.on("connection", (socket) => this.onConnection(socket));
     this.unsubscribeBroker = options.broker.subscribe((message, origin) => this.deliver(message, origin));
@@ -110,6 +113,8 @@ export class SocketIoTransport {
   }
 
   private onConnection(socket: Socket): void {
+    // First, before anything else reaches the socket: what its recovered session missed (see WithheldReplays).
+    if (socket.recovered) this.replays.release(socket);
     const { caller } = socket.data as SocketData;
     const connection = new SocketConnection(socket, caller);
     const { listeners, dispatcher, metrics, logger } = this.options;
@@ -213,34 +218,41 @@ export class SocketIoTransport {
   async close(): Promise<void> {
     await this.disconnectAll();
     this.unsubscribeBroker();
+    this.replays.clear();
     await this.io.of("/").adapter.close();
   }
 }
 
 /**
- * Refuses to recover a session that was in a conversation or call channel its
- * user may no longer be in (a participant removed while their device was
- * away): Socket.IO would replay to it what those rooms got since, the
- * conversation's messages included, before any of our code runs. The client
- * gets a fresh session instead (`recovered: false`) and reads history by
- * `seq`. Other restored channels are authorized again after the connect
- * (ChannelService), as before. Works with either adapter: it wraps the
- * namespace adapter's `restoreSession`.
+ * Wraps the namespace adapter's `restoreSession` (either adapter) for two rules:
+ * - the session's missed packets are held back in `replays` until the
+ *   handshake's token is checked: Socket.IO would write them before any
+ *   middleware, to whoever presents the session id;
+ * - with `stillAllowed`, a session that was in a conversation or call channel
+ *   its user may no longer be in (a participant removed while their device was
+ *   away) is not recovered: Socket.IO would replay to it what those rooms got
+ *   since, the conversation's messages included. The client gets a fresh session
+ *   instead (`recovered: false`) and reads history by `seq`. Other restored
+ *   channels are authorized again after the connect (ChannelService), as before.
  */
-function guardRecovery(io: Server, stillAllowed: (caller: Caller, channel: string) => Promise<boolean>): void {
+function guardRecovery(io: Server, replays: WithheldReplays, stillAllowed?: (caller: Caller, channel: string) => Promise<boolean>): void {
   const adapter = io.of("/").adapter;
   const restore = adapter.restoreSession.bind(adapter);
   adapter.restoreSession = async (pid, offset) => {
     const session = await restore(pid, offset);
-    const caller = (session?.data as Partial<SocketData> | undefined)?.caller;
-    if (!session || !caller) return session;
-    const participations = session.rooms
-      .map((room) => channelOfRoom(caller.tenantId, room))
-      .filter((channel): channel is string => channel !== undefined && isParticipation(channel));
-    // Asked together: a device that had read a hundred conversations reconnects in one round of queries.
-    const allowed = await Promise.all(participations.map((channel) => stillAllowed(caller, channel).catch(() => false)));
     // Socket.IO reads a null session as "not recoverable" (its declared type says otherwise).
-    return allowed.every(Boolean) ? session : (null as unknown as typeof session);
+    if (!session) return session;
+    const caller = (session.data as Partial<SocketData> | undefined)?.caller;
+    if (stillAllowed && caller) {
+      const participations = session.rooms
+        .map((room) => channelOfRoom(caller.tenantId, room))
+        .filter((channel): channel is string => channel !== undefined && isParticipation(channel));
+      // Asked together: a device that had read a hundred conversations reconnects in one round of queries.
+      const allowed = await Promise.all(participations.map((channel) => stillAllowed(caller, channel).catch(() => false)));
+      if (!allowed.every(Boolean)) return null as unknown as typeof session;
+    }
+    replays.hold(pid, session.missedPackets as unknown[][]);
+    return { ...session, missedPackets: [] };
   };
 }
 
