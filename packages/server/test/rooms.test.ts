@@ -104,6 +104,31 @@ describe("app-defined channels", () => {
     expect(seen.map((s) => s.body.channel)).toEqual(["visit:1", "visit:2", "visit:500"]);
   });
 
+  it("a redirecting webhook is not followed: the join is refused and the other host hears nothing", async () => {
+    let elsewhere = 0;
+    const other = createHttpServer((_req, res) => {
+      elsewhere++;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ allow: true }));
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    onCleanup(() => new Promise((resolve) => other.close(() => resolve())));
+    const target = `http://127.0.0.1:${(other.address() as AddressInfo).port}/allow-all`;
+    const redirecting = createHttpServer((req, res) => {
+      res.statusCode = req.url === "/302" ? 302 : 307;
+      res.setHeader("location", target);
+      res.end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+    onCleanup(() => new Promise((resolve) => redirecting.close(() => resolve())));
+    for (const path of ["/302", "/307"]) {
+      const { connect } = await startServer({ env: { CHANNEL_AUTH_URL: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}${path}`, CHANNEL_AUTH_SECRET: "hook-secret-0123456789abcdef" } });
+      const { socket } = await connect({ sub: "dr", tenant: "acme" });
+      expect((await request<Ack>(socket, "room:join", { room: "patient:1" })).error?.code).toBe("forbidden");
+    }
+    expect(elsewhere).toBe(0);
+  });
+
   it("an unreachable webhook answers unavailable", async () => {
     const { connect } = await startServer({ env: { CHANNEL_AUTH_URL: "http://127.0.0.1:9/authorize", CHANNEL_AUTH_TIMEOUT_MS: "500" } });
     const { socket } = await connect({ sub: "dr", tenant: "acme" });

@@ -106,7 +106,8 @@ export class WebhookService {
     let status: number | null = null;
     let error: string;
     try {
-      const response = await fetch(delivery.url, { method: "POST", headers, body: delivery.payload, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      // A redirect is a failed attempt (retried), never followed: the signed payload stays with the configured receiver.
+      const response = await fetch(delivery.url, { method: "POST", headers, body: delivery.payload, redirect: "manual", signal: AbortSignal.timeout(this.options.timeoutMs) });
       status = response.status;
       await response.body?.cancel();
       if (response.ok) return this.outbox.markDelivered(delivery.id, status, new Date());

@@ -26,7 +26,8 @@ export function webhookChannelAuthorizer(options: WebhookAuthorizerOptions): Swi
       if (options.secret) headers["x-switchboard-signature"] = `sha256=${createHmac("sha256", options.secret).update(body).digest("hex")}`;
       let response: Response;
       try {
-        response = await fetch(options.url, { method: "POST", headers, body, signal: AbortSignal.timeout(options.timeoutMs) });
+        // Never followed: a redirect would carry the signed request elsewhere and let that host answer.
+        response = await fetch(options.url, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(options.timeoutMs) });
       } catch (err) {
         options.logger.warn({ err: (err as Error).message, channel }, "channel authorization webhook unreachable");
         throw new AppError("unavailable", "channel authorization service did not answer");

@@ -43,7 +43,8 @@ export function webhookScreener(options: WebhookScreenerOptions): NamedScreenerH
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (options.secret) headers["x-switchboard-signature"] = signWebhook(options.secret, body, Math.floor(Date.now() / 1000));
       const signal = AbortSignal.timeout(timeoutMs);
-      const response = await fetch(options.url, { method: "POST", headers, body, signal });
+      // A redirect counts as a failure: the signed text must not go to another host.
+      const response = await fetch(options.url, { method: "POST", headers, body, redirect: "manual", signal });
       if (response.status === 204) return undefined;
       if (!response.ok) throw new Error(`screening webhook answered ${response.status}`);
       const parsed = answerSchema.safeParse(await response.json().catch(() => null));

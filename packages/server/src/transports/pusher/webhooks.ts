@@ -53,6 +53,8 @@ export class PusherWebhooks {
         method: "POST",
         headers: { "content-type": "application/json", "x-pusher-key": app.key, "x-pusher-signature": hmacHex(app.secret, body) },
         body,
+        // Not followed: the signed body stays with the configured receiver.
+        redirect: "manual",
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       if (!res.ok) this.logger.warn({ status: res.status, event: event.name, appId: app.appId }, "pusher webhook refused");
