@@ -6,8 +6,12 @@ import { z } from "zod";
  * the channel id alphabet.
  */
 export const ID_PATTERN = /^[A-Za-z0-9_.:@=+-]{1,128}$/;
-/** Tenant ids also scope every channel name internally, so no separators. */
-export const TENANT_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/**
+ * Tenant ids also scope every channel name internally, so no separators. `-`
+ * alone is reserved: the audit trail files what belongs to no tenant (refused
+ * handshakes and API keys) under it, and a tenant of that name read them.
+ */
+export const TENANT_PATTERN = /^(?!-$)[A-Za-z0-9_.-]{1,64}$/;
 /** Channel kinds: `user`, `tenant`, `conversation`, or app-defined like `patient`. */
 export const CHANNEL_KIND_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Full channel name: `kind:id`, at most 164 characters (Pusher's limit). */

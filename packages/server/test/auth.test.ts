@@ -42,6 +42,15 @@ describe("handshake authentication", () => {
     expect(err.data?.code).toBe(code);
   });
 
+  it("the tenant '-' is refused: it names the audit trail's unattributed entries", async () => {
+    const { url, token } = await startServer();
+    const err = await connectError(url, { auth: { token: await token({ sub: "ada", tenant: "-", roles: ["admin"] }) } });
+    expect(err.data?.code).toBe("token_invalid");
+    // A tenant that merely contains dashes is fine.
+    const ok = await connectError(url, { auth: { token: await token({ sub: "ada", tenant: "-a-" }) } }).catch(() => "connected");
+    expect(ok).toBe("connected");
+  });
+
   it("a token signed with another secret is refused as token_invalid", async () => {
     const { url } = await startServer();
     const token = await hs256({ sub: "mallory" }).setExpirationTime("1h").sign(new TextEncoder().encode("another-secret-0123456789abcdef"));

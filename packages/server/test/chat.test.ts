@@ -116,7 +116,7 @@ describe("messages", () => {
     const id = await createGroup(socket, ["bob"]);
     const html = "  <b>bold</b> & <script>alert(1)</script>  ";
     expect((await ok(socket, "message:send", { conversationId: id, body: html })).message.body).toBe(html);
-    for (const body of ["", "   \n ", "x".repeat(8001), 42]) {
+    for (const body of ["", "   \n ", " \u200b \n\ufeff", "x".repeat(8001), 42]) {
       expect(await fails(socket, "message:send", { conversationId: id, body })).toBe("bad_request");
     }
     expect((await ok(socket, "message:send", { conversationId: id, body: "y".repeat(8000) })).message.seq).toBe(2);

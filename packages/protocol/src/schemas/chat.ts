@@ -17,10 +17,14 @@ const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
  * (so whitespace-only bodies are refused). The raw length is capped too, so
  * padding cannot smuggle in a huge payload.
  */
+/** Characters that print nothing and that `trim` keeps: zero-width space, (non-)joiners, word joiner, BOM. */
+const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/g;
+
 export const messageBodySchema = z
   .string()
   .max(MESSAGE_BODY_MAX * 2, `must be at most ${MESSAGE_BODY_MAX} characters`)
-  .refine((body) => body.trim().length >= 1, "must not be empty")
+  // Zero-width characters and the BOM count as blank too: a body of them alone shows as an empty bubble.
+  .refine((body) => body.replace(INVISIBLE, "").trim().length >= 1, "must not be empty")
   .refine((body) => body.trim().length <= MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
 
 export const conversationCreateSchema = z.object({
