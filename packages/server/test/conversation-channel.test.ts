@@ -99,6 +99,9 @@ describe("chat events on conversation:{id}", () => {
     // A pusher-js presence member "bob", signed by the app backend.
     const bobPusher = await pusherClient(port, { presence: { user_id: "bob", user_info: { name: "Bob" } } });
     const presence = await subscribe(bobPusher, `presence-conversation.${id}`);
+    // pusher-js authorized by Switchboard's /pusher/auth, never signed in: the signature names bob.
+    const bobPrivate = await pusherWithJwt(port, url, await token({ sub: "bob", tenant: "acme" }));
+    const privateChannel = await subscribe(bobPrivate, `private-conversation.${id}`);
 
     const left = nextEvent<{ userId: string }>(alice.socket, "room:userLeft");
     const removed = nextEvent<{ conversationId: string }>(bob.socket, "conversation:removed");
@@ -109,12 +112,14 @@ describe("chat events on conversation:{id}", () => {
     const atBob = collect(bob.socket, "message:new");
     const published = collect(bob.socket, "visit:updated");
     const atPusher = collectChannel(presence, "message:new");
+    const atPrivate = collectChannel(privateChannel, "message:new");
     await ok(alice.socket, "message:send", { conversationId: id, body: "after" });
     await server.publish("acme", { channel: conversation, event: "visit:updated", data: { n: 1 } });
     await sleep(250);
     expect(atBob).toEqual([]);
     expect(published).toEqual([]);
     expect(atPusher).toEqual([]);
+    expect(atPrivate).toEqual([]);
     expect(bobWs.frames.filter((f) => f.type === "message:new" || f.type === "visit:updated")).toEqual([]);
     const names = (await ok(alice.socket, "room:participants", { room: conversation })).participants.map((p: { userId: string }) => p.userId);
     expect(names).toEqual(["alice"]);

@@ -158,7 +158,8 @@ describe("POST /pusher/auth (for apps without an auth endpoint)", () => {
     };
     const jwt = await token({ sub: "dr", tenant: "acme", roles: ["provider"], name: "Dr Who" });
     const signed = await post({ socket_id: "123.456", channel_name: "private-patient.42" }, jwt);
-    expect(signed).toEqual({ status: 200, body: backend.authorizeChannel("123.456", "private-patient.42") });
+    // Signed for the user as well (channel_data), so evictions reach the subscription; pusher-js sends it back.
+    expect(signed).toEqual({ status: 200, body: backend.authorizeChannel("123.456", "private-patient.42", { user_id: "dr" }) });
     const presence = await post({ socket_id: "123.456", channel_name: "presence-topic.news" }, jwt);
     expect(presence.body).toEqual(backend.authorizeChannel("123.456", "presence-topic.news", { user_id: "dr", user_info: { name: "Dr Who" } }));
 

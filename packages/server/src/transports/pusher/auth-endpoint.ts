@@ -48,7 +48,12 @@ export function registerPusherAuthEndpoint(http: FastifyInstance, deps: PusherAu
       if (type !== "private" && type !== "presence") throw new AppError("bad_request", "only private- and presence- channels are authorized");
       const app = appFor(deps.apps, caller.tenantId, appKey);
       await deps.authorizer.authorize(caller, channel);
-      if (type === "private") return { auth: channelAuth(app, socketId, name) };
+      if (type === "private") {
+        // The signature covers the user too (pusher-js sends `channel_data` back with the subscribe), so the
+        // server knows whose subscription it is: removed from a conversation, they are taken off its channel.
+        const boundTo = JSON.stringify({ user_id: caller.userId });
+        return { auth: channelAuth(app, socketId, name, boundTo), channel_data: boundTo };
+      }
       const channelData = JSON.stringify({ user_id: caller.userId, user_info: { name: caller.name } });
       return { auth: channelAuth(app, socketId, name, channelData), channel_data: channelData };
     });

@@ -14,6 +14,12 @@ export interface PusherUser {
 /** One Pusher channel a connection is subscribed to; `member` for presence. */
 export interface PusherSubscription extends PusherChannel {
   member?: { userId: string; info: unknown };
+  /**
+   * The user a private subscription was signed for, when the signature covers
+   * `channel_data { user_id }` (Switchboard's `/pusher/auth` signs so): channel
+   * evictions (a participant removed from a conversation) reach it.
+   */
+  signedFor?: string;
 }
 
 /** Client events allowed per connection per second (Pusher's limit). */

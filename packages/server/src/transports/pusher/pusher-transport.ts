@@ -115,14 +115,16 @@ export class PusherTransport {
 
   /**
    * Ends the subscriptions to a channel held by these users, known as the
-   * connection's signed-in user or its presence member (a private subscription
-   * of a connection that never signed in names no user: as on Pusher, its
-   * signature stays valid until it unsubscribes). Pusher has no frame for a
+   * connection's signed-in user, its presence member, or the user a private
+   * subscription was signed for (Switchboard's `/pusher/auth` binds it). A
+   * private subscription signed by the app's own backend with the `pusher`
+   * library names no user: as on Pusher, it stays until it unsubscribes. Pusher has no frame for a
    * server-side unsubscribe: the client simply stops getting the channel's events.
    */
   private evict(tenantId: string, channel: string, userIds: readonly string[]): void {
     const evicted = [...this.index.entries(tenantId, channel)].filter(
-      ({ connection, subscription }) => userIds.includes(connection.user?.id ?? "") || userIds.includes(subscription.member?.userId ?? ""),
+      ({ connection, subscription }) =>
+        userIds.includes(connection.user?.id ?? "") || userIds.includes(subscription.member?.userId ?? "") || userIds.includes(subscription.signedFor ?? ""),
     );
     // The index entry goes before unsubscribe's first await: no later event of the channel reaches them.
     for (const { connection, subscription } of evicted) {

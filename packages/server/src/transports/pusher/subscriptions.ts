@@ -89,9 +89,19 @@ export class PusherSubscriptions {
       if (connection.user?.id !== channel.userId) throw new SubscriptionRefused("AuthError", "sign in as this user first", 403);
       return channel;
     }
-    const signed = payload.auth !== undefined && verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth, channel.type === "presence" ? (payload.channel_data ?? "") : undefined);
+    if (channel.type === "presence") {
+      const signed = payload.auth !== undefined && verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth, payload.channel_data ?? "");
+      if (!signed) throw new SubscriptionRefused("AuthError", `invalid signature for ${channel.name}`, 401);
+      return this.admitMember(connection, channel, payload.channel_data ?? "");
+    }
+    // A private signature covers `channel_data` when it names the user (Switchboard's /pusher/auth); the
+    // `pusher` library's signs the socket and channel only, and pusher-js then sends no channel_data.
+    const boundTo = payload.channel_data !== undefined ? parseData(channelDataSchema, payload.channel_data)?.user_id : undefined;
+    const signed =
+      payload.auth !== undefined &&
+      (boundTo !== undefined ? verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth, payload.channel_data) : verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth));
     if (!signed) throw new SubscriptionRefused("AuthError", `invalid signature for ${channel.name}`, 401);
-    return channel.type === "presence" ? this.admitMember(connection, channel, payload.channel_data ?? "") : channel;
+    return boundTo !== undefined ? { ...channel, signedFor: boundTo } : channel;
   }
 
   private async admitMember(connection: PusherConnection, channel: PusherChannel, channelData: string): Promise<PusherSubscription> {
