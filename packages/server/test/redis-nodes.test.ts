@@ -28,7 +28,8 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
   }, SLOW);
 
   it("what a node's graceful stop announces (room:userLeft, presence offline) reaches Socket.IO clients on the other node", async () => {
-    const { a, b } = await twoNodes();
+    // The stopping node leaves its departures' offline to the others' lease sweep: short lease and grace here.
+    const { a, b } = await twoNodes({ NODE_LEASE_MS: "900", PRESENCE_OFFLINE_GRACE_MS: "300" });
     const leaving = await a.connect({ sub: "mem", tenant: "acme" });
     leaving.socket.io.reconnection(false);
     const watcher = await b.connect({ sub: "wat", tenant: "acme" });
@@ -40,6 +41,22 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
     await a.server.stop();
     expect(await left).toMatchObject({ room: "topic:ward", userId: "mem" });
     expect((await offline).status).toBe("offline");
+  }, SLOW);
+
+  it("a user whose device moves to another node during a graceful stop never reads offline: no flap for watchers", async () => {
+    const { a, b } = await twoNodes({ NODE_LEASE_MS: "900", PRESENCE_OFFLINE_GRACE_MS: "1500" });
+    const moving = await a.connect({ sub: "mover", tenant: "acme" });
+    moving.socket.io.reconnection(false);
+    const watcher = await b.connect({ sub: "wat", tenant: "acme" });
+    await ok(watcher.socket, "presence:subscribe", { userIds: ["mover"] });
+    const changes = collect<{ userId: string; status: string }>(watcher.socket, "presence:changed");
+    await a.server.stop();
+    // Back within the grace, on the node still running (as a client behind a balancer would be).
+    await b.connect({ sub: "mover", tenant: "acme" });
+    // Past the grace and several lease sweeps of node b.
+    await sleep(3000);
+    expect(changes.filter((c) => c.userId === "mover")).toEqual([]);
+    expect(((await request(watcher.socket, "presence:get", { userIds: ["mover"] })) as any).data.presence[0].status).toBe("online");
   }, SLOW);
 
   it("rate limits are shared by the nodes", async () => {

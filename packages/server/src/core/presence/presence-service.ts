@@ -28,6 +28,11 @@ export interface PresenceServiceDeps {
   offlineGraceMs: number;
   /** Lease of this node's store entries, renewed every third of it (default 30 s). */
   leaseMs?: number;
+  /**
+   * Whether other nodes share the store (Redis). A stopping node then leaves the
+   * departures still in their grace to them (see {@link PresenceService.close}).
+   */
+  sharedStore?: boolean;
   /** Told when a user comes online (from offline) or goes offline (webhooks `user.online` / `user.offline`). */
   domainEvents?: DomainEvents;
   /** Mood updates pass crisis screening (a low score with worrying text raises an alert). */
@@ -111,9 +116,17 @@ export class PresenceService implements ConnectionListener {
   }
 
   /**
-   * Stops timers and announces the departures still in their grace now (writing
-   * their lastSeen), then waits for work in flight. Call after the transports
-   * have closed their connections.
+   * Stops timers and settles the departures still in their grace, then waits
+   * for work in flight. Call after the transports have closed their connections.
+   *
+   * Alone (memory store), it announces them now and writes their lastSeen:
+   * nobody else could. With a shared store, the devices of a draining node
+   * reconnect to the other nodes within moments; announcing `offline` now made
+   * every user of a node in a rolling deploy flap offline and online for their
+   * watchers. So their entries stay, with this node's lease cut to the grace:
+   * once it runs out, the other nodes' lease sweep takes them and announces
+   * `offline` (with lastSeen) for those who did not come back, and nothing for
+   * those who did.
    */
   async close(): Promise<void> {
     this.closing = true;
@@ -121,7 +134,12 @@ export class PresenceService implements ConnectionListener {
     clearInterval(this.maintenance);
     const pending = [...this.pendingOffline.values()];
     for (const entry of pending) clearTimeout(entry.timer);
-    await Promise.all(pending.map((entry) => this.finishOffline(entry)));
+    if (this.deps.sharedStore && pending.length > 0) {
+      this.pendingOffline.clear();
+      await this.guard("hand departures over", () => this.deps.store.renew(this.deps.nodeId, Math.max(1, this.deps.offlineGraceMs)));
+    } else {
+      await Promise.all(pending.map((entry) => this.finishOffline(entry)));
+    }
     await this.locks.settled();
   }
 
