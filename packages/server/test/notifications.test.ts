@@ -27,6 +27,25 @@ describe("notifications", () => {
     expect(leaked).toEqual([]);
   });
 
+  it("paging with before and beforeId loses none of several notifications created in the same millisecond", async () => {
+    const { server, connect } = await startServer();
+    for (let i = 0; i < 5; i++) await server.notify("acme", note(["dana"], { title: `s${i}` }));
+    // As a burst leaves them: one creation time (a millisecond) for all five.
+    await server.database.query("update notifications set created_at = '2026-12-06T10:00:00.123Z' where user_id = 'dana'");
+    const dana = await connect({ sub: "dana", tenant: "acme" });
+    const seen: string[] = [];
+    let cursor: { before?: string; beforeId?: string } = {};
+    for (let page = 0; page < 5; page++) {
+      const { notifications, hasMore } = await ok(dana.socket, "notification:list", { limit: 2, ...cursor });
+      seen.push(...notifications.map((n: any) => n.title));
+      if (!hasMore) break;
+      const last = notifications.at(-1);
+      cursor = { before: last.createdAt, beforeId: last.id };
+    }
+    expect(seen.sort()).toEqual(["s0", "s1", "s2", "s3", "s4"]);
+    expect(await fails(dana.socket, "notification:list", { beforeId: "6f1c2b0e-6b1e-4a47-9d3e-1d0c6a7b8c9d" })).toBe("bad_request");
+  });
+
   it("an offline user gets everything on return through list and count; read and readAll update every device", async () => {
     const { server, connect } = await startServer();
     for (let i = 0; i < 3; i++) await server.notify("acme", note(["carol"], { title: `n${i}` }));

@@ -85,7 +85,7 @@ export class NotificationsService {
   /** Loads the next (older) page into the feed. */
   async loadMore(): Promise<void> {
     const last = this.state.notifications.at(-1);
-    const page = await this.list(last ? { before: last.createdAt } : {});
+    const page = await this.list(last ? { before: last.createdAt, beforeId: last.id } : {});
     const known = new Set(this.state.notifications.map((n) => n.id));
     this.update({ notifications: [...this.state.notifications, ...page.notifications.filter((n) => !known.has(n.id))], hasMore: page.hasMore });
   }

@@ -26,8 +26,13 @@ export const notificationListSchema = z.object({
   unreadOnly: z.boolean().optional(),
   /** `createdAt` of the last notification of the previous page. */
   before: z.iso.datetime({ offset: true }).optional(),
+  /**
+   * `id` of that notification, with `before`: notifications created in the same
+   * millisecond are then split between pages without one being skipped.
+   */
+  beforeId: notificationIdSchema.optional(),
   limit: z.number().int().min(1).max(100).optional(),
-});
+}).refine((q) => q.beforeId === undefined || q.before !== undefined, { message: "beforeId goes with before", path: ["beforeId"] });
 
 export const notificationReadSchema = z.object({ id: notificationIdSchema });
 export const topicsSchema = z.object({ topics: z.array(topicSchema).min(1).max(100) });

@@ -27,7 +27,7 @@ export interface PushSubscription {
  */
 export interface NotificationStore {
   create(input: NewNotifications): Promise<Notification[]>;
-  list(tenantId: string, userId: string, query: { unreadOnly: boolean; before?: string; limit: number }, now: Date): Promise<{ notifications: Notification[]; hasMore: boolean }>;
+  list(tenantId: string, userId: string, query: { unreadOnly: boolean; before?: string; beforeId?: string; limit: number }, now: Date): Promise<{ notifications: Notification[]; hasMore: boolean }>;
   /** False when no such notification of this user exists. */
   markRead(tenantId: string, userId: string, id: string, now: Date): Promise<boolean>;
   markAllRead(tenantId: string, userId: string, now: Date): Promise<void>;

@@ -63,7 +63,7 @@ export class NotificationService {
   }
 
   list(caller: Caller, payload: NotificationListPayload): Promise<{ notifications: Notification[]; hasMore: boolean }> {
-    return this.deps.store.list(caller.tenantId, caller.userId, { unreadOnly: payload.unreadOnly ?? false, before: payload.before, limit: payload.limit ?? 30 }, new Date());
+    return this.deps.store.list(caller.tenantId, caller.userId, { unreadOnly: payload.unreadOnly ?? false, before: payload.before, beforeId: payload.beforeId, limit: payload.limit ?? 30 }, new Date());
   }
 
   async read(caller: Caller, id: string): Promise<{ unreadCount: number }> {

@@ -21,10 +21,11 @@ export function registerNotificationUserRoutes(app: FastifyInstance, notificatio
     scope.addHook("preHandler", userAuth(verifier));
 
     scope.get<{ Querystring: Record<string, string> }>("/v1/notifications", async (request) => {
-      const { unreadOnly, before, limit } = request.query;
+      const { unreadOnly, before, beforeId, limit } = request.query;
       const query = parseInput(notificationListSchema, {
         unreadOnly: unreadOnly === undefined ? undefined : unreadOnly === "true" ? true : unreadOnly === "false" ? false : unreadOnly,
         before,
+        beforeId,
         limit: numberParam(limit),
       });
       return notifications.list(callerOf(request), query);
