@@ -122,6 +122,24 @@ describe("messages", () => {
     expect((await ok(socket, "message:send", { conversationId: id, body: "y".repeat(8000) })).message.seq).toBe(2);
   });
 
+  it("conversation:list pages with before and beforeId lose none of several conversations active in the same millisecond", async () => {
+    const { connect, server } = await startServer();
+    const { socket } = await connect({ sub: "alice", tenant: "acme" });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await createGroup(socket, [`p${i}`], `g${i}`));
+    await server.database.query("update conversations set last_activity_at = '2026-12-06T10:00:00.123Z'");
+    const seen: string[] = [];
+    let cursor: { before?: string; beforeId?: string } = {};
+    for (let page = 0; page < 5; page++) {
+      const { conversations } = await ok(socket, "conversation:list", { limit: 2, ...cursor });
+      seen.push(...conversations.map((c: any) => c.id));
+      if (conversations.length < 2) break;
+      const last = conversations.at(-1);
+      cursor = { before: last.lastActivityAt, beforeId: last.id };
+    }
+    expect(seen.sort()).toEqual([...ids].sort());
+  });
+
   it("history pages concatenate to the full gapless list in both directions", async () => {
     const { connect } = await startServer();
     const { socket } = await connect({ sub: "alice", tenant: "acme" });

@@ -98,10 +98,10 @@ export class MessageSequencer {
     const behind = new Set<string>();
     const unseen = new Set(this.tracks.keys());
     try {
-      let before: string | undefined;
+      let before: { before: string; beforeId: string } | undefined;
       // The first page always: conversations joined while away are the most recent ones.
       for (let page = 0; page < LIST_PAGES_MAX && (page === 0 || unseen.size > 0); page++) {
-        const { conversations } = await this.connection.request("conversation:list", { limit: LIST_PAGE, ...(before !== undefined && { before }) });
+        const { conversations } = await this.connection.request("conversation:list", { limit: LIST_PAGE, ...before });
         for (const c of conversations) {
           const track = this.tracks.get(c.id);
           if (!track) {
@@ -118,7 +118,8 @@ export class MessageSequencer {
           if (c.lastSeq > track.lastSeq || track.ahead.size > 0) behind.add(c.id);
         }
         if (conversations.length < LIST_PAGE) break;
-        before = conversations.at(-1)!.lastActivityAt;
+        const last = conversations.at(-1)!;
+        before = { before: last.lastActivityAt, beforeId: last.id };
       }
     } catch {
       // The list failed: ask each conversation instead.

@@ -33,11 +33,15 @@ export const conversationCreateSchema = z.object({
   title: z.string().trim().min(1).max(200).optional(),
 });
 
-export const conversationListSchema = z.object({
-  limit: z.number().int().min(1).max(100).optional(),
-  /** `lastActivityAt` of the last conversation of the previous page. */
-  before: z.iso.datetime({ offset: true }).optional(),
-});
+export const conversationListSchema = z
+  .object({
+    limit: z.number().int().min(1).max(100).optional(),
+    /** `lastActivityAt` of the last conversation of the previous page. */
+    before: z.iso.datetime({ offset: true }).optional(),
+    /** `id` of that conversation, with `before`: conversations active in the same millisecond are not skipped. */
+    beforeId: conversationIdSchema.optional(),
+  })
+  .refine((q) => q.beforeId === undefined || q.before !== undefined, { message: "beforeId goes with before", path: ["beforeId"] });
 
 export const conversationGetSchema = z.object({ conversationId: conversationIdSchema });
 

@@ -67,7 +67,7 @@ export interface ChatStore {
   getConversation(tenantId: string, conversationId: string): Promise<Conversation | null>;
   /** A conversation as seen by one participant (last message, unread count); null when not a participant. */
   getSummary(tenantId: string, conversationId: string, userId: string): Promise<ConversationSummary | null>;
-  listConversations(tenantId: string, userId: string, query: { limit: number; before?: string }): Promise<ConversationSummary[]>;
+  listConversations(tenantId: string, userId: string, query: { limit: number; before?: string; beforeId?: string }): Promise<ConversationSummary[]>;
   isParticipant(tenantId: string, conversationId: string, userId: string): Promise<boolean>;
   participantIds(tenantId: string, conversationId: string): Promise<string[]>;
   /** Adds users; returns those who were not participants before. */

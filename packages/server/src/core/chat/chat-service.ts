@@ -96,6 +96,7 @@ export class ChatService {
     const conversations = await this.store.listConversations(caller.tenantId, caller.userId, {
       limit: payload.limit ?? DEFAULT_LIST_LIMIT,
       before: payload.before,
+      beforeId: payload.beforeId,
     });
     return { conversations };
   }

@@ -143,14 +143,14 @@ export class SqlChatStore implements ChatStore {
     return summary ?? null;
   }
 
-  listConversations(tenantId: string, userId: string, query: { limit: number; before?: string }): Promise<ConversationSummary[]> {
+  listConversations(tenantId: string, userId: string, query: { limit: number; before?: string; beforeId?: string }): Promise<ConversationSummary[]> {
     return this.summaries(tenantId, userId, query);
   }
 
   private async summaries(
     tenantId: string,
     userId: string,
-    query: { limit: number; before?: string; conversationId?: string },
+    query: { limit: number; before?: string; beforeId?: string; conversationId?: string },
   ): Promise<ConversationSummary[]> {
     const { rows } = await this.db.query<ConversationRow & { unread_count: number; last_message: MessageRow | null }>(
       `select c.id, c.type, c.title, c.created_by, c.created_at, c.last_seq, c.last_activity_at,
@@ -161,11 +161,12 @@ export class SqlChatStore implements ChatStore {
          from conversation_participants p
          join conversations c on c.id = p.conversation_id
         where p.tenant_id = $1 and p.user_id = $2
-          and ($3::timestamptz is null or c.last_activity_at < $3::timestamptz)
+          and ($3::timestamptz is null or c.last_activity_at < $3::timestamptz
+               or ($6::text is not null and c.last_activity_at = $3::timestamptz and c.id::text < $6::text))
           and ($4::uuid is null or c.id = $4::uuid)
         order by c.last_activity_at desc, c.id desc
         limit $5`,
-      [tenantId, userId, query.before ?? null, query.conversationId ?? null, query.limit],
+      [tenantId, userId, query.before ?? null, query.conversationId ?? null, query.limit, query.beforeId ?? null],
     );
     const participants = await participantsOf(this.db, rows.map((r) => r.id));
     return rows.map((row) => ({

@@ -30,8 +30,8 @@ export function registerChatRoutes(app: FastifyInstance, chat: ChatService, veri
     });
 
     scope.get<{ Querystring: Record<string, string> }>("/v1/conversations", async (request) => {
-      const { limit, before } = request.query;
-      return chat.listConversations(callerOf(request), parseInput(conversationListSchema, { limit: numberParam(limit), before }));
+      const { limit, before, beforeId } = request.query;
+      return chat.listConversations(callerOf(request), parseInput(conversationListSchema, { limit: numberParam(limit), before, beforeId }));
     });
 
     scope.get<IdParams>("/v1/conversations/:id", async (request) => {
