@@ -270,6 +270,33 @@ describe("call state across devices and nodes", () => {
   });
 });
 
+describe("call history", () => {
+  it("GET /v1/calls pages with before and beforeId lose none of several calls started in the same millisecond", async () => {
+    const { connect, server, url, token } = await startServer({ env: { CALL_RING_TIMEOUT_MS: "5000" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    await connect({ sub: "bob", tenant: "acme" });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+      ids.push(call.id);
+      await ok(alice.socket, "call:end", { callId: call.id });
+    }
+    await server.database.query("update calls set created_at = '2026-12-06T10:00:00.123Z'");
+    const auth = { authorization: `Bearer ${await token({ sub: "alice", tenant: "acme" })}` };
+    const seen: string[] = [];
+    let cursor = "";
+    for (let page = 0; page < 5; page++) {
+      const { calls } = (await (await fetch(`${url}/v1/calls?limit=2${cursor}`, { headers: auth })).json()) as { calls: { id: string; createdAt: string }[] };
+      seen.push(...calls.map((c) => c.id));
+      if (calls.length < 2) break;
+      const last = calls.at(-1)!;
+      cursor = `&before=${encodeURIComponent(last.createdAt)}&beforeId=${last.id}`;
+    }
+    expect(seen.sort()).toEqual([...ids].sort());
+    expect((await fetch(`${url}/v1/calls?beforeId=${ids[0]}`, { headers: auth })).status).toBe(400);
+  });
+});
+
 describe("calls and the rest of Switchboard", () => {
   it("participants are in_call while the call is active and back online after it ends", async () => {
     const { connect } = await startServer({ env: fast });

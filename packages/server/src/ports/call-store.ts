@@ -67,5 +67,5 @@ export interface CallStore {
   /** Open calls the user is `joined` in. */
   openCallsOf(tenantId: string, userId: string): Promise<string[]>;
   addQualitySample(tenantId: string, callId: string, userId: string, sample: { rttMs: number; jitterMs: number; packetLossPct: number; bitrateKbps: number }, now: Date): Promise<void>;
-  history(tenantId: string, userId: string, query: { limit: number; before?: string }): Promise<CallRecord[]>;
+  history(tenantId: string, userId: string, query: { limit: number; before?: string; beforeId?: string }): Promise<CallRecord[]>;
 }

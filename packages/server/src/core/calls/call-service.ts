@@ -187,8 +187,8 @@ export class CallService implements ConnectionListener {
     return {};
   }
 
-  history(caller: Caller, query: { limit?: number; before?: string }): Promise<CallRecord[]> {
-    return this.store.history(caller.tenantId, caller.userId, { limit: query.limit ?? 30, before: query.before });
+  history(caller: Caller, query: { limit?: number; before?: string; beforeId?: string }): Promise<CallRecord[]> {
+    return this.store.history(caller.tenantId, caller.userId, { limit: query.limit ?? 30, before: query.before, beforeId: query.beforeId });
   }
 
   /** A returning device cancels the disconnect grace of its user's calls. */

@@ -182,7 +182,7 @@ export class SqlCallStore implements CallStore {
     );
   }
 
-  async history(tenantId: string, userId: string, query: { limit: number; before?: string }): Promise<CallRecord[]> {
+  async history(tenantId: string, userId: string, query: { limit: number; before?: string; beforeId?: string }): Promise<CallRecord[]> {
     const { rows } = await this.db.query<CallRow & { quality: Record<string, number> | null }>(
       `select ${CALL_COLUMNS.split(", ").map((c) => `c.${c}`).join(", ")},
               (select json_build_object('samples', count(*), 'rttAvg', avg(rtt_ms), 'rttMax', max(rtt_ms), 'jitterAvg', avg(jitter_ms),
@@ -190,9 +190,10 @@ export class SqlCallStore implements CallStore {
                         'bitrateAvg', avg(bitrate_kbps), 'bitrateMin', min(bitrate_kbps))
                  from call_quality_samples q where q.call_id = c.id having count(*) > 0) as quality
          from call_participants p join calls c on c.id = p.call_id
-        where p.tenant_id = $1 and p.user_id = $2 and ($3::timestamptz is null or c.created_at < $3::timestamptz)
+        where p.tenant_id = $1 and p.user_id = $2
+          and ($3::timestamptz is null or c.created_at < $3::timestamptz or ($5::text is not null and c.created_at = $3::timestamptz and c.id::text < $5::text))
         order by c.created_at desc, c.id desc limit $4`,
-      [tenantId, userId, query.before ?? null, query.limit],
+      [tenantId, userId, query.before ?? null, query.limit, query.beforeId ?? null],
     );
     const participants = await participantsOf(this.db, rows.map((r) => r.id));
     return rows.map((row) => {

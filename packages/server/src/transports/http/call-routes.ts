@@ -10,7 +10,7 @@ export function registerCallRoutes(app: FastifyInstance, calls: CallService, ver
   app.register(async (scope) => {
     scope.addHook("preHandler", userAuth(verifier));
     scope.get<{ Querystring: Record<string, string> }>("/v1/calls", async (request) => {
-      const query = parseInput(callHistorySchema, { limit: numberParam(request.query.limit), before: request.query.before });
+      const query = parseInput(callHistorySchema, { limit: numberParam(request.query.limit), before: request.query.before, beforeId: request.query.beforeId });
       return { calls: await calls.history(callerOf(request), query) };
     });
   });
