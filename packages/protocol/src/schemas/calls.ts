@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { beforeIdNeedsBefore, pageCursor } from "./paging.js";
 import { serverIdSchema, userIdSchema } from "../identifiers.js";
 import { conversationIdSchema } from "./chat.js";
 
@@ -39,15 +40,8 @@ export const callQualitySchema = z.object({
   bitrateKbps: z.number().min(0).max(10_000_000),
 });
 
-export const callHistorySchema = z
-  .object({
-    limit: z.number().int().min(1).max(100).optional(),
-    /** `createdAt` of the last call of the previous page. */
-    before: z.iso.datetime({ offset: true }).optional(),
-    /** `id` of that call, with `before`: calls started in the same millisecond are not skipped. */
-    beforeId: callIdSchema.optional(),
-  })
-  .refine((q) => q.beforeId === undefined || q.before !== undefined, { message: "beforeId goes with before", path: ["beforeId"] });
+/** `before` is the previous page's last `createdAt`, `beforeId` that call's id (see {@link pageCursor}). */
+export const callHistorySchema = z.object(pageCursor(callIdSchema)).refine(...beforeIdNeedsBefore);
 
 export type CallInitiatePayload = z.infer<typeof callInitiateSchema>;
 export type CallRejectPayload = z.infer<typeof callRejectSchema>;

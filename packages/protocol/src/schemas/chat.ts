@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { beforeIdNeedsBefore, pageCursor } from "./paging.js";
 import { serverIdSchema, serverReferenceSchema, userIdSchema } from "../identifiers.js";
 
 /** Longest body after trimming (PROTOCOL.md section 4). */
@@ -33,15 +34,8 @@ export const conversationCreateSchema = z.object({
   title: z.string().trim().min(1).max(200).optional(),
 });
 
-export const conversationListSchema = z
-  .object({
-    limit: z.number().int().min(1).max(100).optional(),
-    /** `lastActivityAt` of the last conversation of the previous page. */
-    before: z.iso.datetime({ offset: true }).optional(),
-    /** `id` of that conversation, with `before`: conversations active in the same millisecond are not skipped. */
-    beforeId: conversationIdSchema.optional(),
-  })
-  .refine((q) => q.beforeId === undefined || q.before !== undefined, { message: "beforeId goes with before", path: ["beforeId"] });
+/** `before` is the previous page's last `lastActivityAt`, `beforeId` that conversation's id (see {@link pageCursor}). */
+export const conversationListSchema = z.object(pageCursor(conversationIdSchema)).refine(...beforeIdNeedsBefore);
 
 export const conversationGetSchema = z.object({ conversationId: conversationIdSchema });
 

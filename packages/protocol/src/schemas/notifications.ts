@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { beforeIdNeedsBefore, pageCursor } from "./paging.js";
 import { serverIdSchema, userIdSchema } from "../identifiers.js";
 
 export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "critical"] as const;
@@ -22,17 +23,8 @@ export const notificationCreateSchema = z
   })
   .refine((n) => (n.userIds === undefined) !== (n.topic === undefined), { message: "give either userIds or topic", path: ["userIds"] });
 
-export const notificationListSchema = z.object({
-  unreadOnly: z.boolean().optional(),
-  /** `createdAt` of the last notification of the previous page. */
-  before: z.iso.datetime({ offset: true }).optional(),
-  /**
-   * `id` of that notification, with `before`: notifications created in the same
-   * millisecond are then split between pages without one being skipped.
-   */
-  beforeId: notificationIdSchema.optional(),
-  limit: z.number().int().min(1).max(100).optional(),
-}).refine((q) => q.beforeId === undefined || q.before !== undefined, { message: "beforeId goes with before", path: ["beforeId"] });
+/** `before` is the previous page's last `createdAt`, `beforeId` that notification's id (see {@link pageCursor}). */
+export const notificationListSchema = z.object({ unreadOnly: z.boolean().optional(), ...pageCursor(notificationIdSchema) }).refine(...beforeIdNeedsBefore);
 
 export const notificationReadSchema = z.object({ id: notificationIdSchema });
 export const topicsSchema = z.object({ topics: z.array(topicSchema).min(1).max(100) });
