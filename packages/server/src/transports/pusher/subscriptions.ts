@@ -96,12 +96,12 @@ export class PusherSubscriptions {
     }
     // A private signature covers `channel_data` when it names the user (Switchboard's /pusher/auth); the
     // `pusher` library's signs the socket and channel only, and pusher-js then sends no channel_data.
+    // A backend that sends channel_data but signs without it is still accepted, as before, with no user bound.
     const boundTo = payload.channel_data !== undefined ? parseData(channelDataSchema, payload.channel_data)?.user_id : undefined;
-    const signed =
-      payload.auth !== undefined &&
-      (boundTo !== undefined ? verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth, payload.channel_data) : verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth));
+    const bound = boundTo !== undefined && payload.auth !== undefined && verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth, payload.channel_data);
+    const signed = bound || (payload.auth !== undefined && verifyChannelAuth(connection.app, connection.id, channel.name, payload.auth));
     if (!signed) throw new SubscriptionRefused("AuthError", `invalid signature for ${channel.name}`, 401);
-    return boundTo !== undefined ? { ...channel, signedFor: boundTo } : channel;
+    return bound ? { ...channel, signedFor: boundTo } : channel;
   }
 
   private async admitMember(connection: PusherConnection, channel: PusherChannel, channelData: string): Promise<PusherSubscription> {
