@@ -3,6 +3,7 @@ import type { CallParticipant, CallStore, CallWithParticipants, EndedCall, NewCa
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
 import { iso } from "./chat-rows.js";
 import { KeyedBatcher } from "./keyed-batcher.js";
+import { pageBefore } from "./page-cursor.js";
 
 interface CallRow {
   id: string;
@@ -191,7 +192,7 @@ export class SqlCallStore implements CallStore {
                  from call_quality_samples q where q.call_id = c.id having count(*) > 0) as quality
          from call_participants p join calls c on c.id = p.call_id
         where p.tenant_id = $1 and p.user_id = $2
-          and ($3::timestamptz is null or c.created_at < $3::timestamptz or ($5::text is not null and c.created_at = $3::timestamptz and c.id::text < $5::text))
+          and ${pageBefore("c.created_at", "c.id", "$3", "$5")}
         order by c.created_at desc, c.id desc limit $4`,
       [tenantId, userId, query.before ?? null, query.limit, query.beforeId ?? null],
     );

@@ -2,6 +2,7 @@ import type { Conversation, ConversationSummary, Message } from "@switchboard/pr
 import type { AppendResult, ChatStore, HistoryQuery, NewConversation, NewMessage, ReceiptUpdate } from "../../ports/chat-store.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
 import { AppendBatcher, type StoredBatch } from "./append-batcher.js";
+import { pageBefore } from "./page-cursor.js";
 import {
   CONVERSATION_COLUMNS,
   MESSAGE_COLUMNS,
@@ -161,8 +162,7 @@ export class SqlChatStore implements ChatStore {
          from conversation_participants p
          join conversations c on c.id = p.conversation_id
         where p.tenant_id = $1 and p.user_id = $2
-          and ($3::timestamptz is null or c.last_activity_at < $3::timestamptz
-               or ($6::text is not null and c.last_activity_at = $3::timestamptz and c.id::text < $6::text))
+          and ${pageBefore("c.last_activity_at", "c.id", "$3", "$6")}
           and ($4::uuid is null or c.id = $4::uuid)
         order by c.last_activity_at desc, c.id desc
         limit $5`,

@@ -3,6 +3,7 @@ import type { Notification } from "@switchboard/protocol";
 import type { NewNotifications, NotificationStore, PushSubscription } from "../../ports/notification-store.js";
 import type { SqlDatabase } from "../../ports/sql-database.js";
 import { iso } from "./chat-rows.js";
+import { pageBefore } from "./page-cursor.js";
 
 interface Row {
   id: string;
@@ -47,12 +48,11 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async list(tenantId: string, userId: string, query: { unreadOnly: boolean; before?: string; beforeId?: string; limit: number }, now: Date) {
-    // Keyset on the list's order (created_at desc, id desc): with the last row's id too, rows sharing its time are not skipped.
     const { rows } = await this.db.query<Row>(
       `select ${COLUMNS} from notifications
         where tenant_id = $1 and user_id = $2 and ${LIVE}
           and ($4::boolean = false or read_at is null)
-          and ($5::timestamptz is null or created_at < $5::timestamptz or ($7::text is not null and created_at = $5::timestamptz and id::text < $7::text))
+          and ${pageBefore("created_at", "id", "$5", "$7")}
         order by created_at desc, id desc limit $6`,
       [tenantId, userId, now, query.unreadOnly, query.before ?? null, query.limit + 1, query.beforeId ?? null],
     );
