@@ -7,6 +7,21 @@ import { nextChange } from "./support/presence-helpers.js";
 // Starting two servers takes most of a test's time on a busy machine.
 const SLOW = 120_000;
 
+/**
+ * Two nodes with a short presence lease (a stopping node leaves its departures to
+ * the others' lease sweep) and the given offline grace: `userId`'s only device on
+ * node a, which does not reconnect by itself, and a watcher on node b following
+ * that user's presence.
+ */
+async function watchedOnStoppingNode(userId: string, offlineGraceMs: string) {
+  const { a, b } = await twoNodes({ NODE_LEASE_MS: "900", PRESENCE_OFFLINE_GRACE_MS: offlineGraceMs });
+  const leaving = await a.connect({ sub: userId, tenant: "acme" });
+  leaving.socket.io.reconnection(false);
+  const watcher = await b.connect({ sub: "wat", tenant: "acme" });
+  await ok(watcher.socket, "presence:subscribe", { userIds: [userId] });
+  return { a, b, leaving, watcher };
+}
+
 describe.runIf(redisUrl)("several nodes over Redis", () => {
   it("an event published on one node reaches subscribers on both nodes exactly once", async () => {
     const { a, b } = await twoNodes();
@@ -29,13 +44,9 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
 
   it("what a node's graceful stop announces (room:userLeft, presence offline) reaches Socket.IO clients on the other node", async () => {
     // The stopping node leaves its departures' offline to the others' lease sweep: short lease and grace here.
-    const { a, b } = await twoNodes({ NODE_LEASE_MS: "900", PRESENCE_OFFLINE_GRACE_MS: "300" });
-    const leaving = await a.connect({ sub: "mem", tenant: "acme" });
-    leaving.socket.io.reconnection(false);
-    const watcher = await b.connect({ sub: "wat", tenant: "acme" });
+    const { a, leaving, watcher } = await watchedOnStoppingNode("mem", "300");
     await ok(leaving.socket, "room:join", { room: "topic:ward" });
     await ok(watcher.socket, "room:join", { room: "topic:ward" });
-    await ok(watcher.socket, "presence:subscribe", { userIds: ["mem"] });
     const left = nextEvent<any>(watcher.socket, "room:userLeft", 8000);
     const offline = nextChange(watcher.socket, "mem", 8000);
     await a.server.stop();
@@ -44,11 +55,7 @@ describe.runIf(redisUrl)("several nodes over Redis", () => {
   }, SLOW);
 
   it("a user whose device moves to another node during a graceful stop never reads offline: no flap for watchers", async () => {
-    const { a, b } = await twoNodes({ NODE_LEASE_MS: "900", PRESENCE_OFFLINE_GRACE_MS: "1500" });
-    const moving = await a.connect({ sub: "mover", tenant: "acme" });
-    moving.socket.io.reconnection(false);
-    const watcher = await b.connect({ sub: "wat", tenant: "acme" });
-    await ok(watcher.socket, "presence:subscribe", { userIds: ["mover"] });
+    const { a, b, watcher } = await watchedOnStoppingNode("mover", "1500");
     const changes = collect<{ userId: string; status: string }>(watcher.socket, "presence:changed");
     await a.server.stop();
     // Back within the grace, on the node still running (as a client behind a balancer would be).
