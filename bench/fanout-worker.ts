@@ -58,6 +58,16 @@ process.on("message", async (msg: any) => {
       });
       clients.push(...joined);
       process.send!({ type: "connected", count: clients.length });
+    } else if (msg.type === "shrink") {
+      // Keeps `keep` of this worker's subscribers, evenly over the order they connected in: a room
+      // connected over a ping interval keeps its heartbeats spread (see fanout.ts's `shrink`).
+      const keep = Math.min(msg.keep as number, clients.length);
+      const kept = Array.from({ length: keep }, (_, j) => clients[Math.floor((j * clients.length) / keep)]!);
+      const keptSet = new Set(kept);
+      const dropped = clients.filter((c) => !keptSet.has(c));
+      clients = kept;
+      await Promise.all(dropped.map((c) => c.closeAndWait()));
+      process.send!({ type: "shrunk", count: clients.length });
     } else if (msg.type === "reset") {
       received = 0;
       latencies = [];

@@ -9,11 +9,17 @@
  *   npm run bench:fanout -- [--quick] [--sizes 100,1000,5000] [--targets switchboard,socketio,raw-ws]
  *                           [--bisections 2] [--rate R | --deliveries D1,D2] [--seconds S] [--rounds K]
  *                           [--db postgres|pglite]
- *                           [--publish http|socket] [--tick-ms 1]
+ *                           [--publish http|socket] [--tick-ms 1] [--fresh-per-size]
  *
- * Switchboard runs on Postgres (a fresh schema per ladder), its production
- * setup and that of the other scenarios; `--db pglite` runs it on the embedded
- * zero-setup store instead, whose queries run inside the server process.
+ * Switchboard runs on Postgres (a fresh schema per run, or per size with
+ * `--fresh-per-size`), its production setup and that of the other scenarios;
+ * `--db pglite` runs it on the embedded zero-setup store instead, whose
+ * queries run inside the server process.
+ *
+ * The sizes run largest first on one set of servers: the largest room is
+ * connected once and shrunk for each smaller size (see {@link runShrinking}).
+ * `--fresh-per-size` starts new servers for each size instead, smallest first,
+ * as sessions 1-26 did.
  *
  * Every server gets its publishes the same way: `POST` requests on keep-alive
  * connections from the harness (Switchboard's `/v1/events` with an API key, the
@@ -64,6 +70,7 @@ import { mapLimited } from "./lib/limited.js";
 import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
+import { processCpuSeconds } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string) => argValue(args, name);
@@ -137,6 +144,9 @@ async function socketPublisher(url: string) {
   return async (event: string, data: unknown, room = ROOM) => void (await client.request("publish", { room, event, data }));
 }
 
+/** The subscribers (0..n-1) worker `i` holds: every {@link WORKERS}-th. */
+const share = (n: number, i: number) => Array.from({ length: n }, (_, k) => k).filter((k) => k % WORKERS === i);
+
 /** A server under test with its room's subscribers connected, ready for steps. */
 interface Loaded {
   name: Target["name"];
@@ -184,8 +194,7 @@ async function load(name: Target["name"], n: number): Promise<Loaded> {
   try {
     await Promise.all(
       workers.map(async (w, i) => {
-        const share = Array.from({ length: n }, (_, k) => k).filter((k) => k % WORKERS === i);
-        const tokens = await Promise.all(share.map((k) => target.token(`sub${k}`)));
+        const tokens = await Promise.all(share(n, i).map((k) => target.token(`sub${k}`)));
         await ask(w, { type: "connect", url: target.url, tokens, join: target.join, spreadMs: n >= SPREAD_FROM ? PING_INTERVAL_MS : 0 }, "connected");
       }),
     );
@@ -228,73 +237,161 @@ async function warmUpCode(l: Loaded): Promise<void> {
   }
 }
 
+/** One server's steps at one room size, as the JSON reports them. */
+type SizeResult = { target: Target["name"]; subscribers: number; round?: number; maxSustainedDeliveredPerSecond: number; maxSustainedRate: number; steps: Awaited<ReturnType<typeof runFanoutStep>>[] };
+
+const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
+
+/** Starts every server and connects its room of `n`, side by side (see {@link load}); all or none. */
+async function loadAll(n: number): Promise<Loaded[]> {
+  console.error(`[bench:fanout] ${at()} ${TARGETS.join(", ")}, ${n} subscribers: connecting`);
+  const settled = await Promise.allSettled(TARGETS.map((name) => load(name, n)));
+  const loaded = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    // A server that loaded is stopped with the rest if another failed.
+    await Promise.all(loaded.map((l) => l.stop()));
+    throw failed.reason;
+  }
+  console.error(`[bench:fanout] ${at()} ${n} subscribers connected`);
+  return loaded;
+}
+
 /**
- * Runs every server's ladder (or `--rounds` at `--rate`) for one room size.
- * The servers run side by side, each with its own subscribers and workers,
- * and take turns: one server publishes while the others' rooms sit idle (their
- * only traffic is Engine.IO's ping every 25 s per socket), so two servers' steps at the
- * same rate are seconds apart rather than a whole ladder apart (see
- * {@link climbTogether}). `previousStopped` is the previous size's stop: it
- * may go on while these servers start and connect (nothing is measured then),
- * and must be over before the warm-up. Resolves with the results and this
- * size's own stop, which the next size overlaps in the same way.
+ * Measures every loaded server at one room size `n`: the warm-up step, then
+ * the ladders (or `--rounds` at fixed rates), the servers taking turns (see
+ * {@link climbTogether}): one server publishes while the others' rooms sit
+ * idle (their only traffic is Engine.IO's ping every 25 s per socket), so two
+ * servers' steps at the same rate are seconds apart rather than a whole ladder
+ * apart.
  */
-async function runSize(n: number, previousStopped: Promise<void>) {
-  const loaded: Loaded[] = [];
+async function measureSize(loaded: Loaded[], n: number): Promise<SizeResult[]> {
+  const runStep = async (l: Loaded, rate: number, stepMs = STEP_MS) => {
+    const step = await runFanoutStep({ workers: l.workers, subscribers: n, rate, stepMs, tickMs: TICK_MS, publish: l.target.publish, pids: [l.target.pid], quiesce: false });
+    // A backlog must land before the next step of any server, not only of this one: it holds the CPU.
+    if (!step.complete) await quiesce(l.workers);
+    return step;
+  };
+  const logged = async (l: Loaded, rate: number) => {
+    const step = await runStep(l, rate);
+    console.error(`  ${at()} ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall} heartbeats=${step.heartbeats}`);
+    return step;
+  };
+  // Warm-up, not recorded, every server at once: the first seconds of a fresh server run unoptimized
+  // code and open the publisher's connections, which would otherwise land in the first step's tail.
+  const rates = fixedRates(n);
+  await Promise.all(loaded.map((l) => runStep(l, rates?.[0] ?? startRate(n), WARMUP_MS)));
+  const byName = new Map(loaded.map((l) => [l.name, l]));
+  const results: SizeResult[] = [];
+  if (rates) {
+    // Rounds alternate the servers' order (ABBA), so neither always runs right after the other.
+    let turn = 0;
+    for (const rate of rates) {
+      for (let round = 0; round < ROUNDS; round++, turn++) {
+        for (const l of turn % 2 === 0 ? loaded : [...loaded].reverse()) {
+          const step = await logged(l, rate);
+          const sustained = step.keptUp ? step : undefined;
+          results.push({ target: l.name, subscribers: n, ...(ROUNDS > 1 && { round }), maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps: [step] });
+        }
+      }
+    }
+  } else {
+    const ladders = await climbTogether(TARGETS, startRate(n), 2_000_000 / n, BISECTIONS, (name, rate) => logged(byName.get(name)!, rate));
+    for (const [name, { steps, sustained }] of ladders) {
+      results.push({ target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps });
+    }
+  }
+  return results;
+}
+
+/**
+ * `--fresh-per-size` (sessions 1-26): every size on servers started for it.
+ * `previousStopped` is the previous size's stop: it may go on while these
+ * servers start and connect (nothing is measured then), and must be over
+ * before the warm-up. Resolves with the results and this size's own stop,
+ * which the next size overlaps in the same way.
+ */
+async function runFreshSize(n: number, previousStopped: Promise<void>) {
+  const loaded = await loadAll(n);
   const stopAll = () => Promise.all(loaded.map((l) => l.stop())).then(() => {});
   try {
-    console.error(`[bench:fanout] [${(performance.now() / 1000).toFixed(1)}s] ${TARGETS.join(", ")}, ${n} subscribers: connecting`);
-    // Side by side (see `load`); a server that loaded is stopped with the rest if another failed.
-    const settled = await Promise.allSettled(TARGETS.map((name) => load(name, n)));
-    for (const s of settled) if (s.status === "fulfilled") loaded.push(s.value);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-    if (failed) throw failed.reason;
-    const runStep = async (l: Loaded, rate: number, stepMs = STEP_MS) => {
-      const step = await runFanoutStep({ workers: l.workers, subscribers: n, rate, stepMs, tickMs: TICK_MS, publish: l.target.publish, pids: [l.target.pid], quiesce: false });
-      // A backlog must land before the next step of any server, not only of this one: it holds the CPU.
-      if (!step.complete) await quiesce(l.workers);
-      return step;
-    };
-    const logged = async (l: Loaded, rate: number) => {
-      const step = await runStep(l, rate);
-      console.error(`  [${(performance.now() / 1000).toFixed(1)}s] ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall} heartbeats=${step.heartbeats}`);
-      return step;
-    };
-    const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
-    console.error(`[bench:fanout] ${at()} ${n} subscribers connected`);
     await previousStopped;
     // Every server at once: nothing is measured, each gets the same publishes, and the
     // rooms are connected (during a spread connect, a busy server would bunch its handshakes).
     await Promise.all(loaded.map((l) => warmUpCode(l)));
     console.error(`[bench:fanout] ${at()} code warmed up`);
-    // Warm-up, not recorded: the first seconds of a fresh server run unoptimized code and
-    // open the publisher's connections, which would otherwise land in the first step's tail.
-    const rates = fixedRates(n);
-    await Promise.all(loaded.map((l) => runStep(l, rates?.[0] ?? startRate(n), WARMUP_MS)));
-    const byName = new Map(loaded.map((l) => [l.name, l]));
-    const results = [];
-    if (rates) {
-      // Rounds alternate the servers' order (ABBA), so neither always runs right after the other.
-      let turn = 0;
-      for (const rate of rates) {
-        for (let round = 0; round < ROUNDS; round++, turn++) {
-          for (const l of turn % 2 === 0 ? loaded : [...loaded].reverse()) {
-            const step = await logged(l, rate);
-            const sustained = step.keptUp ? step : undefined;
-            results.push({ target: l.name, subscribers: n, ...(ROUNDS > 1 && { round }), maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps: [step] });
-          }
-        }
-      }
-    } else {
-      const ladders = await climbTogether(TARGETS, startRate(n), 2_000_000 / n, BISECTIONS, (name, rate) => logged(byName.get(name)!, rate));
-      for (const [name, { steps, sustained }] of ladders) {
-        results.push({ target: name, subscribers: n, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, maxSustainedRate: sustained?.rate ?? 0, steps });
-      }
-    }
-    return { result: results, stopped: stopAll() };
+    return { result: await measureSize(loaded, n), stopped: stopAll() };
   } catch (err) {
     await stopAll();
     throw err;
+  }
+}
+
+/**
+ * The least a shrink waits before the next size's warm-up: Switchboard's
+ * default offline grace (2 s, `PRESENCE_OFFLINE_GRACE_MS`), after which the
+ * departed subscribers' users go offline (announcements, lastSeen writes),
+ * and half a second for that work.
+ */
+const SHRINK_SETTLE_MIN_MS = 2500;
+/** A server counts as settled below this share of a core over {@link SETTLE_WINDOW_MS}. */
+const SETTLE_CPU = 0.1;
+const SETTLE_WINDOW_MS = 500;
+/** The longest a shrink waits for the servers to settle. */
+const SHRINK_SETTLE_MAX_MS = 10_000;
+
+/**
+ * Shrinks every server's room to `n`: each worker closes all but an even
+ * sample of its subscribers, taken over the order they connected in, so the
+ * heartbeats of a room connected over a ping interval stay spread over it.
+ * Then waits until every server is quiet again: at least
+ * {@link SHRINK_SETTLE_MIN_MS}, then until each used under
+ * {@link SETTLE_CPU} of a core over the last {@link SETTLE_WINDOW_MS}
+ * (at most {@link SHRINK_SETTLE_MAX_MS}). Resolves with how long it took.
+ */
+async function shrink(loaded: Loaded[], n: number): Promise<{ closeMs: number; settleMs: number }> {
+  const started = performance.now();
+  await Promise.all(loaded.flatMap((l) => l.workers.map((w, i) => ask(w, { type: "shrink", keep: share(n, i).length }, "shrunk"))));
+  const closed = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + SHRINK_SETTLE_MIN_MS - performance.now())));
+  const pids = loaded.map((l) => l.target.pid);
+  while (performance.now() - started < SHRINK_SETTLE_MAX_MS) {
+    const before = await Promise.all(pids.map((pid) => processCpuSeconds(pid)));
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_WINDOW_MS));
+    const after = await Promise.all(pids.map((pid) => processCpuSeconds(pid)));
+    if (after.every((cpu, i) => (cpu - before[i]!) / (SETTLE_WINDOW_MS / 1000) < SETTLE_CPU)) break;
+  }
+  return { closeMs: Math.round(closed - started), settleMs: Math.round(performance.now() - closed) };
+}
+
+/**
+ * The default: every size on one set of servers, largest first. The servers
+ * start and connect the largest room once, and each smaller size is that room
+ * shrunk ({@link shrink}). Why: a room of 1,000 or more connects over a whole
+ * ping interval (see {@link load}), 25 s a size, and each size's start, connect
+ * and code warm-up cost the full run (`npm run bench`) about 40 s of its 6
+ * minutes in session 25, against issue 12's "about 5"; connecting again what
+ * was just closed measures nothing new. What a shrink changes, measured in
+ * alternation with `--fresh-per-size`, is in BENCHMARKS.md (session 27).
+ */
+async function runShrinking(sizes: number[]): Promise<{ results: SizeResult[]; shrinks: { to: number; closeMs: number; settleMs: number }[] }> {
+  const loaded = await loadAll(sizes[0]!);
+  const results: SizeResult[] = [];
+  const shrinks = [];
+  try {
+    await Promise.all(loaded.map((l) => warmUpCode(l)));
+    console.error(`[bench:fanout] ${at()} code warmed up`);
+    for (const [i, n] of sizes.entries()) {
+      if (i > 0) {
+        const took = await shrink(loaded, n);
+        shrinks.push({ to: n, ...took });
+        console.error(`[bench:fanout] ${at()} rooms shrunk to ${n} (closing ${took.closeMs} ms, settling ${took.settleMs} ms)`);
+      }
+      results.push(...(await measureSize(loaded, n)));
+    }
+    return { results, shrinks };
+  } finally {
+    await Promise.all(loaded.map((l) => l.stop()));
   }
 }
 
@@ -365,11 +462,17 @@ function overRounds(rows: typeof results) {
   return out;
 }
 
-const results = (await runOverlapped(SIZES, (n, previousStopped) => runSize(n, previousStopped))).flat();
+const FRESH_PER_SIZE = args.includes("--fresh-per-size");
+const DESCENDING = [...new Set(SIZES)].sort((a, b) => b - a);
+const { results, shrinks } = FRESH_PER_SIZE
+  ? { results: (await runOverlapped(SIZES, (n, previousStopped) => runFreshSize(n, previousStopped))).flat(), shrinks: undefined }
+  : await runShrinking(DESCENDING);
+results.sort((a, b) => a.subscribers - b.subscribers);
 
 const run = {
   ...(await runHeader("fanout", `npm run bench:fanout -- ${args.join(" ")}`.trim())),
-  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, codeWarmup: `${CODE_WARMUP_PUBLISHES} publishes, 16 in flight, to a room of one subscriber, before the first step`, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED ? `one step at ${FIXED_RATE ? `${FIXED_RATE}/s` : `each of ${DELIVERIES!.join(", ")} deliveries/s`}${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, interleaved: "all servers of a size run side by side and take turns, step by step, the order reversed at each rate (or round)", keepUpRatio: KEEP_UP_RATIO },
+  setup: { workers: WORKERS, switchboardDatabase: DB, peerPublish: PEER_PUBLISH === "socket" ? "a Socket.IO socket (publish event)" : "HTTP POST /publish, keep-alive", stepMs: STEP_MS, codeWarmup: `${CODE_WARMUP_PUBLISHES} publishes, 16 in flight, to a room of one subscriber, before the first step`, warmupMs: WARMUP_MS, publishTickMs: TICK_MS, ladder: FIXED ? `one step at ${FIXED_RATE ? `${FIXED_RATE}/s` : `each of ${DELIVERIES!.join(", ")} deliveries/s`}${ROUNDS > 1 ? `, ${ROUNDS} rounds` : ""}` : `from 10,000 deliveries/s (at least 12 publishes a step), doubling until behind, then ${BISECTIONS} geometric bisections`, interleaved: "all servers of a size run side by side and take turns, step by step, the order reversed at each rate (or round)", rooms: FRESH_PER_SIZE ? "fresh servers for each size" : `one set of servers; the largest room connected once, then shrunk for each smaller size (largest first)`, keepUpRatio: KEEP_UP_RATIO },
+  ...(shrinks && { shrinks }),
   results,
   sameRate: ROUNDS > 1 ? [] : sameRate(results),
   ...(ROUNDS > 1 && { overRounds: overRounds(results) }),

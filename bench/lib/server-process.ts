@@ -18,6 +18,8 @@ export interface ServerProcess {
   pid: number;
   url: string;
   stop(): Promise<void>;
+  /** Ends the process at once (SIGKILL), skipping the graceful stop; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 /** Starts the built Switchboard CLI (what `npm start` runs) and waits for it to listen. */
@@ -70,5 +72,16 @@ export async function startSwitchboard(env: Record<string, string>): Promise<Ser
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 12_000))]);
       child.kill("SIGKILL");
     },
+    kill: killer(child),
+  };
+}
+
+/** SIGKILL, resolved once the process has exited. */
+export function killer(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
   };
 }

@@ -84,4 +84,22 @@ export class SioClient {
   close(): void {
     this.ws.close();
   }
+
+  /**
+   * Closes with the WebSocket closing handshake and resolves once the socket
+   * is closed, so the server has seen the departure (its cleanup may still be
+   * going on). A server that does not answer within `timeoutMs` gets the
+   * socket destroyed instead.
+   */
+  closeAndWait(timeoutMs = 5000): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.ws.terminate(), timeoutMs);
+      this.ws.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.ws.close();
+    });
+  }
 }

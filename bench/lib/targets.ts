@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
-import { startSwitchboard } from "./server-process.js";
+import { killer, startSwitchboard } from "./server-process.js";
 
 /** The servers a scenario can run against, by `--targets` name. */
 export const TARGET_NAMES = ["switchboard", "socketio", "raw-ws"] as const;
@@ -21,6 +21,8 @@ export interface Target {
   /** Publishes one event to the room, or to `room`. */
   publish(event: string, data: unknown, room?: string): Promise<void>;
   stop(): Promise<void>;
+  /** Ends the server at once (SIGKILL), for a scenario that does not measure the stop. */
+  kill(): Promise<void>;
 }
 
 const BASELINES = fileURLToPath(new URL("../baselines/", import.meta.url));
@@ -65,6 +67,7 @@ export interface Peer {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  kill(): Promise<void>;
 }
 
 /** Starts bench/baselines/<file> with extra environment and waits until it listens. */
@@ -73,7 +76,7 @@ export async function startPeer(file: string, env: Record<string, string> = {}):
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawnWithFileLimit([process.execPath, ...nodeArgs, "--import", "tsx", `${BASELINES}${file}`], env);
   const url = await waitForListen(child);
-  return { url, pid: await childPid(child), stop: stopper(child) };
+  return { url, pid: await childPid(child), stop: stopper(child), kill: killer(child) };
 }
 
 /** A peer baseline speaking Socket.IO framing; `publisher` says how the harness publishes to it (HTTP or a socket). */
@@ -101,6 +104,7 @@ export async function startTarget(name: Target["name"], publisher: (url: string)
     joinRoom: switchboardJoin,
     publish: (event, data, room) => publishEvent(server.url, event, data, room),
     stop: () => server.stop(),
+    kill: () => server.kill(),
   };
 }
 
