@@ -8,3 +8,4 @@ export * from "./schemas/events.js";
 export * from "./schemas/notifications.js";
 export * from "./schemas/presence.js";
 export * from "./schemas/dev.js";
+export * from "./schemas/text.js";

@@ -467,9 +467,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     active_users: registry.activeUserCount,
     timestamp: new Date().toISOString(),
   }));
-  registerChatRoutes(http, chat, verifier);
-  registerCallRoutes(http, calls, verifier);
-  registerNotificationUserRoutes(http, notifications, verifier);
+  registerChatRoutes(http, chat, verifier, guard);
+  registerCallRoutes(http, calls, verifier, guard);
+  registerNotificationUserRoutes(http, notifications, verifier, guard);
   // Demo sign-in exists only on the generated development secret, never with a configured issuer.
   if (devSecret) registerDevTokenRoutes(http, (claims, expiresIn) => signUserToken(devSecret, claims, expiresIn));
   const demoApp = await registerDemoAppRoutes(http, options.demoDir);

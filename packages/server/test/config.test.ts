@@ -46,6 +46,25 @@ describe("configuration", () => {
     expect(loadConfigProblems({ CORS_ORIGINS: "https://bad.example/path" })).toEqual([expect.stringContaining("CORS_ORIGINS")]);
   });
 
+  it("URL settings that are not http(s) and a tenant given two webhook receivers stop the start, naming the variable", () => {
+    for (const [name, value] of [
+      ["WEBHOOK_URL", "ftp://127.0.0.1/x"],
+      ["WEBHOOK_URL", "file:///etc/passwd"],
+      ["PUSHER_WEBHOOK_URL", "ftp://hooks.example/x"],
+      ["CHANNEL_AUTH_URL", "javascript:alert(1)"],
+      ["SCREENER_URL", "ws://screen.example/x"],
+      ["WEBHOOK_TENANT_URLS", "acme=ftp://hooks.example/x"],
+      ["WEBHOOK_TENANT_URLS", "acme=javascript:alert"],
+      ["WEBHOOK_TENANT_URLS", "acme=https://a.example/1,acme=https://a.example/2"],
+    ]) {
+      expect(loadConfigProblems({ [name!]: value! }), `${name}=${value}`).toEqual([expect.stringContaining(`${name}:`)]);
+    }
+    expect(loadConfig({ WEBHOOK_URL: "http://hooks.internal:8080/in", WEBHOOK_TENANT_URLS: "acme=https://a.example/1,globex=https://g.example/2" }).webhook).toMatchObject({
+      url: "http://hooks.internal:8080/in",
+      tenantUrls: { acme: "https://a.example/1", globex: "https://g.example/2" },
+    });
+  });
+
   it("PUSHER_APPS entries become apps mapped to tenants", () => {
     const config = loadConfig({ PUSHER_APPS: "1001:key-a:secret-aaaaaaaa:acme, 1002:key-b:secret-bbbbbbbb:globex", PUSHER_WEBHOOK_URL: "https://hooks.example/pusher" });
     expect(config.pusherApps).toEqual([

@@ -5,6 +5,8 @@ import { collect, nextEvent, sleep, startServer } from "./support/server-harness
 import { createGroup, fails, ok } from "./support/chat-helpers.js";
 import { startReceiver } from "./support/http-receiver.js";
 
+/** The error code a server SDK call rejected with, or "ok". */
+const code = (p: Promise<unknown>) => p.then(() => "ok", (err) => err.code as string);
 const note = (userIds: string[], extra: Record<string, unknown> = {}) => ({ userIds, type: "appointment", title: "Visit at 9:00", body: "Room 3", ...extra });
 
 describe("notifications", () => {
@@ -114,7 +116,6 @@ describe("notifications", () => {
 
   it("bad notifications are refused with bad_request and nothing is stored", async () => {
     const { server, connect } = await startServer();
-    const code = (p: Promise<unknown>) => p.then(() => "ok", (err) => err.code as string);
     for (const bad of [
       { type: "x", title: "no recipients" },
       { userIds: ["a"], topic: "t", type: "x", title: "both" },
@@ -176,4 +177,67 @@ describe("notifications", () => {
     await sleep(200);
     expect(pushService.received).toHaveLength(1);
   });
+
+  it("a device whose push service is unreachable costs only its own push: the user's other devices still get theirs", async () => {
+    const vapid = webpush.generateVAPIDKeys();
+    const pushService = await startReceiver(() => 201);
+    const { server, url, token } = await startServer({
+      env: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: "mailto:ops@example.com" },
+    });
+    const frank = await token({ sub: "frank", tenant: "acme" });
+    // Registered first, and first by endpoint: nothing listens on port 1.
+    for (const endpoint of ["http://127.0.0.1:1/push/down", `${pushService.url}/push/up`]) {
+      expect((await registerPush(url, frank, pushSubscription(endpoint))).status).toBe(201);
+    }
+    await server.notify("acme", note(["frank"], { priority: "high" }));
+    const [hit] = await pushService.waitFor(1);
+    expect(hit!.path).toBe("/push/up");
+    await server.notify("acme", note(["frank"], { priority: "critical" }));
+    await pushService.waitFor(2);
+  });
+
+  it("a push subscription that could never be pushed to is 400 bad_request: an endpoint that is not https, keys that are not Web Push keys", async () => {
+    const vapid = webpush.generateVAPIDKeys();
+    const { url, token } = await startServer({ env: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: "mailto:ops@example.com" } });
+    const frank = await token({ sub: "frank", tenant: "acme" });
+    const good = pushSubscription("https://push.example.com/send/abc");
+    for (const bad of [
+      { ...good, endpoint: "ftp://push.example.com/x" },
+      { ...good, endpoint: "javascript:alert(1)" },
+      { ...good, endpoint: "http://push.example.com/x" },
+      { ...good, keys: { ...good.keys, p256dh: "abc" } },
+      { ...good, keys: { ...good.keys, p256dh: randomBytes(65).toString("base64url") } },
+      { ...good, keys: { ...good.keys, auth: randomBytes(8).toString("base64url") } },
+      { ...good, keys: { ...good.keys, auth: "not base64!" } },
+    ]) {
+      const res = await registerPush(url, frank, bad);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(((await res.json()) as any).error.code).toBe("bad_request");
+    }
+    expect((await registerPush(url, frank, good)).status).toBe(201);
+  });
+
+  it("notification text and data the store cannot hold as sent (U+0000, an unpaired surrogate) are bad_request and store nothing", async () => {
+    const { server, connect } = await startServer();
+    for (const bad of [note(["gina"], { title: "a\u0000b" }), note(["gina"], { body: "\ud800" }), note(["gina"], { data: { nested: ["x\u0000"] } }), note(["gina"], { data: { "k\u0000": 1 } })]) {
+      expect(await code(server.notify("acme", bad as any)), JSON.stringify(bad)).toBe("bad_request");
+    }
+    const gina = await connect({ sub: "gina", tenant: "acme" });
+    expect((await ok(gina.socket, "notification:list", {})).notifications).toEqual([]);
+  });
 });
+
+/** A browser-like PushSubscription.toJSON() for `endpoint`, with real P-256 and auth keys. */
+function pushSubscription(endpoint: string) {
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  return { endpoint, keys: { p256dh: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url") } };
+}
+
+function registerPush(url: string, token: string, subscription: unknown): Promise<Response> {
+  return fetch(`${url}/v1/push-subscriptions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(subscription),
+  });
+}

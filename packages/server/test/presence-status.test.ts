@@ -85,6 +85,8 @@ describe("chosen status and custom status", () => {
     ["a blank text", { status: "busy", custom: { text: "   " } }, "custom.text"],
     ["an over-long text", { status: "busy", custom: { text: "x".repeat(141) } }, "custom.text"],
     ["a custom status that is a string", { status: "busy", custom: "hi" }, "custom"],
+    ["a text with U+0000 (the store cannot hold it)", { status: "busy", custom: { text: "a\u0000b" } }, "custom.text"],
+    ["a mood label with an unpaired surrogate", { status: "busy", custom: { mood: { value: 3, label: "\udc00" } } }, "custom.mood.label"],
   ])("presence:setStatus with %s is bad_request and changes nothing", async (_name, payload, path) => {
     const { connect } = await startServer({ env: IMMEDIATE });
     const alice = await connect({ sub: "alice", tenant: "acme" });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { beforeIdNeedsBefore, pageCursor } from "./paging.js";
 import { serverIdSchema, userIdSchema } from "../identifiers.js";
 import { conversationIdSchema } from "./chat.js";
+import { storedText } from "./text.js";
 
 /** Most callees one call may ring. */
 export const CALL_MAX_CALLEES = 16;
@@ -18,7 +19,7 @@ export const callRefSchema = z.object({ callId: callIdSchema });
 
 export const callRejectSchema = z.object({
   callId: callIdSchema,
-  reason: z.string().trim().min(1).max(200).optional(),
+  reason: storedText().trim().min(1).max(200).optional(),
 });
 
 /** SDP and ICE payloads are relayed, not interpreted; the caps keep frames bounded. */
@@ -41,7 +42,7 @@ export const callQualitySchema = z.object({
 });
 
 /** `before` is the previous page's last `createdAt`, `beforeId` that call's id (see {@link pageCursor}). */
-export const callHistorySchema = z.object(pageCursor(callIdSchema)).refine(...beforeIdNeedsBefore);
+export const callHistorySchema = z.object(pageCursor("call")).refine(...beforeIdNeedsBefore);
 
 export type CallInitiatePayload = z.infer<typeof callInitiateSchema>;
 export type CallRejectPayload = z.infer<typeof callRejectSchema>;

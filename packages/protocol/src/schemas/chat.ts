@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { beforeIdNeedsBefore, pageCursor } from "./paging.js";
+import { characterCount, isStorableText, storedText, UNSTORABLE_TEXT_MESSAGE } from "./text.js";
 import { serverIdSchema, serverReferenceSchema, userIdSchema } from "../identifiers.js";
 
 /** Longest body after trimming (PROTOCOL.md section 4). */
@@ -11,31 +12,47 @@ export const HISTORY_LIMIT_MAX = 200;
 
 export const conversationIdSchema = serverIdSchema("conversation");
 export const messageIdSchema = serverIdSchema("message");
-const seqSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** The highest `seq` a conversation can reach: the store's column is a 32-bit integer. */
+export const SEQ_MAX = 2_147_483_647;
+/**
+ * A position in a conversation. Any safe integer is accepted and one past
+ * {@link SEQ_MAX} reads as it: no message is there, so a read receipt is
+ * clamped to the last message and a history bound past the end is the end,
+ * as for any value past the last message (PROTOCOL.md section 4).
+ */
+const seqSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(Number.MAX_SAFE_INTEGER)
+  .transform((seq) => Math.min(seq, SEQ_MAX));
 
 /**
  * Bodies are text, stored exactly as sent; the limits apply to the trimmed text
- * (so whitespace-only bodies are refused). The raw length is capped too, so
- * padding cannot smuggle in a huge payload.
+ * (so whitespace-only bodies are refused), in characters (code points: an emoji
+ * is one). The raw length is capped too, in UTF-16 units (four per character
+ * allowed), so padding cannot smuggle in a huge payload. Text Postgres cannot
+ * hold as sent (U+0000, an unpaired surrogate) is refused.
  */
 /** Characters that print nothing and that `trim` keeps: zero-width space, (non-)joiners, word joiner, BOM. */
 const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/g;
 
 export const messageBodySchema = z
   .string()
-  .max(MESSAGE_BODY_MAX * 2, `must be at most ${MESSAGE_BODY_MAX} characters`)
+  .max(MESSAGE_BODY_MAX * 4, `must be at most ${MESSAGE_BODY_MAX} characters`)
   // Zero-width characters and the BOM count as blank too: a body of them alone shows as an empty bubble.
   .refine((body) => body.replace(INVISIBLE, "").trim().length >= 1, "must not be empty")
-  .refine((body) => body.trim().length <= MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
+  .refine((body) => characterCount(body.trim()) <= MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`)
+  .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 export const conversationCreateSchema = z.object({
   type: z.enum(["direct", "group"]),
   participantIds: z.array(userIdSchema).min(1).max(GROUP_MAX_PARTICIPANTS),
-  title: z.string().trim().min(1).max(200).optional(),
+  title: storedText().trim().min(1).max(200).optional(),
 });
 
 /** `before` is the previous page's last `lastActivityAt`, `beforeId` that conversation's id (see {@link pageCursor}). */
-export const conversationListSchema = z.object(pageCursor(conversationIdSchema)).refine(...beforeIdNeedsBefore);
+export const conversationListSchema = z.object(pageCursor("conversation")).refine(...beforeIdNeedsBefore);
 
 export const conversationGetSchema = z.object({ conversationId: conversationIdSchema });
 
@@ -47,7 +64,7 @@ export const participantsChangeSchema = z.object({
 export const messageSendSchema = z.object({
   conversationId: conversationIdSchema,
   body: messageBodySchema,
-  clientMessageId: z.string().min(1).max(128).optional(),
+  clientMessageId: storedText().min(1).max(128).optional(),
   replyTo: serverReferenceSchema("not a message of this conversation").optional(),
 });
 

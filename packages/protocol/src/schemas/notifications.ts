@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { beforeIdNeedsBefore, pageCursor } from "./paging.js";
+import { isStorableJson, storedText, UNSTORABLE_TEXT_MESSAGE } from "./text.js";
 import { serverIdSchema, userIdSchema } from "../identifiers.js";
 
 export const NOTIFICATION_PRIORITIES = ["low", "normal", "high", "critical"] as const;
@@ -15,16 +16,16 @@ export const notificationCreateSchema = z
     userIds: z.array(userIdSchema).min(1).max(1000).optional(),
     topic: topicSchema.optional(),
     type: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "must be 1-64 characters of A-Z a-z 0-9 _ . : -"),
-    title: z.string().trim().min(1).max(200),
-    body: z.string().max(2000).default(""),
+    title: storedText().trim().min(1).max(200),
+    body: storedText().max(2000).default(""),
     priority: z.enum(NOTIFICATION_PRIORITIES).default("normal"),
-    data: z.record(z.string(), z.unknown()).optional(),
+    data: z.record(z.string(), z.unknown()).refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE).optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   })
   .refine((n) => (n.userIds === undefined) !== (n.topic === undefined), { message: "give either userIds or topic", path: ["userIds"] });
 
 /** `before` is the previous page's last `createdAt`, `beforeId` that notification's id (see {@link pageCursor}). */
-export const notificationListSchema = z.object({ unreadOnly: z.boolean().optional(), ...pageCursor(notificationIdSchema) }).refine(...beforeIdNeedsBefore);
+export const notificationListSchema = z.object({ unreadOnly: z.boolean().optional(), ...pageCursor("notification") }).refine(...beforeIdNeedsBefore);
 
 export const notificationReadSchema = z.object({ id: notificationIdSchema });
 export const topicsSchema = z.object({ topics: z.array(topicSchema).min(1).max(100) });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { channelSchema, userIdSchema } from "../identifiers.js";
+import { storedText } from "./text.js";
 
 /** What others see of a user (PROTOCOL.md section 5). */
 export const PRESENCE_STATUSES = ["online", "away", "busy", "in_call", "offline"] as const;
@@ -20,12 +21,12 @@ export const MOOD_LABEL_MAX_LENGTH = 64;
 
 export const moodSchema = z.object({
   value: z.number().int().min(1, "must be 1..5").max(5, "must be 1..5"),
-  label: z.string().trim().min(1).max(MOOD_LABEL_MAX_LENGTH),
+  label: storedText().trim().min(1).max(MOOD_LABEL_MAX_LENGTH),
 });
 
 /** A custom status; an object with neither field clears it, like `null`. */
 export const customStatusSchema = z.object({
-  text: z.string().trim().min(1).max(CUSTOM_TEXT_MAX_LENGTH).optional(),
+  text: storedText().trim().min(1).max(CUSTOM_TEXT_MAX_LENGTH).optional(),
   mood: moodSchema.optional(),
 });
 

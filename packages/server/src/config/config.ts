@@ -89,7 +89,9 @@ const list = (value: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const optionalUrl = z.url().optional();
+/** Every URL setting is fetched over HTTP: another scheme (ftp:, file:) could never work, so it stops the start. */
+const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" });
+const optionalUrl = httpUrl.optional();
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
@@ -287,7 +289,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const at = entry.indexOf("=");
     const tenant = entry.slice(0, at);
     const url = entry.slice(at + 1);
-    if (at < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant) || !z.url().safeParse(url).success) problems.push(`WEBHOOK_TENANT_URLS: "${entry}" must be tenant=https://...`);
+    if (at < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(tenant) || !httpUrl.safeParse(url).success) problems.push(`WEBHOOK_TENANT_URLS: "${entry}" must be tenant=https://...`);
+    // Two receivers for one tenant is a typo, not a choice: which one would win is not obvious.
+    else if (Object.hasOwn(tenantUrls, tenant)) problems.push(`WEBHOOK_TENANT_URLS: tenant "${tenant}" is given twice`);
     else tenantUrls[tenant] = url;
   }
   const rateLimits: Record<string, { points: number; durationMs: number }> = {};

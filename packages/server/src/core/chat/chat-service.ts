@@ -171,6 +171,9 @@ export class ChatService {
         // whatever the retry's body (a client that edited its draft between attempts still gets
         // what was stored). An id reused in another conversation names no message of this one.
         if (result.message.conversationId !== payload.conversationId) {
+          // A conversation the caller may not send to is refused as such, whatever the id: the
+          // refusal a fresh id gets (forbidden / not_found) comes before the id's reuse.
+          await this.requireParticipant(caller, payload.conversationId);
           throw new AppError("conflict", "clientMessageId was already used in another conversation");
         }
         return { message: result.message };

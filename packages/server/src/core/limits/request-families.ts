@@ -30,6 +30,8 @@ export const REQUEST_FAMILIES: Record<string, string> = {
   "call:signal": "signal",
   "call:quality": "quality",
   "notification:list": "read",
+  // REST only (GET /v1/calls, POST /v1/push-subscriptions): no socket request shares these names.
+  "call:history": "read",
   "notification:getUnreadCount": "read",
   "notification:read": "receipt",
   "notification:readAll": "receipt",

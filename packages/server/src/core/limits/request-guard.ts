@@ -1,3 +1,4 @@
+import type { Caller } from "../../auth/caller.js";
 import type { RateLimiter } from "../../ports/rate-limiter.js";
 import type { Connection } from "../connection.js";
 import { AppError } from "../errors.js";
@@ -25,11 +26,27 @@ export class RequestGuard {
 
   /** @throws AppError `rate_limited` */
   async check(connection: Connection, event: string): Promise<void> {
-    const key = `${connection.caller.tenantId}/${connection.caller.userId}`;
-    const decision = await this.limiter.consume(familyOf(event), key);
-    if (decision.allowed) return;
+    const retryAfterMs = await this.consume(connection.caller, event);
+    if (retryAfterMs === undefined) return;
     if (this.recordRefusal(connection.id)) connection.close("rate limits exceeded repeatedly");
-    throw new AppError("rate_limited", "too many requests; slow down", { retryAfterMs: decision.retryAfterMs });
+    throw refusal(retryAfterMs);
+  }
+
+  /**
+   * The same limits for a request that has no connection (the REST routes
+   * called with a user token): the budget is the user's, shared with their
+   * connections, so REST is no way around it.
+   * @throws AppError `rate_limited`
+   */
+  async checkCaller(caller: Caller, event: string): Promise<void> {
+    const retryAfterMs = await this.consume(caller, event);
+    if (retryAfterMs !== undefined) throw refusal(retryAfterMs);
+  }
+
+  /** Takes a point of the event's family from the user's budget: undefined if allowed, else when to retry. */
+  private async consume(caller: Caller, event: string): Promise<number | undefined> {
+    const decision = await this.limiter.consume(familyOf(event), `${caller.tenantId}/${caller.userId}`);
+    return decision.allowed ? undefined : decision.retryAfterMs;
   }
 
   /** Forgets a closed connection. */
@@ -45,4 +62,8 @@ export class RequestGuard {
     this.refusals.set(connectionId, recent);
     return recent.length >= this.options.abuseThreshold;
   }
+}
+
+function refusal(retryAfterMs: number): AppError {
+  return new AppError("rate_limited", "too many requests; slow down", { retryAfterMs });
 }

@@ -167,13 +167,26 @@ export class NotificationService {
     return (await this.deps.isConnectedAnywhere?.(tenantId, userId).catch(() => false)) ?? false;
   }
 
+  /**
+   * One push to each of the user's devices, side by side: a device whose push
+   * service is unreachable or refuses costs that device's push and a log line,
+   * never the others'.
+   */
   private async push(tenantId: string, notification: Notification): Promise<void> {
-    if (!this.deps.push) return;
-    for (const subscription of await this.deps.store.pushSubscriptions(tenantId, notification.userId)) {
-      const payload = { notificationId: notification.id, type: notification.type, title: notification.title, priority: notification.priority };
-      const { gone } = await this.deps.push.send(subscription, payload, notification.priority === "critical" ? "high" : "normal");
-      if (gone) await this.deps.store.removePushSubscription(tenantId, notification.userId, subscription.endpoint);
-    }
+    const push = this.deps.push;
+    if (!push) return;
+    const payload = { notificationId: notification.id, type: notification.type, title: notification.title, priority: notification.priority };
+    const subscriptions = await this.deps.store.pushSubscriptions(tenantId, notification.userId);
+    await Promise.all(
+      subscriptions.map(async (subscription) => {
+        try {
+          const { gone } = await push.send(subscription, payload, notification.priority === "critical" ? "high" : "normal");
+          if (gone) await this.deps.store.removePushSubscription(tenantId, notification.userId, subscription.endpoint);
+        } catch (err) {
+          this.deps.logger.warn({ err: (err as Error).message, origin: new URL(subscription.endpoint).origin }, "web push failed");
+        }
+      }),
+    );
   }
 
   private async announceCount(tenantId: string, userId: string): Promise<number> {

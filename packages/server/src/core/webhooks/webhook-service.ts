@@ -60,7 +60,8 @@ export class WebhookService {
   }
 
   private async enqueue(event: DomainEvent): Promise<void> {
-    const url = this.options.tenantUrls[event.tenantId] ?? this.options.url;
+    // Own keys only: a tenant named `constructor` or `toString` has no entry of its own and uses WEBHOOK_URL.
+    const url = (Object.hasOwn(this.options.tenantUrls, event.tenantId) ? this.options.tenantUrls[event.tenantId] : undefined) ?? this.options.url;
     if (!url) return;
     const { type, tenantId, ...data } = event;
     const id = randomUUID();

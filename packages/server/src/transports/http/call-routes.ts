@@ -2,14 +2,16 @@ import { callHistorySchema } from "@switchboard/protocol";
 import type { FastifyInstance } from "fastify";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { CallService } from "../../core/calls/call-service.js";
+import type { RequestGuard } from "../../core/limits/request-guard.js";
 import { numberParam, parseInput } from "./parse.js";
 import { callerOf, userAuth } from "./user-auth.js";
+import { limitedAs } from "./user-limits.js";
 
 /** `GET /v1/calls?limit&before` (user token): the caller's call history, newest first. */
-export function registerCallRoutes(app: FastifyInstance, calls: CallService, verifier: TokenVerifier): void {
+export function registerCallRoutes(app: FastifyInstance, calls: CallService, verifier: TokenVerifier, guard: RequestGuard): void {
   app.register(async (scope) => {
     scope.addHook("preHandler", userAuth(verifier));
-    scope.get<{ Querystring: Record<string, string> }>("/v1/calls", async (request) => {
+    scope.get<{ Querystring: Record<string, string> }>("/v1/calls", { preHandler: limitedAs(guard, "call:history") }, async (request) => {
       const query = parseInput(callHistorySchema, { limit: numberParam(request.query.limit), before: request.query.before, beforeId: request.query.beforeId });
       return { calls: await calls.history(callerOf(request), query) };
     });

@@ -5,7 +5,7 @@ import { redactUrl } from "../../logger.js";
 import type { Metrics } from "../../metrics.js";
 import type { OriginPolicy } from "../origin-policy.js";
 import { useCors } from "./cors.js";
-import { codeForStatus, httpErrorAnswer } from "./http-errors.js";
+import { codeForStatus, HTTP_STATUS, httpErrorAnswer } from "./http-errors.js";
 import type { FastLane } from "./publish-fast-lane.js";
 import { LazyRequestLogger } from "./request-logger.js";
 
@@ -42,8 +42,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     // Errors fastify raises before routing (a malformed percent-encoding, an over-long
     // parameter) leave in the same `{ error: { code, message } }` shape as every other error.
     frameworkErrors: (error, _request, reply) => {
-      const status = typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-      void (reply as unknown as { code(status: number): { send(body: unknown): unknown } }).code(status).send({ error: { code: codeForStatus(status), message: error.message } });
+      // The status is the code's own (a 414 for an over-long parameter reads 400 `bad_request`), as in httpErrorAnswer.
+      const code = codeForStatus(typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400);
+      void (reply as unknown as { code(status: number): { send(body: unknown): unknown } }).code(HTTP_STATUS[code]).send({ error: { code, message: error.message } });
     },
   });
 

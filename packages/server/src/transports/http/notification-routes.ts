@@ -3,24 +3,49 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { NotificationService } from "../../core/notifications/notification-service.js";
+import type { RequestGuard } from "../../core/limits/request-guard.js";
 import { numberParam, parseInput } from "./parse.js";
 import { callerOf, userAuth } from "./user-auth.js";
+import { limitedAs } from "./user-limits.js";
 
-/** The browser's PushSubscription.toJSON(). */
+/** Bytes of a base64url (or base64) key, or -1 when it is not one. */
+function keyBytes(key: string): number {
+  if (!/^[A-Za-z0-9_+/-]+={0,2}$/.test(key)) return -1;
+  return Buffer.from(key, "base64url").length;
+}
+
+/** Push services are HTTPS; plain HTTP only to this machine (a push service in a test). */
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * The browser's PushSubscription.toJSON(): an HTTPS endpoint, the client's
+ * P-256 public key (65 bytes, uncompressed) and a 16-byte auth secret, as the
+ * Web Push encryption (RFC 8291) needs them. Anything else could never be
+ * pushed to, so it is refused rather than stored.
+ */
 const pushSubscriptionSchema = z.object({
-  endpoint: z.url().max(2000),
-  keys: z.object({ p256dh: z.string().min(1).max(200), auth: z.string().min(1).max(100) }),
+  endpoint: z
+    .url()
+    .max(2000)
+    .refine((endpoint) => {
+      const { protocol, hostname } = new URL(endpoint);
+      return protocol === "https:" || (protocol === "http:" && LOOPBACK.has(hostname));
+    }, "must be an https URL"),
+  keys: z.object({
+    p256dh: z.string().max(200).refine((key) => keyBytes(key) === 65 && Buffer.from(key, "base64url")[0] === 4, "must be a base64url P-256 public key (65 bytes)"),
+    auth: z.string().max(100).refine((key) => keyBytes(key) === 16, "must be a base64url 16-byte secret"),
+  }),
 });
 
 /**
  * Notification routes for end users (user token): `GET /v1/notifications`,
  * `PUT /v1/notifications/{id}/read`, `POST /v1/push-subscriptions`.
  */
-export function registerNotificationUserRoutes(app: FastifyInstance, notifications: NotificationService, verifier: TokenVerifier): void {
+export function registerNotificationUserRoutes(app: FastifyInstance, notifications: NotificationService, verifier: TokenVerifier, guard: RequestGuard): void {
   app.register(async (scope) => {
     scope.addHook("preHandler", userAuth(verifier));
 
-    scope.get<{ Querystring: Record<string, string> }>("/v1/notifications", async (request) => {
+    scope.get<{ Querystring: Record<string, string> }>("/v1/notifications", { preHandler: limitedAs(guard, "notification:list") }, async (request) => {
       const { unreadOnly, before, beforeId, limit } = request.query;
       const query = parseInput(notificationListSchema, {
         unreadOnly: unreadOnly === undefined ? undefined : unreadOnly === "true" ? true : unreadOnly === "false" ? false : unreadOnly,
@@ -31,12 +56,12 @@ export function registerNotificationUserRoutes(app: FastifyInstance, notificatio
       return notifications.list(callerOf(request), query);
     });
 
-    scope.put<{ Params: { id: string } }>("/v1/notifications/:id/read", async (request) => {
+    scope.put<{ Params: { id: string } }>("/v1/notifications/:id/read", { preHandler: limitedAs(guard, "notification:read") }, async (request) => {
       const { id } = parseInput(notificationReadSchema, { id: request.params.id });
       return notifications.read(callerOf(request), id);
     });
 
-    scope.post("/v1/push-subscriptions", async (request, reply) => {
+    scope.post("/v1/push-subscriptions", { preHandler: limitedAs(guard, "push:subscribe") }, async (request, reply) => {
       await notifications.addPushSubscription(callerOf(request), parseInput(pushSubscriptionSchema, request.body));
       return reply.code(201).send({ ok: true });
     });

@@ -1,0 +1,16 @@
+import type { FastifyRequest } from "fastify";
+import type { RequestGuard } from "../../core/limits/request-guard.js";
+import { callerOf } from "./user-auth.js";
+
+/**
+ * Route preHandler for a user-token route: the request counts against the
+ * caller's rate limit of `event`'s family, the budget the same request over a
+ * socket uses (PROTOCOL.md section 2, "Limits"); over it, 429 `rate_limited`
+ * with `details.retryAfterMs`. Runs after {@link userAuth}, so only
+ * authenticated callers spend a budget.
+ */
+export function limitedAs(guard: RequestGuard, event: string) {
+  return async (request: FastifyRequest): Promise<void> => {
+    await guard.checkCaller(callerOf(request), event);
+  };
+}
