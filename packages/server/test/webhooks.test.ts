@@ -81,6 +81,20 @@ describe("outgoing webhooks", () => {
     expect(fallback.received).toEqual([]);
   });
 
+  it("a tenant named like a built-in object key (constructor, toString) with no receiver of its own uses WEBHOOK_URL", async () => {
+    const acme = await startReceiver();
+    const fallback = await startReceiver();
+    const { connect } = await startServer({ env: { WEBHOOK_URL: fallback.url, WEBHOOK_TENANT_URLS: `acme=${acme.url}/acme` } });
+    for (const tenant of ["constructor", "toString"]) {
+      const alice = await connect({ sub: "alice", tenant });
+      const id = await createGroup(alice.socket, ["bob"]);
+      await ok(alice.socket, "message:send", { conversationId: id, body: "hello" });
+    }
+    const hits = await waitForType(fallback, "message.created", 2);
+    expect(hits.map((h) => JSON.parse(h.body).tenantId).sort()).toEqual(["constructor", "toString"]);
+    expect(acme.received).toEqual([]);
+  });
+
   it("a delivery left pending by an earlier configuration still arrives after the receiver setting is removed", async () => {
     let up = false;
     const receiver = await startReceiver(() => (up ? 204 : 503));
