@@ -5,7 +5,8 @@ import { MessageSequencer } from "../src/services/message-sequencer.js";
 import { onCleanup } from "../../server/test/support/server-harness.js";
 import { sdkClient, sharedServer, until } from "./support/sdk.js";
 
-const server = sharedServer();
+// The gap test writes 230 messages in bulk over REST, which spends the sender's `message` rate limit.
+const server = sharedServer({ env: { RATE_LIMITS: "message=1000/10" } });
 
 describe("message sequencer", () => {
   it("holds back messages that arrive ahead of a gap, fetches the gap, and emits each seq once in order", async () => {

@@ -80,7 +80,7 @@ export interface ClientToServerEvents {
   "message:send": (payload: MessageSendPayload, ack?: AckFn<{ message: Message }>) => void;
   "message:history": (payload: MessageHistoryPayload, ack?: AckFn<{ messages: Message[]; hasMore: boolean }>) => void;
   "message:edit": (payload: MessageEditPayload, ack?: AckFn<{ message: Message }>) => void;
-  "message:delete": (payload: { messageId: string }, ack?: AckFn<{ messageId: string }>) => void;
+  "message:delete": (payload: { messageId: string }, ack?: AckFn<MessageDeletedEvent>) => void;
   "message:delivered": (payload: ReceiptPayload, ack?: AckFn<Record<string, never>>) => void;
   "message:read": (payload: ReceiptPayload, ack?: AckFn<{ unreadCount: number }>) => void;
   "typing:start": (payload: { conversationId: string }, ack?: AckFn<Record<string, never>>) => void;

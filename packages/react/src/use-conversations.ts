@@ -13,8 +13,10 @@ export interface UseConversationsResult {
 
 /**
  * The caller's conversations, kept current: new messages move a conversation
- * to the top (and count as unread when from someone else), added and removed
- * conversations appear and vanish, and the list is re-read after a reconnect.
+ * to the top (and count as unread when from someone else), an edited or
+ * deleted last message changes its preview (a deletion re-reads the unread
+ * counts), added and removed conversations appear and vanish, and the list is
+ * re-read after a reconnect.
  */
 export function useConversations(options: { limit?: number } = {}): UseConversationsResult {
   const client = useSwitchboard();
@@ -24,6 +26,9 @@ export function useConversations(options: { limit?: number } = {}): UseConversat
   const limit = options.limit;
   const alive = useRef(true);
   const failed = useRef(false);
+  /** The list as last rendered, for listeners deciding whether to re-read it. */
+  const shown = useRef(conversations);
+  shown.current = conversations;
 
   const refresh = useCallback(async () => {
     try {
@@ -57,6 +62,18 @@ export function useConversations(options: { limit?: number } = {}): UseConversat
           const updated = { ...current, lastMessage: message, lastSeq: message.seq, lastActivityAt: message.createdAt, unreadCount: unread };
           return [updated, ...list.filter((c) => c.id !== message.conversationId)];
         });
+      }),
+      // An edit or deletion of a conversation's last message shows in its preview; a deleted
+      // message may have been unread, and only the server knows the caller's read position.
+      client.chat.onMessageChange((change) => {
+        const messageId = change.kind === "updated" ? change.message.id : change.messageId;
+        setConversations((list) => {
+          const current = list.find((c) => c.lastMessage?.id === messageId);
+          if (!current?.lastMessage) return list;
+          const lastMessage = change.kind === "updated" ? change.message : { ...current.lastMessage, body: "", deletedAt: current.lastMessage.deletedAt ?? new Date().toISOString() };
+          return list.map((c) => (c === current ? { ...c, lastMessage } : c));
+        });
+        if (change.kind === "deleted" && shown.current.some((c) => c.id === change.conversationId && c.unreadCount > 0)) void refresh();
       }),
       // A read made by this client: the server answers it, and tells only the user's other devices.
       client.chat.onUnreadChange((conversationId, unreadCount) =>

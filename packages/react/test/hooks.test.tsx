@@ -82,6 +82,46 @@ describe("React hooks against a real server", () => {
     await until(() => text(root, "presence") === "away", 5000, "presence change");
   });
 
+  it("the conversation list's preview and unread count follow edits and deletions, from another user and from this client", async () => {
+    const alice = await sdkClient(server(), { sub: "preview-alice" });
+    const bob = await sdkClient(server(), { sub: "preview-bob" });
+    const conversation = await alice.chat.createConversation({ type: "direct", participantIds: ["preview-bob"] });
+    const first = await alice.chat.send(conversation.id, "first");
+    const second = await alice.chat.send(conversation.id, "SECRET second");
+    function List() {
+      const { conversations } = useConversations();
+      const view = useConversation(conversation.id);
+      return (
+        <>
+          <p data-testid="preview">{conversations.map((c) => `${c.lastMessage?.deletedAt ? "(deleted)" : c.lastMessage?.body}:${c.unreadCount}`).join(",")}</p>
+          <p data-testid="bubbles">{view?.messages.map((m) => (m.deletedAt ? "(deleted)" : m.body)).join("|")}</p>
+        </>
+      );
+    }
+    const root = mount(
+      <SwitchboardProvider client={bob}>
+        <List />
+      </SwitchboardProvider>,
+    );
+    await until(() => text(root, "preview") === "SECRET second:2", 5000, "two unread");
+    await alice.chat.edit(second.id, "edited second");
+    await until(() => text(root, "preview") === "edited second:2", 5000, "the preview after an edit");
+    await alice.chat.delete(second.id);
+    // The deleted message was unread: the server's count drops with it.
+    await until(() => text(root, "preview") === "(deleted):1", 5000, "the preview and count after a deletion");
+    expect(text(root, "preview")).not.toContain("SECRET");
+    await until(() => text(root, "bubbles") === "first|(deleted)", 5000, "the bubbles");
+
+    // This client's own changes: the server tells every connection but the one that made them.
+    const mine = await bob.chat.send(conversation.id, "bob's own");
+    await until(() => text(root, "preview") === "bob's own:1", 5000, "own message in the preview");
+    await bob.chat.edit(mine.id, "bob's own, edited");
+    await until(() => text(root, "preview") === "bob's own, edited:1" && text(root, "bubbles") === "first|(deleted)|bob's own, edited", 5000, "own edit");
+    await bob.chat.delete(mine.id);
+    await until(() => text(root, "preview") === "(deleted):1" && text(root, "bubbles") === "first|(deleted)|(deleted)", 5000, "own deletion");
+    expect(first.seq).toBe(1);
+  });
+
   it("a provider given options connects under StrictMode (trial unmount and remount) and disconnects on unmount", async () => {
     const token = await server().token({ sub: "strict-alice" });
     const other = await sdkClient(server(), { sub: "strict-bob" });

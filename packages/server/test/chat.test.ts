@@ -243,7 +243,7 @@ describe("messages", () => {
     expect((await updated).message).toEqual(edited);
 
     const deleted = nextEvent<any>(bob.socket, "message:deleted");
-    expect(await ok(alice.socket, "message:delete", { messageId: msg.id })).toEqual({ messageId: msg.id });
+    expect(await ok(alice.socket, "message:delete", { messageId: msg.id })).toEqual({ conversationId: id, messageId: msg.id, seq: 1 });
     expect(await deleted).toEqual({ conversationId: id, messageId: msg.id, seq: 1 });
     const [row] = (await server.database.query<{ body: string }>("select body from messages where id = $1", [msg.id])).rows;
     expect(row!.body).toBe("");

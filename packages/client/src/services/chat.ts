@@ -1,4 +1,4 @@
-import type { Conversation, ConversationCreatePayload, ConversationSummary, Message, MessageHistoryPayload } from "@switchboard/protocol";
+import type { Conversation, ConversationCreatePayload, ConversationSummary, Message, MessageDeletedEvent, MessageHistoryPayload } from "@switchboard/protocol";
 import type { Connection } from "../connection.js";
 import { Emitter } from "../emitter.js";
 import type { ServerEventData, Unsubscribe } from "../types.js";
@@ -19,6 +19,9 @@ export type ChatEventName =
   | "conversation:updated"
   | "conversation:removed";
 
+/** Edits and deletions as {@link ChatService} relays them to views and listeners. */
+export type MessageChanges = { updated: (message: Message) => void; deleted: (event: MessageDeletedEvent) => void };
+
 /**
  * Chat (PROTOCOL.md section 4). `send` goes through the offline outbox;
  * `on("message:new")` delivers every message once, in seq order per
@@ -31,6 +34,8 @@ export class ChatService {
   private readonly views = new Map<string, ConversationView>();
   /** Reads made by this client: the server tells the user's other devices (`message:read`), not this one. */
   private readonly reads = new Emitter<{ unread: (conversationId: string, unreadCount: number) => void }>();
+  /** Edits and deletions, this client's own included: the server tells every connection but the one that made them. */
+  private readonly changes = new Emitter<MessageChanges>();
 
   constructor(private readonly connection: Connection) {
     this.sequencer = new MessageSequencer(connection);
@@ -39,6 +44,8 @@ export class ChatService {
     this.outbox.events.on("sent", (message) => this.sequencer.accept(message));
     connection.on("conversation:new", ({ conversation }) => this.sequencer.baseline(conversation.id, conversation.lastSeq));
     connection.on("conversation:removed", ({ conversationId }) => this.sequencer.forget(conversationId));
+    connection.on("message:updated", ({ message }) => this.changes.emit("updated", message));
+    connection.on("message:deleted", (event) => this.changes.emit("deleted", event));
     connection.events.on("resync", () => void this.sequencer.resync());
     // Conversations created after this point were announced live; one missed while away is fetched by the resync.
     connection.events.on("connected", (event, reconnect) => {
@@ -75,7 +82,7 @@ export class ChatService {
     let view = this.views.get(conversationId);
     if (!view) {
       const onRead = (unreadCount: number) => this.reads.emit("unread", conversationId, unreadCount);
-      this.views.set(conversationId, (view = new ConversationView(conversationId, this.connection, this.sequencer, this.outbox, onRead)));
+      this.views.set(conversationId, (view = new ConversationView(conversationId, this.connection, this.sequencer, this.outbox, this.changes, onRead)));
     }
     return view;
   }
@@ -85,12 +92,27 @@ export class ChatService {
     return this.connection.request("message:history", { conversationId, ...options });
   }
 
+  /** Edits one of the caller's messages; views and {@link onMessageChange} see it at once. */
   async edit(messageId: string, body: string): Promise<Message> {
-    return (await this.connection.request("message:edit", { messageId, body })).message;
+    const { message } = await this.connection.request("message:edit", { messageId, body });
+    this.changes.emit("updated", message);
+    return message;
   }
 
+  /** Deletes one of the caller's messages (its body is erased); views and {@link onMessageChange} see it at once. */
   async delete(messageId: string): Promise<void> {
-    await this.connection.request("message:delete", { messageId });
+    const deleted = await this.connection.request("message:delete", { messageId });
+    // A server before the reply carried the conversation and seq answered `{ messageId }` alone.
+    if (deleted.conversationId !== undefined) this.changes.emit("deleted", deleted);
+  }
+
+  /**
+   * Every edit and deletion of a message the caller can see, made on any
+   * device, this client included (for lists that show a last message).
+   */
+  onMessageChange(listener: (change: { kind: "updated"; message: Message } | ({ kind: "deleted" } & MessageDeletedEvent)) => void): Unsubscribe {
+    const offs = [this.changes.on("updated", (message) => listener({ kind: "updated", message })), this.changes.on("deleted", (event) => listener({ kind: "deleted", ...event }))];
+    return () => offs.forEach((off) => off());
   }
 
   /** Read receipt up to `upToSeq`; resolves with the caller's remaining unread count. */

@@ -5,6 +5,7 @@ import { SwitchboardError } from "../errors.js";
 import type { Unsubscribe } from "../types.js";
 import type { MessageSequencer } from "./message-sequencer.js";
 import type { Outbox, PendingMessage } from "./outbox.js";
+import type { MessageChanges } from "./chat.js";
 
 /** Everything a chat screen shows for one conversation. Replaced (never mutated) on each change. */
 export interface ConversationSnapshot {
@@ -61,6 +62,8 @@ export class ConversationView {
     private readonly connection: Connection,
     private readonly sequencer: MessageSequencer,
     private readonly outbox: Outbox,
+    /** Edits and deletions, this client's own included. */
+    changes: Emitter<MessageChanges>,
     /** Told the caller's unread count after each `markRead`. */
     private readonly onRead: (unreadCount: number) => void = () => {},
   ) {
@@ -80,8 +83,8 @@ export class ConversationView {
     this.unsubscribers.push(
       sequencer.events.on("message", mine((m: Message) => this.merge([m]))),
       outbox.events.on("change", () => this.update({ pending: outbox.pending(conversationId) })),
-      connection.on("message:updated", ({ message }) => message.conversationId === conversationId && this.merge([message])),
-      connection.on("message:deleted", mine((e) => this.markDeleted(e.seq))),
+      changes.on("updated", (message) => message.conversationId === conversationId && this.merge([message])),
+      changes.on("deleted", mine((e) => this.markDeleted(e.seq))),
       connection.on("message:read", mine((e) => this.receipt("readUpTo", e.userId, e.upToSeq))),
       connection.on("message:delivered", mine((e) => this.receipt("deliveredUpTo", e.userId, e.upToSeq))),
       connection.on("typing:start", mine((e) => this.typingStarted(e))),

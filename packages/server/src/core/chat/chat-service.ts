@@ -7,6 +7,7 @@ import {
   type ConversationListPayload,
   type ConversationSummary,
   type Message,
+  type MessageDeletedEvent,
   type MessageEditPayload,
   type MessageHistoryPayload,
   type MessageSendPayload,
@@ -204,12 +205,14 @@ export class ChatService {
     return { message };
   }
 
-  async delete(caller: Caller, messageId: string, origin: Origin = {}): Promise<{ messageId: string }> {
+  /** The answer carries what `message:deleted` does, so the deleting client can update its own views (it gets no event). */
+  async delete(caller: Caller, messageId: string, origin: Origin = {}): Promise<MessageDeletedEvent> {
     const original = await this.ownMessage(caller, messageId);
-    if (original.deletedAt) return { messageId };
+    if (original.deletedAt) return { conversationId: original.conversationId, messageId, seq: original.seq };
     const message = (await this.store.deleteMessage(caller.tenantId, messageId, new Date()))!;
-    await this.publishToParticipants(caller.tenantId, message.conversationId, "message:deleted", { conversationId: message.conversationId, messageId, seq: message.seq }, origin);
-    return { messageId };
+    const deleted = { conversationId: message.conversationId, messageId, seq: message.seq };
+    await this.publishToParticipants(caller.tenantId, message.conversationId, "message:deleted", deleted, origin);
+    return deleted;
   }
 
   async markDelivered(caller: Caller, payload: ReceiptPayload, origin: Origin = {}): Promise<Record<string, never>> {
