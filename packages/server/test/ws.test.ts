@@ -1,12 +1,30 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Socket as NetSocket } from "node:net";
 import { WebSocket } from "ws";
 import { describe, expect, it } from "vitest";
-import { nextEvent, onCleanup, request, sleep, startServer } from "./support/server-harness.js";
+import { databaseEnv, nextEvent, onCleanup, request, sleep, startServer } from "./support/server-harness.js";
 import { WsTestClient } from "./support/ws-client.js";
 import { ok } from "./support/chat-helpers.js";
 import { IMMEDIATE, getOne, nextChange } from "./support/presence-helpers.js";
 import { startTcpProxy } from "./support/tcp-proxy.js";
 
 describe("plain WebSocket endpoint", () => {
+  it("a graceful stop finishes its plain WS clients' departures (lastSeen) before the database closes, even a client slow to answer the close", async () => {
+    // One database for both servers; the embedded one belongs to one process at a time, so they run one after the other.
+    const db = { ...databaseEnv(), DATA_DIR: await mkdtemp(join(tmpdir(), "switchboard-ws-stop-")) };
+    const first = await startServer({ env: db });
+    const client = await WsTestClient.open(first.url, await first.token({ sub: "slow", tenant: "acme" }));
+    client.send({ type: "ping", id: 1 });
+    await client.next((f) => f.type === "pong");
+    // The client stops reading: the server's close frame gets no answer.
+    (client.socket as unknown as { _socket: NetSocket })._socket.pause();
+    await first.server.stop();
+    const second = await startServer({ env: db });
+    expect((await second.server.forTenant("acme").isOnline("slow")).lastSeen).not.toBeNull();
+  });
+
   it("connects with ?token=, answers ping with pong, and keeps going after bad frames", async () => {
     const { url, token } = await startServer();
     const client = await WsTestClient.open(url, await token({ sub: "alice", tenant: "acme" }));

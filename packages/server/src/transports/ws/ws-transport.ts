@@ -64,6 +64,8 @@ export class WsTransport {
 
   /** Set by {@link announceShutdown}. */
   private draining = false;
+  /** Per-connection cleanups still running; `close` waits for them, so none runs after the database closed. */
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(private readonly options: WsTransportOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
@@ -91,6 +93,8 @@ export class WsTransport {
       return reject(socket, 401, reason);
     }
     if (!this.options.admits(caller)) return reject(socket, 429, "too_many_connections");
+    // The stop may have begun while the token was checked.
+    if (this.draining) return reject(socket, 503, "server is stopping");
     this.wss.handleUpgrade(request, socket, head, (ws) => void this.open(this.options.coalescer.wrap(ws, socket), caller));
   }
 
@@ -105,14 +109,18 @@ export class WsTransport {
     ws.on("pong", () => (connection.alive = true));
     ws.on("message", (raw, isBinary) => void ready.then(() => this.onFrame(connection, raw, isBinary)));
     ws.on("error", (err) => logger.debug({ err: err.message }, "ws client error"));
-    ws.on("close", async () => {
+    ws.on("close", () => {
       this.connections.delete(connection);
       metrics.connections.dec({ protocol: "ws" });
       for (const channel of [...connection.channels()]) connection.unsubscribe(channel);
-      await ready.catch(() => {});
-      for (const listener of listeners) {
-        await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
-      }
+      const cleanup = (async () => {
+        await ready.catch(() => {});
+        for (const listener of listeners) {
+          await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
+        }
+      })();
+      this.cleanups.add(cleanup);
+      void cleanup.finally(() => this.cleanups.delete(cleanup));
     });
     try {
       await ready;
@@ -198,12 +206,22 @@ export class WsTransport {
     for (const connection of this.connections) connection.send({ type: "server:shutdown", reconnectInMs });
   }
 
-  /** Closes every client with 1012 (service restart): clients should reconnect. */
+  /**
+   * Closes every client with 1012 (service restart: clients should
+   * reconnect), waits up to 1 s for the close handshakes (then drops the
+   * rest), and then for every connection's cleanup (presence, calls), which
+   * the stop needs done before the database closes.
+   */
   async close(): Promise<void> {
+    this.draining = true;
     clearInterval(this.heartbeat);
     this.unsubscribeBroker();
+    const closed = [...this.wss.clients].map((ws) => new Promise((resolve) => ws.once("close", resolve)));
     for (const connection of this.connections) connection.socket.close(1012, "server restarting");
+    await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await Promise.all(this.cleanups);
   }
 }
 
