@@ -19,6 +19,7 @@ import { SubscriptionIndex } from "./subscription-index.js";
 import { memberInfo, PusherSubscriptions } from "./subscriptions.js";
 import type { PusherWebhooks } from "./webhooks.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
+import { ConnectionCleanups } from "../connection-cleanups.js";
 
 /** How long a connection closed for a missed pong may take to answer the close handshake before it is dropped. */
 const CLOSE_HANDSHAKE_MS = 1000;
@@ -81,7 +82,7 @@ export class PusherTransport {
   private readonly unsubscribeBroker: () => void;
   private stopping = false;
   /** Each closed connection's cleanup (unsubscribing, presence) still running. */
-  private readonly cleanups = new Set<Promise<void>>();
+  private readonly cleanups = new ConnectionCleanups();
 
   constructor(
     router: UpgradeRouter,
@@ -141,7 +142,7 @@ export class PusherTransport {
     await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise((resolve) => this.wss.close(resolve));
-    await Promise.all(this.cleanups);
+    await this.cleanups.settled();
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -197,8 +198,7 @@ export class PusherTransport {
         await this.subscriptions.unsubscribeAll(connection);
         if (connection.user) await this.options.presence?.disconnect(connection);
       });
-      this.cleanups.add(cleanup);
-      void cleanup.finally(() => this.cleanups.delete(cleanup));
+      this.cleanups.track(cleanup);
     });
     connection.send("pusher:connection_established", { socket_id: connection.id, activity_timeout: activityTimeoutSeconds });
     logger.debug({ socketId: connection.id, appId: app.appId }, "pusher connected");

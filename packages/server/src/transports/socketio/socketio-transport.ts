@@ -16,6 +16,7 @@ import { channelOfRoom, roomKey } from "./room-key.js";
 import { SocketConnection } from "./socket-connection.js";
 import { WithheldReplays } from "./withheld-replays.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
+import { ConnectionCleanups } from "../connection-cleanups.js";
 
 export interface SocketIoTransportOptions {
   maxPayloadBytes: number;
@@ -67,8 +68,8 @@ export interface SocketIoTransportOptions {
 export class SocketIoTransport {
   readonly io: Server;
   private readonly unsubscribeBroker: () => void;
-  /** Per-connection cleanups still running; `close` waits for them so every listener (presence) sees every departure. */
-  private readonly cleanups = new Set<Promise<void>>();
+  /** Departures still running; `close` waits for them so every listener (presence) sees every departure. */
+  private readonly cleanups = new ConnectionCleanups();
   /** Set by {@link announceShutdown}: a draining node takes no new sessions, so reconnecting clients land elsewhere. */
   private draining = false;
   /** Missed packets of sessions being recovered, written only once the handshake's token passed. */
@@ -137,14 +138,7 @@ export class SocketIoTransport {
     socket.on("disconnect", (reason) => {
       metrics.connections.dec({ protocol: "socketio" });
       logger.debug({ userId: caller.userId, tenantId: caller.tenantId, reason }, "socket disconnected");
-      const cleanup = (async () => {
-        await ready.catch(() => {});
-        for (const listener of listeners) {
-          await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
-        }
-      })();
-      this.cleanups.add(cleanup);
-      void cleanup.finally(() => this.cleanups.delete(cleanup));
+      this.cleanups.departed(connection, ready, listeners, logger);
     });
 
     ready.then(
@@ -207,7 +201,7 @@ export class SocketIoTransport {
    */
   async disconnectAll(): Promise<void> {
     this.io.engine.close();
-    await Promise.all(this.cleanups);
+    await this.cleanups.settled();
   }
 
   /**

@@ -14,6 +14,7 @@ import { reject, type UpgradeRouter } from "../upgrade-router.js";
 import { WsConnection } from "./ws-connection.js";
 import { clientFrameSchema, echoedId, type ClientFrame } from "./ws-frames.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
+import { ConnectionCleanups } from "../connection-cleanups.js";
 
 export interface WsTransportOptions {
   router: UpgradeRouter;
@@ -64,8 +65,8 @@ export class WsTransport {
 
   /** Set by {@link announceShutdown}. */
   private draining = false;
-  /** Per-connection cleanups still running; `close` waits for them, so none runs after the database closed. */
-  private readonly cleanups = new Set<Promise<void>>();
+  /** Departures still running; `close` waits for them, so none runs after the database closed. */
+  private readonly cleanups = new ConnectionCleanups();
 
   constructor(private readonly options: WsTransportOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
@@ -113,14 +114,7 @@ export class WsTransport {
       this.connections.delete(connection);
       metrics.connections.dec({ protocol: "ws" });
       for (const channel of [...connection.channels()]) connection.unsubscribe(channel);
-      const cleanup = (async () => {
-        await ready.catch(() => {});
-        for (const listener of listeners) {
-          await listener.disconnected?.(connection).catch((err: unknown) => logger.error({ err }, "connection cleanup failed"));
-        }
-      })();
-      this.cleanups.add(cleanup);
-      void cleanup.finally(() => this.cleanups.delete(cleanup));
+      this.cleanups.departed(connection, ready, listeners, logger);
     });
     try {
       await ready;
@@ -221,7 +215,7 @@ export class WsTransport {
     await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    await Promise.all(this.cleanups);
+    await this.cleanups.settled();
   }
 }
 
