@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import type { Socket } from "socket.io-client";
@@ -174,37 +175,71 @@ describe.runIf(enabled)("switchboard start --cluster", () => {
   });
 
   it("starts N nodes behind a balancer on PORT, and SIGTERM stops them all", { timeout: 40_000 }, async () => {
-    const port = await freePortRun(3);
-    const schema = `c_launch_${Date.now()}`;
-    const cli = runCli(["start", "--cluster", "2"], {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      JWT_SECRET: TEST_SECRET,
-      DATABASE_URL: databaseUrl!,
-      DATABASE_SCHEMA: schema,
-      REDIS_URL: process.env.REDIS_URL!,
-      REDIS_PREFIX: schema,
-      LOG_LEVEL: "warn",
-    });
-    try {
-      await waitForOutput(cli, /2 nodes \(ports \d+, \d+\) behind a round-robin balancer/, 30_000);
+    await withLaunchedCluster(async (cli, port) => {
       // Round robin: consecutive requests through the balancer reach both nodes.
-      const seen = new Set<string>();
-      for (let i = 0; i < 4; i++) seen.add(((await (await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: "close" } })).json()) as any).node);
-      expect(seen.size).toBe(2);
+      expect((await nodesBehind(port)).size).toBe(2);
       cli.kill("SIGTERM");
       expect((await cli.exited).code).toBe(0);
       // Both nodes are gone with it.
       for (const p of [port + 1, port + 2]) await expect(fetch(`http://127.0.0.1:${p}/healthz`)).rejects.toThrow();
-    } finally {
-      cli.kill("SIGKILL");
-      const admin = new pg.Client({ connectionString: databaseUrl! });
-      await admin.connect();
-      await admin.query(`drop schema if exists "${schema}" cascade`);
-      await admin.end();
-    }
+    });
+  });
+
+  it("a node that dies is started again, and the balancer sends requests to it once it answers", { timeout: 60_000 }, async () => {
+    await withLaunchedCluster(async (cli, port) => {
+      const before = nodePids(cli);
+      expect(before).toHaveLength(2);
+      process.kill(before[0]!, "SIGKILL");
+      await waitForOutput(cli, /node \d \(port \d+\) exited \(SIGKILL\); restarting it in 1 s/, 10_000);
+      await waitFor(async () => (await nodesBehind(port)).size === 2 && nodePids(cli).length === 2 && !nodePids(cli).includes(before[0]!), 30_000, () => `the node was not back:\n${cli.output}`);
+      cli.kill("SIGTERM");
+      expect((await cli.exited).code).toBe(0);
+      for (const p of [port + 1, port + 2]) await expect(fetch(`http://127.0.0.1:${p}/healthz`)).rejects.toThrow();
+    });
   });
 });
+
+/** `start --cluster 2` on a free run of ports, its own schema and Redis prefix; `run` gets it once the banner is out. */
+async function withLaunchedCluster(run: (cli: ReturnType<typeof runCli>, port: number) => Promise<void>): Promise<void> {
+  const port = await freePortRun(3);
+  const schema = `c_launch_${Date.now()}`;
+  const cli = runCli(["start", "--cluster", "2"], {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    JWT_SECRET: TEST_SECRET,
+    DATABASE_URL: databaseUrl!,
+    DATABASE_SCHEMA: schema,
+    REDIS_URL: process.env.REDIS_URL!,
+    REDIS_PREFIX: schema,
+    LOG_LEVEL: "warn",
+  });
+  try {
+    await waitForOutput(cli, /2 nodes \(ports \d+, \d+\) behind a round-robin balancer/, 30_000);
+    await run(cli, port);
+  } finally {
+    cli.kill("SIGKILL");
+    const admin = new pg.Client({ connectionString: databaseUrl! });
+    await admin.connect();
+    await admin.query(`drop schema if exists "${schema}" cascade`);
+    await admin.end();
+  }
+}
+
+/** The node ids four requests through the balancer on `port` reached (none when it does not answer). */
+async function nodesBehind(port: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: "close" } }).catch(() => undefined);
+    if (res?.ok) seen.add(((await res.json()) as any).node);
+  }
+  return seen;
+}
+
+/** The launcher's node processes (its children). */
+function nodePids(cli: ReturnType<typeof runCli>): number[] {
+  const out = spawnSync("pgrep", ["-P", String(cli.child.pid)], { encoding: "utf8" }).stdout.trim();
+  return out ? out.split("\n").map(Number) : [];
+}
 
 /** Clients of the traffic scenarios, closed after each test so later counts start clean. */
 const trafficSockets: Socket[] = [];
