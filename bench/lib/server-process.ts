@@ -66,13 +66,18 @@ export async function startSwitchboard(env: Record<string, string>): Promise<Ser
     child,
     pid: child.pid!,
     url: `http://127.0.0.1:${port}`,
-    async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 12_000))]);
-      child.kill("SIGKILL");
-    },
+    stop: stopper(child),
     kill: killer(child),
+  };
+}
+
+/** SIGTERM (the graceful stop), then SIGKILL after 12 s if the process is still there. */
+export function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 12_000))]);
+    child.kill("SIGKILL");
   };
 }
 

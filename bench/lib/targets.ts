@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
-import { killer, startSwitchboard } from "./server-process.js";
+import { killer, startSwitchboard, stopper } from "./server-process.js";
 
 /** The servers a scenario can run against, by `--targets` name. */
 export const TARGET_NAMES = ["switchboard", "socketio", "raw-ws"] as const;
@@ -51,15 +51,6 @@ async function waitForListen(child: ChildProcess): Promise<string> {
     });
     child.once("exit", (code) => reject(new Error(`server exited ${code}:\n${output}`)));
   });
-}
-
-function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 12_000))]);
-    child.kill("SIGKILL");
-  };
 }
 
 /** A peer server of bench/baselines/ running in its own process. */
