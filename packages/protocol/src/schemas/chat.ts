@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { beforeIdNeedsBefore, pageCursor } from "./paging.js";
-import { characterCount, isStorableText, storedText, UNSTORABLE_TEXT_MESSAGE } from "./text.js";
+import { characterCount, storedText } from "./text.js";
 import { serverIdSchema, serverReferenceSchema, userIdSchema } from "../identifiers.js";
 
 /** Longest body after trimming (PROTOCOL.md section 4). */
@@ -37,13 +37,11 @@ const seqSchema = z
 /** Characters that print nothing and that `trim` keeps: zero-width space, (non-)joiners, word joiner, BOM. */
 const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/g;
 
-export const messageBodySchema = z
-  .string()
+export const messageBodySchema = storedText()
   .max(MESSAGE_BODY_MAX * 4, `must be at most ${MESSAGE_BODY_MAX} characters`)
   // Zero-width characters and the BOM count as blank too: a body of them alone shows as an empty bubble.
   .refine((body) => body.replace(INVISIBLE, "").trim().length >= 1, "must not be empty")
-  .refine((body) => characterCount(body.trim()) <= MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`)
-  .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+  .refine((body) => characterCount(body.trim()) <= MESSAGE_BODY_MAX, `must be at most ${MESSAGE_BODY_MAX} characters`);
 
 export const conversationCreateSchema = z.object({
   type: z.enum(["direct", "group"]),
