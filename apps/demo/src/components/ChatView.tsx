@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import type { Message } from "@switchboard/protocol";
+import { characterCount, MESSAGE_BODY_MAX, type Message } from "@switchboard/protocol";
 import { SendIcon } from "./Icons.js";
 
 /** A message of mine not stored yet (queued offline, sending, or failed). */
@@ -22,6 +22,13 @@ export interface ChatViewProps {
   onTyping(): void;
   onStopTyping(): void;
 }
+
+/**
+ * The draft cut to the server's body limit. An input's `maxLength` counts
+ * UTF-16 units, so it would stop 8,000 emoji at 4,000; the server counts code
+ * points, and so does this.
+ */
+const withinBodyLimit = (text: string) => (characterCount(text) <= MESSAGE_BODY_MAX ? text : Array.from(text).slice(0, MESSAGE_BODY_MAX).join(""));
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
@@ -92,13 +99,13 @@ export function ChatView(props: ChatViewProps) {
         <input
           value={draft}
           onChange={(e) => {
-            setDraft(e.target.value);
-            if (e.target.value) props.onTyping();
+            const value = withinBodyLimit(e.target.value);
+            setDraft(value);
+            if (value) props.onTyping();
             else props.onStopTyping();
           }}
           placeholder="Write a message…"
           aria-label="Message"
-          maxLength={8000}
           data-testid="composer"
         />
         <button type="submit" className="button primary" disabled={!draft.trim()} aria-label="Send" data-testid="send">
