@@ -16,6 +16,7 @@ import { channelOfRoom, roomKey } from "./room-key.js";
 import { SocketConnection } from "./socket-connection.js";
 import { WithheldReplays } from "./withheld-replays.js";
 import type { WriteCoalescer } from "../write-coalescer.js";
+import { directBroadcasts } from "./direct-broadcast.js";
 import { ConnectionCleanups } from "../connection-cleanups.js";
 
 export interface SocketIoTransportOptions {
@@ -74,6 +75,8 @@ export class SocketIoTransport {
   private draining = false;
   /** Missed packets of sessions being recovered, written only once the handshake's token passed. */
   private readonly replays = new WithheldReplays();
+  /** Room broadcasts go straight to each WebSocket when nothing is queued ahead (see directBroadcastWrite). */
+  private readonly writeBroadcastsDirectly = directBroadcasts();
 
   constructor(
     httpServer: HttpServer,
@@ -116,6 +119,7 @@ export class SocketIoTransport {
   private onConnection(socket: Socket): void {
     // First, before anything else reaches the socket: what its recovered session missed (see WithheldReplays).
     if (socket.recovered) this.replays.release(socket);
+    this.writeBroadcastsDirectly(socket);
     const { caller } = socket.data as SocketData;
     const connection = new SocketConnection(socket, caller);
     const { listeners, dispatcher, metrics, logger } = this.options;
