@@ -38,7 +38,7 @@ async function serverWithClient(transports: ("websocket" | "polling")[]) {
   const engineEvents = { packetCreate: 0 };
   socket.conn.on("packetCreate", () => engineEvents.packetCreate++);
   const received: unknown[] = [];
-  client.on("e", (value: unknown) => received.push(value));
+  client.on("e", (...args: unknown[]) => received.push(args[0]));
   return { io, socket, client, received, engineEvents };
 }
 
