@@ -34,7 +34,7 @@ async function serverWithClient(transports: ("websocket" | "polling")[]) {
     io.close();
   });
   const socket = await joined;
-  await new Promise((resolve) => (client.connected ? resolve(null) : client.once("connect", resolve)));
+  await new Promise<void>((resolve) => (client.connected ? resolve() : client.once("connect", () => resolve())));
   const engineEvents = { packetCreate: 0 };
   socket.conn.on("packetCreate", () => engineEvents.packetCreate++);
   const received: unknown[] = [];
