@@ -380,6 +380,13 @@ describe("crisis screener: hostile input", () => {
     expect(verdict(await screen(`${" ".repeat(5_000)}${filler} I want to die`))).toBe("high suicide");
     expect((await screen(`${filler}${"x".repeat(100)} I want to die`)).flagged).toBe(false);
   });
+
+  it("the cap counts characters as the body limit does: 4,000 emoji and a disclosure, 16,000 UTF-16 units, are screened to the end", async () => {
+    const emoji = "😀".repeat(4_000);
+    expect(verdict(await screen(`${emoji} I'm going to kill myself tonight`))).toBe("critical suicide");
+    // Past 8,000 code points the cap still holds.
+    expect((await screen(`${"😀".repeat(8_000)} I want to die`)).flagged).toBe(false);
+  });
 });
 
 describe("crisis rules file", () => {

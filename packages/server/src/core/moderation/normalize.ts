@@ -291,9 +291,25 @@ const CLAUSE_BREAK = /[,:()[\]\u2013\u2014]|\s-\s|\.{2,}/;
  * tokenize("I w4nna  k i l l  myseeelf", tables, 8000).tokens.map((t) => t.forms[0])
  * // ["i", "want", "to", "kill", "myseeelf"] (and "myself" among the last token's forms)
  */
+/**
+ * The index `count` code points after `begin` (or the text's end). The cap
+ * counts characters as the body limit does (code points: an emoji is one), so
+ * a body of 8,000 emoji-rich characters is screened whole; counted in UTF-16
+ * units, its second half went unscreened.
+ */
+function afterCodePoints(text: string, begin: number, count: number): number {
+  let i = begin;
+  for (let n = 0; n < count && i < text.length; n++) {
+    const code = text.charCodeAt(i);
+    const paired = code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    i += paired ? 2 : 1;
+  }
+  return i;
+}
+
 export function tokenize(input: string, tables: NormalizerTables, maxChars: number): TokenizedText {
   const begin = Math.max(0, input.search(/\S/));
-  const folded = fold(input.slice(begin, begin + maxChars), begin, tables.homoglyphs);
+  const folded = fold(input.slice(begin, afterCodePoints(input, begin, maxChars)), begin, tables.homoglyphs);
   const pieces = joinSpacedLetters(scan(folded.text, tables.leet), tables, tables.maxWordLength);
   const tokens: Token[] = [];
   let sentence = 0;
