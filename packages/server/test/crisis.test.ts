@@ -75,6 +75,12 @@ describe("crisis screening of chat", () => {
     expect((await ok(support.socket, "crisis:acknowledge", { alertId })).alert).toMatchObject({ status: "acknowledged", acknowledgedBy: "sam" });
     expect((await updated).status).toBe("acknowledged");
     expect(await fails(support.socket, "crisis:acknowledge", { alertId })).toBe("conflict");
+    // A resolution the store cannot hold as sent is refused, and the alert stays acknowledged.
+    expect(await fails(admin.socket, "crisis:resolve", { alertId, resolution: "called\u0000 back" })).toBe("bad_request");
+    expect(await fails(admin.socket, "crisis:resolve", { alertId, resolution: "called \uD800 back" })).toBe("bad_request");
+    expect((await ok(support.socket, "crisis:list", { status: "acknowledged" })).alerts).toHaveLength(1);
+    // An id that is not one of the server's UUIDs names no alert.
+    expect(await fails(support.socket, "crisis:resolve", { alertId: "alert-123" })).toBe("not_found");
     expect((await ok(admin.socket, "crisis:resolve", { alertId, resolution: "called the patient; safety plan in place" })).alert.status).toBe("resolved");
     await sleep(700);
     expect(escalations).toEqual([]);
