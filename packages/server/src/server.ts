@@ -434,6 +434,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     occupancy: redis ? new RedisChannelOccupancy({ redis, ...leased }) : new MemoryChannelOccupancy(),
     broker,
     verifier,
+    audit,
     metrics,
     logger,
     knownEvents: SERVER_EVENTS,
@@ -467,9 +468,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     active_users: registry.activeUserCount,
     timestamp: new Date().toISOString(),
   }));
-  registerChatRoutes(http, chat, verifier, guard);
-  registerCallRoutes(http, calls, verifier, guard);
-  registerNotificationUserRoutes(http, notifications, verifier, guard);
+  registerChatRoutes(http, chat, verifier, guard, audit);
+  registerCallRoutes(http, calls, verifier, guard, audit);
+  registerNotificationUserRoutes(http, notifications, verifier, guard, audit);
   // Demo sign-in exists only on the generated development secret, never with a configured issuer.
   if (devSecret) registerDevTokenRoutes(http, (claims, expiresIn) => signUserToken(devSecret, claims, expiresIn));
   const demoApp = await registerDemoAppRoutes(http, options.demoDir);

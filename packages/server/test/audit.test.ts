@@ -71,3 +71,43 @@ describe("audit log", () => {
     expect(rows).toEqual([{ action: "connect", result: "denied", detail: "token_invalid" }]);
   });
 });
+
+describe("audit log over HTTP", () => {
+  it("REST requests are recorded as their socket requests: history reads, and every refusal, a refused token and /pusher/auth included", async () => {
+    const { url, token, connect, server } = await startServer({ env: { PUSHER_APPS: "app1:key1:secret-one-123:acme" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    const as = async (bearer: string, method: string, path: string, body?: unknown) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${bearer}` };
+      if (body !== undefined) headers["content-type"] = "application/json";
+      return (await fetch(`${url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })).status;
+    };
+    const aliceToken = await token({ sub: "alice", tenant: "acme" });
+    const eveToken = await token({ sub: "eve", tenant: "acme" });
+    expect(await as(aliceToken, "GET", `/v1/conversations/${id}/messages`)).toBe(200);
+    expect(await as(eveToken, "GET", `/v1/conversations/${id}/messages`)).toBe(403);
+    expect(await as(eveToken, "POST", `/v1/conversations/${id}/messages`, { body: "let me in" })).toBe(403);
+    expect(await as(eveToken, "GET", "/v1/audit")).toBe(403);
+    expect(await as(eveToken, "POST", "/pusher/auth", { socket_id: "123.456", channel_name: "private-user.bob" })).toBe(403);
+    expect(await as("not-a-token", "GET", "/v1/conversations")).toBe(401);
+    // A successful request of a family that is not always audited leaves no entry.
+    expect(await as(aliceToken, "GET", "/v1/conversations")).toBe(200);
+
+    const { body } = await auditOf(url, await token({ sub: "ada", tenant: "acme", roles: ["admin"] }));
+    const rows = body.entries.filter((e: any) => e.action !== "connect" && e.action !== "conversation:create").map((e: any) => [e.tenantId, e.actor, e.action, e.target ?? null, e.result, e.detail ?? null]);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        ["acme", "alice", "message:history", id, "ok", null],
+        ["acme", "eve", "message:history", id, "denied", "forbidden"],
+        ["acme", "eve", "message:send", id, "denied", "forbidden"],
+        ["acme", "eve", "audit:query", null, "denied", "forbidden"],
+        ["acme", "eve", "pusher:auth", "private-user.bob", "denied", "forbidden"],
+      ]),
+    );
+    expect(rows.some((row: unknown[]) => row[2] === "conversation:list")).toBe(false);
+    // The refused token has no tenant: recorded under `-`, like a refused handshake, out of the tenant's reach.
+    expect(rows.some((row: unknown[]) => row[0] === "-")).toBe(false);
+    const { rows: untenanted } = await server.database.query("select actor, action, result, detail from audit_log where tenant_id = '-'");
+    expect(untenanted).toEqual([{ actor: "-", action: "conversation:list", result: "denied", detail: "unauthorized" }]);
+  });
+});

@@ -118,6 +118,28 @@ export class AuditService implements ConnectionListener {
     });
   }
 
+  /**
+   * After every user-token HTTP request, by the same rule as {@link request}:
+   * audited families always, refusals of anything. `action` is the socket
+   * request the route stands for (`message:history` for the REST history
+   * read), so both ways in read alike in the log; `code` is the error code of a
+   * failed request. A request refused before its token was read (401) has no
+   * caller: it is recorded under tenant and actor `-`, as a refused handshake is.
+   */
+  httpRequest(caller: Caller | undefined, action: string, target: string | undefined, code: string | undefined): void {
+    const denied = code !== undefined && DENIALS.has(code);
+    if (!AUDITED_REQUESTS.has(action) && !denied) return;
+    this.record({
+      tenantId: caller?.tenantId ?? "-",
+      actor: caller?.userId ?? "-",
+      actorKind: "user",
+      action,
+      target: target?.slice(0, 200),
+      result: code === undefined ? "ok" : denied ? "denied" : "error",
+      detail: code,
+    });
+  }
+
   /** `GET /v1/audit`: admins of the tenant only. */
   async query(caller: Caller, query: AuditQuery): Promise<AuditRecord[]> {
     if (!caller.roles.includes("admin")) throw new AppError("forbidden", "the audit log is for admins");

@@ -19,6 +19,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
 export function codeForStatus(status: number): ErrorCode {
   if (status === 413) return "payload_too_large";
   if (status === 404) return "not_found";
+  if (status === 409) return "conflict";
   if (status === 401) return "unauthorized";
   if (status === 403) return "forbidden";
   if (status === 429) return "rate_limited";

@@ -5,8 +5,8 @@ import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { NotificationService } from "../../core/notifications/notification-service.js";
 import type { RequestGuard } from "../../core/limits/request-guard.js";
 import { numberParam, parseInput } from "./parse.js";
-import { callerOf, userAuth } from "./user-auth.js";
-import { limitedAs } from "./user-limits.js";
+import { callerOf, userRoutes, type UserRequestAudit } from "./user-auth.js";
+import { userRoute } from "./user-limits.js";
 
 /** Bytes of a base64url (or base64) key, or -1 when it is not one. */
 function keyBytes(key: string): number {
@@ -41,11 +41,11 @@ const pushSubscriptionSchema = z.object({
  * Notification routes for end users (user token): `GET /v1/notifications`,
  * `PUT /v1/notifications/{id}/read`, `POST /v1/push-subscriptions`.
  */
-export function registerNotificationUserRoutes(app: FastifyInstance, notifications: NotificationService, verifier: TokenVerifier, guard: RequestGuard): void {
+export function registerNotificationUserRoutes(app: FastifyInstance, notifications: NotificationService, verifier: TokenVerifier, guard: RequestGuard, audit: UserRequestAudit): void {
   app.register(async (scope) => {
-    scope.addHook("preHandler", userAuth(verifier));
+    userRoutes(scope, verifier, audit);
 
-    scope.get<{ Querystring: Record<string, string> }>("/v1/notifications", { preHandler: limitedAs(guard, "notification:list") }, async (request) => {
+    scope.get<{ Querystring: Record<string, string> }>("/v1/notifications", userRoute(guard, "notification:list"), async (request) => {
       const { unreadOnly, before, beforeId, limit } = request.query;
       const query = parseInput(notificationListSchema, {
         unreadOnly: unreadOnly === undefined ? undefined : unreadOnly === "true" ? true : unreadOnly === "false" ? false : unreadOnly,
@@ -56,12 +56,12 @@ export function registerNotificationUserRoutes(app: FastifyInstance, notificatio
       return notifications.list(callerOf(request), query);
     });
 
-    scope.put<{ Params: { id: string } }>("/v1/notifications/:id/read", { preHandler: limitedAs(guard, "notification:read") }, async (request) => {
+    scope.put<{ Params: { id: string } }>("/v1/notifications/:id/read", userRoute(guard, "notification:read"), async (request) => {
       const { id } = parseInput(notificationReadSchema, { id: request.params.id });
       return notifications.read(callerOf(request), id);
     });
 
-    scope.post("/v1/push-subscriptions", { preHandler: limitedAs(guard, "push:subscribe") }, async (request, reply) => {
+    scope.post("/v1/push-subscriptions", userRoute(guard, "push:subscribe"), async (request, reply) => {
       await notifications.addPushSubscription(callerOf(request), parseInput(pushSubscriptionSchema, request.body));
       return reply.code(201).send({ ok: true });
     });

@@ -1,13 +1,48 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Caller } from "../../auth/caller.js";
 import { TokenError, type TokenVerifier } from "../../auth/token-verifier.js";
 import { AppError } from "../../core/errors.js";
+import { codeForStatus } from "./http-errors.js";
 
 declare module "fastify" {
   interface FastifyRequest {
     /** Set by the user-token preHandler on routes marked (user) in PROTOCOL.md section 8. */
     caller?: Caller;
   }
+  interface FastifyContextConfig {
+    /** The socket request a user-token route stands for: the rate limit it spends and its action in the audit log. */
+    requestEvent?: string;
+  }
+}
+
+/** Where {@link userRoutes} reports each answer (the audit trail). */
+export interface UserRequestAudit {
+  httpRequest(caller: Caller | undefined, action: string, target: string | undefined, code: string | undefined): void;
+}
+
+/**
+ * Makes a fastify scope one of user-token routes: the token is checked
+ * ({@link userAuth}) and every answer is reported to the audit trail, under the
+ * route's `requestEvent` (or `METHOD /path` for a route without one), with the
+ * id in its path (or the channel of a Pusher auth) as target. The audit keeps
+ * what it keeps of socket requests: audited families, and every refusal,
+ * a refused token included.
+ */
+export function userRoutes(scope: FastifyInstance, verifier: TokenVerifier, audit: UserRequestAudit): void {
+  scope.addHook("preHandler", userAuth(verifier));
+  scope.addHook("onResponse", async (request, reply) => {
+    const { config, url } = request.routeOptions;
+    const action = config.requestEvent ?? `${request.method} ${url ?? "?"}`;
+    const status = reply.statusCode;
+    audit.httpRequest(request.caller, action, targetOf(request), status >= 400 ? codeForStatus(status) : undefined);
+  });
+}
+
+function targetOf(request: FastifyRequest): string | undefined {
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  if (typeof id === "string") return id;
+  const channel = (request.body as { channel_name?: unknown } | undefined)?.channel_name;
+  return typeof channel === "string" ? channel : undefined;
 }
 
 /**

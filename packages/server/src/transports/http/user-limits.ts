@@ -14,3 +14,8 @@ export function limitedAs(guard: RequestGuard, event: string) {
     await guard.checkCaller(callerOf(request), event);
   };
 }
+
+/** A user-token route's options: it spends `event`'s rate limit ({@link limitedAs}) and is audited as `event`. */
+export function userRoute(guard: RequestGuard, event: string) {
+  return { preHandler: limitedAs(guard, event), config: { requestEvent: event } };
+}

@@ -5,7 +5,7 @@ import type { PusherApp } from "../../config/config.js";
 import type { ChannelAuthorizer } from "../../core/channels/channel-authorizer.js";
 import { AppError } from "../../core/errors.js";
 import { parseInput } from "../http/parse.js";
-import { callerOf, userAuth } from "../http/user-auth.js";
+import { callerOf, userRoutes, type UserRequestAudit } from "../http/user-auth.js";
 import { isValidSocketId, mapPusherChannel } from "./channel-names.js";
 import type { PusherApps } from "./pusher-apps.js";
 import { channelAuth } from "./signatures.js";
@@ -21,6 +21,8 @@ export interface PusherAuthEndpointDeps {
   apps: PusherApps;
   authorizer: ChannelAuthorizer;
   verifier: TokenVerifier;
+  /** The audit trail: refused authorizations are recorded as `pusher:auth`. */
+  audit: UserRequestAudit;
 }
 
 /**
@@ -37,9 +39,9 @@ export function registerPusherAuthEndpoint(http: FastifyInstance, deps: PusherAu
     scope.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_request, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
-    scope.addHook("preHandler", userAuth(deps.verifier));
+    userRoutes(scope, deps.verifier, deps.audit);
 
-    scope.post("/pusher/auth", async (request) => {
+    scope.post("/pusher/auth", { config: { requestEvent: "pusher:auth" } }, async (request) => {
       const caller = callerOf(request);
       const { socket_id: socketId, channel_name: name, app_key: appKey } = parseInput(authRequestSchema, request.body);
       const mapped = mapPusherChannel(name);

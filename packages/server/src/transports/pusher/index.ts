@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { UserRequestAudit } from "../http/user-auth.js";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { Config } from "../../config/config.js";
 import type { ChannelAuthorizer } from "../../core/channels/channel-authorizer.js";
@@ -25,6 +26,8 @@ export interface PusherDeps {
   occupancy: ChannelOccupancy;
   broker: Broker;
   verifier: TokenVerifier;
+  /** The audit trail, for `POST /pusher/auth`. */
+  audit: UserRequestAudit;
   /** Routes `/app/{key}` upgrades here (after the Origin allowlist). */
   router: UpgradeRouter;
   metrics: Metrics;
@@ -96,7 +99,7 @@ export function attachPusher(deps: PusherDeps): PusherEndpoints {
   const terminateEverywhere = (tenantId: string, userId: string) =>
     broker.publish({ tenantId, channels: [], event: "pusher:terminate_connections", data: null, control: { kind: "terminate_user", userId } });
   registerPusherHttpApi(http, { apps, broker, channels, occupancy, terminateUser: terminateEverywhere });
-  registerPusherAuthEndpoint(http, { apps, authorizer: deps.authorizer, verifier: deps.verifier });
+  registerPusherAuthEndpoint(http, { apps, authorizer: deps.authorizer, verifier: deps.verifier, audit: deps.audit });
 
   return {
     transport,
