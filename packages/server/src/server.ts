@@ -303,7 +303,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   presence.start();
   const webhooks = new WebhookService(new SqlWebhookOutbox(database), domainEvents, { ...config.webhook, pollMs: 1000, logger });
   const chatStore = new SqlChatStore(database);
-  const eviction = new ChannelEviction(broker, registry, channels, logger.child({ component: "channels" }));
+  const eviction = new ChannelEviction(broker, registry, channels, logger.child({ component: "channels" }), presence);
   eviction.start();
   const chat = new ChatService(chatStore, broker, authorizer, { domainEvents, crisis, eviction });
   const typing = new TypingService(chat, redis ? new RedisTypingStore(redis, config.redisPrefix) : new MemoryTypingStore(), config.typingTimeoutMs, logger.child({ component: "typing" }));
@@ -321,6 +321,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
     authorizer,
     logger,
   });
+  // Before any client connects: participants of calls still active after a restart read `in_call`.
+  await calls.restoreInCall().catch((err: unknown) => logger.warn({ err }, "in_call not restored for active calls"));
   const events = new EventsService(broker);
   const notifications = new NotificationService({
     store: new SqlNotificationStore(database),

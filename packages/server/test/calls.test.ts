@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { collect, nextEvent, request, sleep, startServer } from "./support/server-harness.js";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { collect, databaseEnv, nextEvent, request, sleep, startServer, testDb } from "./support/server-harness.js";
 import { createGroup, fails, ok } from "./support/chat-helpers.js";
 
 const fast = { CALL_RING_TIMEOUT_MS: "600", CALL_GRACE_MS: "400" };
@@ -98,6 +101,7 @@ describe("call signaling", () => {
     const first = await ok(carol.socket, "call:initiate", { calleeIds: ["dave"], media: "audio" });
     await ok(dave.socket, "call:accept", { callId: first.call.id });
     const ringing = collect(carol.socket, "call:incoming");
+    const carolEnded = collect<any>(carol.socket, "call:ended");
     const busy = nextEvent<any>(alice.socket, "call:rejected");
     const ended = nextEvent<any>(alice.socket, "call:ended");
     const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["carol"], media: "audio" });
@@ -106,6 +110,8 @@ describe("call signaling", () => {
     expect(call.state).toBe("ended");
     await sleep(100);
     expect(ringing).toEqual([]);
+    // Carol never heard of Alice's call, so she is not told it ended (her client could take it for her own call).
+    expect(carolEnded).toEqual([]);
     expect(await fails(carol.socket, "call:initiate", { calleeIds: ["alice"], media: "audio" })).toBe("conflict");
   });
 
@@ -123,6 +129,14 @@ describe("call signaling", () => {
     expect(await fails(alice.socket, "call:signal", { callId: call.id, to: "mallory", signal: { type: "offer", sdp: "x" } })).toBe("forbidden");
     expect(await fails(other.socket, "call:signal", { callId: call.id, to: "bob", signal: { type: "offer", sdp: "x" } })).toBe("not_found");
     expect(await fails(alice.socket, "call:signal", { callId: call.id, to: "bob", signal: { type: "bogus" } })).toBe("bad_request");
+    for (const signal of [
+      { type: "offer" },
+      { type: "ice" },
+      { type: "ice", candidate: { candidate: "c".repeat(100_000) } },
+      { type: "ice", candidate: { candidate: "c", sdpMid: { nested: { deep: true } } } },
+    ]) {
+      expect(await fails(alice.socket, "call:signal", { callId: call.id, to: "bob", signal }), JSON.stringify(signal).slice(0, 80)).toBe("bad_request");
+    }
     expect(await fails(mallory.socket, "call:end", { callId: call.id })).toBe("forbidden");
     await sleep(100);
     expect(atBob).toEqual([]);
@@ -310,6 +324,26 @@ describe("calls and the rest of Switchboard", () => {
     expect(await status()).toEqual(["in_call", "in_call"]);
     await ok(alice.socket, "call:end", { callId: call.id });
     expect(await status()).toEqual(["online", "online"]);
+  });
+
+  it("participants of a call still active across a restart read in_call again; a call still ringing does not mark its caller", async () => {
+    const env = testDb === "postgres" ? databaseEnv() : { DATA_DIR: await mkdtemp(join(tmpdir(), "switchboard-calls-")) };
+    // A long grace and ring: the calls outlive the restart.
+    const settings = { ...env, CALL_GRACE_MS: "60000", CALL_RING_TIMEOUT_MS: "60000", PRESENCE_OFFLINE_GRACE_MS: "0" };
+    const first = await startServer({ env: settings });
+    const alice = await first.connect({ sub: "alice", tenant: "acme" });
+    const bob = await first.connect({ sub: "bob", tenant: "acme" });
+    const dan = await first.connect({ sub: "dan", tenant: "acme" });
+    const { call } = await ok(alice.socket, "call:initiate", { calleeIds: ["bob"], media: "audio" });
+    await ok(bob.socket, "call:accept", { callId: call.id });
+    await ok(dan.socket, "call:initiate", { calleeIds: ["erin"], media: "audio" });
+    await first.server.stop();
+
+    const second = await startServer({ env: settings });
+    for (const sub of ["alice", "bob", "dan"]) await second.connect({ sub, tenant: "acme" });
+    const watcher = await second.connect({ sub: "carol", tenant: "acme" });
+    const presence = (await ok(watcher.socket, "presence:get", { userIds: ["alice", "bob", "dan"] })).presence as any[];
+    expect(presence.map((p) => p.status)).toEqual(["in_call", "in_call", "online"]);
   });
 
   it("a missed call leaves a notification for the callee", async () => {

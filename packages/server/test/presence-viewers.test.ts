@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { SwitchboardHooks } from "@switchboard/server";
 import { collect, nextEvent, request, sleep, startServer } from "./support/server-harness.js";
+import { createGroup, fails, ok } from "./support/chat-helpers.js";
 
 type Ack = { ok: boolean; data?: any; error?: { code: string; message: string } };
 type Activity = { resource: string; userId: string; name: string; active: boolean };
@@ -147,5 +148,88 @@ describe("record viewers", () => {
     await sleep(100);
     expect(events).toEqual([]);
     expect((await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" })).data.viewers.map((v: { userId: string }) => v.userId)).toEqual(["house"]);
+  });
+});
+
+describe("record viewers when access ends", () => {
+  const ids = (ack: Ack) => ack.data.viewers.map((v: { userId: string }) => v.userId);
+
+  it("a participant removed from a conversation, or who leaves it, stops viewing it on every device and learns no later viewer", async () => {
+    const { connect } = await start();
+    const alice = await connect({ sub: "alice", name: "Alice", tenant: "acme" });
+    const bobTab1 = await connect({ sub: "bob", name: "Bob", tenant: "acme" });
+    const bobTab2 = await connect({ sub: "bob", name: "Bob", tenant: "acme" });
+    const carol = await connect({ sub: "carol", name: "Carol", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob", "carol", "dan"]);
+    const resource = `conversation:${id}`;
+    await ok(alice.socket, "presence:setActivity", { resource, active: true });
+    await ok(bobTab1.socket, "presence:setActivity", { resource, active: true });
+    await ok(bobTab2.socket, "presence:setActivity", { resource, active: true });
+    await ok(carol.socket, "presence:setActivity", { resource, active: true });
+    const bobHears = collect<Activity>(bobTab1.socket, "presence:activity");
+
+    const bobLeft = nextEvent<Activity>(alice.socket, "presence:activity");
+    await ok(alice.socket, "conversation:removeParticipants", { conversationId: id, userIds: ["bob"] });
+    expect(await bobLeft).toEqual({ resource, userId: "bob", name: "Bob", active: false });
+    expect(ids(await request<Ack>(alice.socket, "presence:viewers", { resource }))).toEqual(["alice", "carol"]);
+
+    const carolLeft = nextEvent<Activity>(alice.socket, "presence:activity");
+    await ok(carol.socket, "conversation:leave", { conversationId: id });
+    expect(await carolLeft).toEqual({ resource, userId: "carol", name: "Carol", active: false });
+    expect(ids(await request<Ack>(alice.socket, "presence:viewers", { resource }))).toEqual(["alice"]);
+
+    // Who opens the conversation now is none of Bob's business.
+    const dan = await connect({ sub: "dan", name: "Dan", tenant: "acme" });
+    await ok(dan.socket, "presence:setActivity", { resource, active: true });
+    await sleep(150);
+    expect(bobHears).toEqual([]);
+  });
+
+  it("a viewer whose access was withdrawn can still stop viewing, and learns nothing; one who was not viewing is refused", async () => {
+    let allowed = true;
+    const { connect } = await startServer({
+      env: { PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_IDLE_MS: "0" },
+      hooks: [{ onAuthorizeChannel: ({ caller, kind }) => (kind === "patient" ? caller.userId === "house" || allowed : undefined) }],
+    });
+    const house = await connect(provider("house", "Dr House"));
+    const wilson = await connect(provider("wilson", "Dr Wilson"));
+    const cuddy = await connect(provider("cuddy", "Dr Cuddy"));
+    await ok(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    await ok(wilson.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    allowed = false;
+    const left = nextEvent<Activity>(house.socket, "presence:activity");
+    expect(await ok(wilson.socket, "presence:setActivity", { resource: "patient:42", active: false })).toEqual({ viewers: [] });
+    expect((await left).userId).toBe("wilson");
+    expect(ids(await request<Ack>(house.socket, "presence:viewers", { resource: "patient:42" }))).toEqual(["house"]);
+    expect(await fails(cuddy.socket, "presence:setActivity", { resource: "patient:42", active: false })).toBe("forbidden");
+  });
+
+  it("a user keeps their since and place while another of their tabs still views", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const tab1 = await connect(provider("wilson", "Dr Wilson"));
+    const tab2 = await connect(provider("wilson", "Dr Wilson"));
+    const first = await ok(tab1.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const since = first.viewers[0].since;
+    await sleep(20);
+    await ok(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    await sleep(20);
+    await ok(tab2.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    const after = await ok(tab1.socket, "presence:setActivity", { resource: "patient:42", active: false });
+    expect(after.viewers.map((v: { userId: string; since: string }) => [v.userId, v.userId === "wilson" ? v.since === since : true])).toEqual([
+      ["wilson", true],
+      ["house", true],
+    ]);
+  });
+
+  it("the viewers channel cannot be left with room:leave: it follows presence:setActivity", async () => {
+    const { connect } = await start();
+    const house = await connect(provider("house", "Dr House"));
+    const wilson = await connect(provider("wilson", "Dr Wilson"));
+    await ok(house.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    expect(await fails(house.socket, "room:leave", { room: "viewers:patient:42" })).toBe("forbidden");
+    const joined = nextEvent<Activity>(house.socket, "presence:activity");
+    await ok(wilson.socket, "presence:setActivity", { resource: "patient:42", active: true });
+    expect((await joined).userId).toBe("wilson");
   });
 });

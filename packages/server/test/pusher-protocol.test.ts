@@ -175,6 +175,33 @@ describe("Pusher subscriptions", () => {
     await eventually(() => expect(removed).toEqual([{ id: "bob", info: { name: "Bob" } }]));
   });
 
+  it("a member whose user id is __proto__ is listed like any other: in ids, in hash and in the count", async () => {
+    const { port, backend } = await startPusherServer();
+    const joinRaw = async (userId: string) => {
+      const raw = await rawPusher(port);
+      const socketId = (await raw.next("pusher:connection_established")).data.socket_id;
+      const { auth, channel_data } = backend.authorizeChannel(socketId, "presence-visit.9", { user_id: userId, user_info: { name: userId } });
+      raw.send({ event: "pusher:subscribe", data: { channel: "presence-visit.9", auth, channel_data } });
+      return (await raw.next("pusher_internal:subscription_succeeded")).data.presence;
+    };
+    await joinRaw("__proto__");
+    const presence = await joinRaw("alice");
+    expect([...presence.ids].sort()).toEqual(["__proto__", "alice"]);
+    expect(Object.keys(presence.hash).sort()).toEqual(["__proto__", "alice"]);
+    expect(presence.count).toBe(2);
+  });
+
+  it("pusher:signin with a user id outside section 3's rule (U+0000, a space) closes with 4009", async () => {
+    const { port, backend } = await startPusherServer();
+    for (const id of ["a\u0000b", "a b"]) {
+      const raw = await rawPusher(port);
+      const socketId = (await raw.next("pusher:connection_established")).data.socket_id;
+      raw.send({ event: "pusher:signin", data: backend.authenticateUser(socketId, { id }) });
+      expect((await raw.next("pusher:error")).data.code, id).toBe(4009);
+      expect((await raw.closed).code).toBe(4009);
+    }
+  });
+
   it("pusher:signin lets the user's channel receive the official library's sendToUser; a bad signin closes with 4009", async () => {
     const { port, backend } = await startPusherServer();
     const client = await pusherClient(port, {

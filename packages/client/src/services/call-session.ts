@@ -200,7 +200,10 @@ export class CallSession {
     // peers connect even without media devices.
     pc.createDataChannel("switchboard", { negotiated: true, id: 0 });
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate) void this.calls.signal(callId, peerId, { type: "ice", candidate: candidate.toJSON() as Record<string, unknown> }).catch(() => {});
+      if (!candidate) return;
+      // The DOM types call `candidate` optional; a gathered candidate always has it.
+      const init = candidate.toJSON();
+      void this.calls.signal(callId, peerId, { type: "ice", candidate: { ...init, candidate: init.candidate ?? "" } }).catch(() => {});
     };
     pc.ontrack = ({ streams, track }) => {
       const stream = streams[0] ?? this.state.remoteStream ?? new MediaStream();

@@ -22,15 +22,31 @@ export const callRejectSchema = z.object({
   reason: storedText().trim().min(1).max(200).optional(),
 });
 
-/** SDP and ICE payloads are relayed, not interpreted; the caps keep frames bounded. */
+/** What a browser's `RTCIceCandidate.toJSON()` gives; each field bounded, other fields dropped. */
+const iceCandidateInit = z.object({
+  candidate: z.string().max(2_000),
+  sdpMid: z.string().max(256).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(65_535).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+/**
+ * SDP and ICE payloads are relayed, not interpreted; the caps keep frames
+ * bounded. An offer or answer carries its `sdp`; an ICE signal its `candidate`
+ * (a string, a candidate init object, or `null` for the end of candidates).
+ */
 export const callSignalSchema = z.object({
   callId: callIdSchema,
   to: userIdSchema,
-  signal: z.object({
-    type: z.enum(["offer", "answer", "ice"]),
-    sdp: z.string().max(32_000).optional(),
-    candidate: z.union([z.string().max(2_000), z.record(z.string(), z.unknown())]).nullable().optional(),
-  }),
+  signal: z
+    .object({
+      type: z.enum(["offer", "answer", "ice"]),
+      sdp: z.string().max(32_000).optional(),
+      candidate: z.union([z.string().max(2_000), iceCandidateInit]).nullable().optional(),
+    })
+    .refine((signal) => (signal.type === "ice" ? signal.candidate !== undefined : signal.sdp !== undefined), {
+      message: "an offer or answer needs sdp, an ice signal needs candidate (null ends the candidates)",
+    }),
 });
 
 export const callQualitySchema = z.object({

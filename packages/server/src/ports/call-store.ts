@@ -62,8 +62,8 @@ export interface CallStore {
   expireRinging(tenantId: string, callId: string): Promise<string[]>;
   /** Open calls whose ring deadline has passed (any tenant): for the sweeper. */
   overdue(now: Date, limit: number): Promise<{ tenantId: string; callId: string }[]>;
-  /** `joined` participants of open calls (any tenant), at most `limit`: for the disconnect sweep. */
-  joinedInOpenCalls(limit: number): Promise<{ tenantId: string; callId: string; userId: string }[]>;
+  /** `joined` participants of open calls (any tenant), at most `limit`, and whether the call is active (answered): for the disconnect sweep and the restart. */
+  joinedInOpenCalls(limit: number): Promise<{ tenantId: string; callId: string; userId: string; active: boolean }[]>;
   /** Open calls the user is `joined` in. */
   openCallsOf(tenantId: string, userId: string): Promise<string[]>;
   addQualitySample(tenantId: string, callId: string, userId: string, sample: { rttMs: number; jitterMs: number; packetLossPct: number; bitrateKbps: number }, now: Date): Promise<void>;

@@ -79,6 +79,25 @@ export class CallService implements ConnectionListener {
     options.authorizer?.registerRule("call", (caller, id) => this.isParticipant(caller, id));
   }
 
+  /**
+   * Marks the participants of calls that are still active `in_call` again, at
+   * start. The mark lives with presence: on one node, in memory, so a restart
+   * lost it while the stored call went on (its participants read `online` until
+   * it ended). With Redis the mark survived, and setting it again announces
+   * nothing. Calls nobody comes back to are ended by the sweep, which clears it.
+   */
+  async restoreInCall(): Promise<void> {
+    const inCall = this.options.inCall;
+    if (!inCall) return;
+    const marked = new Set<string>();
+    for (const { tenantId, userId, active } of await this.store.joinedInOpenCalls(10_000)) {
+      const key = `${tenantId}/${userId}`;
+      if (!active || marked.has(key)) continue;
+      marked.add(key);
+      await inCall.entered(tenantId, userId);
+    }
+  }
+
   /** Whether the caller is the call's caller or one of its callees (whatever their answer), for as long as the call is kept. */
   private async isParticipant(caller: Caller, callId: string): Promise<boolean> {
     if (!callIdSchema.safeParse(callId).success) return false;
@@ -224,8 +243,10 @@ export class CallService implements ConnectionListener {
     const ended = await this.store.end(tenantId, callId, reason, new Date());
     if (!ended) return null;
     this.timers.clear(`ring:${callId}`);
-    const everyone = ended.participants.map((p) => p.userId);
-    await this.publish(tenantId, everyone, "call:ended", { callId, reason, durationMs: ended.durationMs });
+    // Callees found busy never heard of this call (no `call:incoming`): an end would only confuse their
+    // clients, which may take it for the call they are in.
+    const told = ended.participants.filter((p) => p.status !== "busy").map((p) => p.userId);
+    await this.publish(tenantId, told, "call:ended", { callId, reason, durationMs: ended.durationMs });
     await this.announceMissed(tenantId, ended.call, ended.missed);
     if (ended.call.startedAt) for (const userId of ended.joined) await this.options.inCall?.left(tenantId, userId);
     return ended.call;

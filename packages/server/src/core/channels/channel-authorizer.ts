@@ -13,6 +13,12 @@ export interface ChannelRuleOptions {
    * which record): the channel service neither tracks, announces nor lists it.
    */
   privateMembership?: boolean;
+  /**
+   * The server subscribes and unsubscribes connections itself (`viewers:`
+   * follows `presence:setActivity`): a client can neither join nor leave it,
+   * since a leave would stop its events while its entry stays listed.
+   */
+  managed?: boolean;
 }
 
 /** Kinds whose rules belong to Switchboard; hooks are never asked about them (`pusher`: Pusher public channels, ruled by the Pusher transport). */
@@ -35,6 +41,7 @@ export class ChannelAuthorizer {
   ]);
 
   private readonly privateKinds = new Set<string>();
+  private readonly managedKinds = new Set<string>();
 
   constructor(private readonly hooks: readonly SwitchboardHooks[]) {}
 
@@ -43,6 +50,12 @@ export class ChannelAuthorizer {
     if (!RESERVED_KINDS.has(kind)) throw new Error(`${kind} is not a reserved channel kind`);
     this.rules.set(kind, rule);
     if (options.privateMembership) this.privateKinds.add(kind);
+    if (options.managed) this.managedKinds.add(kind);
+  }
+
+  /** True for channels the server alone subscribes connections to (see {@link ChannelRuleOptions.managed}). */
+  isManaged(channel: string): boolean {
+    return this.managedKinds.has(splitChannel(channel).kind);
   }
 
   /** True for channels whose membership is neither announced nor listed. */

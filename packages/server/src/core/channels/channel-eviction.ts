@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Broker, ChannelMessage } from "../../ports/broker.js";
+import type { Connection } from "../connection.js";
 import type { ConnectionRegistry } from "../connection-registry.js";
 import type { ChannelService } from "./channel-service.js";
 
@@ -11,7 +12,10 @@ import type { ChannelService } from "./channel-service.js";
  * unsubscribes its own connections of those users (Socket.IO and plain
  * WebSocket; the Pusher transport acts on the same command for its signed-in
  * users) and drops them from the channel's members, which announces
- * `room:userLeft`.
+ * `room:userLeft`. Those users also stop viewing the resource of the same name
+ * (`presence:setActivity` on `conversation:{id}`), whether or not they had
+ * joined its channel: a removed participant must not stay listed as a viewer,
+ * nor keep learning who opens the conversation.
  */
 export class ChannelEviction {
   private unsubscribe?: () => void;
@@ -21,6 +25,7 @@ export class ChannelEviction {
     private readonly registry: ConnectionRegistry,
     private readonly channels: ChannelService,
     private readonly logger: Logger,
+    private readonly viewers?: { stopViewing(connection: Connection, resource: string): Promise<unknown> },
   ) {}
 
   start(): void {
@@ -48,6 +53,16 @@ export class ChannelEviction {
         await this.channels.removeMember(connection, control.channel);
       } catch (err) {
         this.logger.warn({ err, channel: control.channel }, "evicted connection not removed from the member list");
+      }
+    }
+    if (!this.viewers) return;
+    for (const userId of control.userIds) {
+      for (const connection of this.registry.connectionsOf(message.tenantId, userId)) {
+        try {
+          await this.viewers.stopViewing(connection, control.channel);
+        } catch (err) {
+          this.logger.warn({ err, channel: control.channel }, "evicted connection not removed from the viewers");
+        }
       }
     }
   }

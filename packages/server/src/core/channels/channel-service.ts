@@ -144,6 +144,7 @@ export class ChannelService implements ConnectionListener {
     if (ChannelAuthorizer.automaticChannels(caller).includes(channel)) {
       throw new AppError("forbidden", `${channel} is joined automatically and cannot be left`);
     }
+    if (this.deps.authorizer.isManaged(channel)) throw new AppError("forbidden", `${channel} follows presence:setActivity and cannot be left`);
     connection.unsubscribe(channel);
     await this.removeMember(connection, channel);
     return { room: channel };

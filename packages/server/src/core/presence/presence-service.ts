@@ -102,7 +102,7 @@ export class PresenceService implements ConnectionListener {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     // Channel names are already scoped to the caller's tenant, so "any user of the same tenant" is every caller.
     deps.authorizer.registerRule("presence", () => true, { privateMembership: true });
-    deps.authorizer.registerRule("viewers", () => false, { privateMembership: true });
+    deps.authorizer.registerRule("viewers", () => false, { privateMembership: true, managed: true });
     this.activity = new ActivityMonitor(deps.idleMs, (connection, idle) => this.onIdleChange(connection, idle));
     this.viewerTracker = new ViewerTracker({ ...deps, locks: this.locks, leaseMs: this.leaseMs });
   }
@@ -255,6 +255,15 @@ export class PresenceService implements ConnectionListener {
 
   setActivity(connection: Connection, resource: string, active: boolean): Promise<{ viewers: Viewer[] }> {
     return this.viewerTracker.setActivity(connection, resource, active);
+  }
+
+  /**
+   * Stops a connection's viewing of `resource` without asking the authorizer:
+   * for a user who may no longer see it (removed from the conversation), who
+   * must leave its viewers at once.
+   */
+  stopViewing(connection: Connection, resource: string): Promise<void> {
+    return this.viewerTracker.stopViewing(connection, resource);
   }
 
   viewers(caller: Caller, resource: string): Promise<{ viewers: Viewer[] }> {

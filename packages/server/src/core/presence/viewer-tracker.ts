@@ -33,9 +33,28 @@ export class ViewerTracker {
 
   /** `presence:setActivity`: starts or stops viewing; answers the viewers after the change. */
   async setActivity(connection: Connection, resource: string, active: boolean): Promise<{ viewers: Viewer[] }> {
-    await this.deps.authorizer.authorize(connection.caller, resource);
-    const { tenantId } = connection.caller;
-    return this.deps.locks.run(lockKey(tenantId, resource), () => (active ? this.start(connection, resource) : this.stop(connection, resource)));
+    const { caller } = connection;
+    if (active) {
+      await this.deps.authorizer.authorize(caller, resource);
+      return this.deps.locks.run(lockKey(caller.tenantId, resource), () => this.start(connection, resource));
+    }
+    // A caller whose access was withdrawn (the app's hook now says no) may still take their own
+    // entry out, without learning who else views; one with no entry to take out is refused as before.
+    const refusal = await this.deps.authorizer.authorize(caller, resource).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    return this.deps.locks.run(lockKey(caller.tenantId, resource), async () => {
+      const { removed, viewers } = await this.stop(connection, resource);
+      if (refusal === undefined) return { viewers };
+      if (!removed) throw refusal;
+      return { viewers: [] };
+    });
+  }
+
+  /** Stops the connection's viewing of `resource` without asking the authorizer, if it was viewing it. */
+  async stopViewing(connection: Connection, resource: string): Promise<void> {
+    await this.deps.locks.run(lockKey(connection.caller.tenantId, resource), () => this.stop(connection, resource));
   }
 
   /** `presence:viewers`. */
@@ -63,7 +82,10 @@ export class ViewerTracker {
     const { caller } = connection;
     const current = await this.deps.store.viewers(caller.tenantId, resource);
     if (!current.some((v) => v.connectionId === connection.id)) {
-      const viewer: PresenceViewer = { connectionId: connection.id, userId: caller.userId, name: caller.name, nodeId: this.deps.nodeId, since: new Date().toISOString() };
+      // A user's later tab carries the time their viewing began: when the first tab stops,
+      // they are still listed since then, in their place, as they never stopped viewing.
+      const since = current.filter((v) => v.userId === caller.userId).reduce((earliest, v) => (v.since < earliest ? v.since : earliest), new Date().toISOString());
+      const viewer: PresenceViewer = { connectionId: connection.id, userId: caller.userId, name: caller.name, nodeId: this.deps.nodeId, since };
       await this.deps.store.addViewer(caller.tenantId, resource, viewer, this.deps.leaseMs);
       connection.subscribe(viewersChannel(resource));
       const firstForUser = !current.some((v) => v.userId === caller.userId);
@@ -72,13 +94,14 @@ export class ViewerTracker {
     return { viewers: byUser(await this.deps.store.viewers(caller.tenantId, resource)) };
   }
 
-  private async stop(connection: Connection, resource: string): Promise<{ viewers: Viewer[] }> {
+  /** Takes the connection's entry out (announcing the user's leaving if it was their last); `removed`: there was one. */
+  private async stop(connection: Connection, resource: string): Promise<{ removed: boolean; viewers: Viewer[] }> {
     const { caller } = connection;
     const removed = await this.deps.store.removeViewer(caller.tenantId, resource, connection.id);
     connection.unsubscribe(viewersChannel(resource));
     const rest = await this.deps.store.viewers(caller.tenantId, resource);
     if (removed && !rest.some((v) => v.userId === caller.userId)) await this.announce(caller.tenantId, resource, removed, false);
-    return { viewers: byUser(rest) };
+    return { removed: removed !== undefined, viewers: byUser(rest) };
   }
 
   private announce(tenantId: string, resource: string, viewer: PresenceViewer, active: boolean, exceptConnectionId?: string): Promise<void> {
@@ -87,7 +110,7 @@ export class ViewerTracker {
   }
 }
 
-/** One entry per user, in the order they started viewing, with their earliest `since`. */
+/** One entry per user, in the order they started viewing (by their earliest `since`). */
 function byUser(entries: readonly PresenceViewer[]): Viewer[] {
   const users = new Map<string, Viewer>();
   for (const entry of entries) {
@@ -95,7 +118,8 @@ function byUser(entries: readonly PresenceViewer[]): Viewer[] {
     if (!seen) users.set(entry.userId, { userId: entry.userId, name: entry.name, since: entry.since });
     else if (entry.since < seen.since) seen.since = entry.since;
   }
-  return [...users.values()];
+  // Stable: users who started in the same millisecond keep the store's order.
+  return [...users.values()].sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : 0));
 }
 
 function lockKey(tenantId: string, resource: string): string {

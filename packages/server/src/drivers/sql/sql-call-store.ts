@@ -95,14 +95,14 @@ export class SqlCallStore implements CallStore {
     });
   }
 
-  async joinedInOpenCalls(limit: number): Promise<{ tenantId: string; callId: string; userId: string }[]> {
-    const { rows } = await this.db.query<{ tenant_id: string; id: string; user_id: string }>(
-      `select c.tenant_id, c.id, p.user_id from calls c join call_participants p on p.call_id = c.id
+  async joinedInOpenCalls(limit: number): Promise<{ tenantId: string; callId: string; userId: string; active: boolean }[]> {
+    const { rows } = await this.db.query<{ tenant_id: string; id: string; user_id: string; state: string }>(
+      `select c.tenant_id, c.id, p.user_id, c.state from calls c join call_participants p on p.call_id = c.id
         where c.state <> 'ended' and p.status = 'joined'
         order by c.ring_deadline limit $1`,
       [limit],
     );
-    return rows.map((r) => ({ tenantId: r.tenant_id, callId: r.id, userId: r.user_id }));
+    return rows.map((r) => ({ tenantId: r.tenant_id, callId: r.id, userId: r.user_id, active: r.state === "active" }));
   }
 
   async transition(tenantId: string, callId: string, userId: string, from: ParticipantStatus[], to: ParticipantStatus): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { storedText, userIdSchema } from "@switchboard/protocol";
 
 /**
  * Frames a Pusher client sends (protocol 7), each parsed by its schema before
@@ -34,8 +35,10 @@ export const channelDataSchema = z.object({
 
 /** `user_data` of `pusher:signin`. */
 export const userDataSchema = z.looseObject({
-  id: z.string().min(1).max(128),
-  name: z.string().max(200).optional(),
+  // The user id rule of tokens (PROTOCOL.md section 3): the signed-in user is one of the tenant's users,
+  // in presence and member lists, with an id those can hold.
+  id: userIdSchema,
+  name: storedText().max(200).optional(),
   user_info: z.unknown().optional(),
 });
 

@@ -252,7 +252,7 @@ export class PusherTransport {
       return connection.closeWith(CLOSE.unauthorized, "Invalid signin signature");
     }
     const user = parseData(userDataSchema, payload.user_data);
-    if (!user) return connection.closeWith(CLOSE.unauthorized, "user_data must be JSON with a string id");
+    if (!user) return connection.closeWith(CLOSE.unauthorized, "user_data must be JSON with a valid user id");
     const previous = connection.user?.id;
     if (previous !== undefined && previous !== user.id) await this.options.presence?.disconnect(connection);
     connection.signIn({ id: user.id, name: user.name ?? user.id });

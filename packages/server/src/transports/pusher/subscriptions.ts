@@ -148,10 +148,16 @@ export function memberInfo(member: Pick<ChannelMember, "name" | "info">): unknow
   return member.info !== undefined ? member.info : { name: member.name };
 }
 
+/**
+ * The `presence` object of `subscription_succeeded`. The hash has no prototype: a user id is any
+ * id of section 3, `__proto__` included, and on a plain object that key would set the prototype
+ * instead of adding a member (the member vanished from `ids` and `hash` while `count` kept it).
+ */
 function presenceList(members: ChannelMember[]): { ids: string[]; hash: Record<string, unknown>; count: number } {
-  const hash: Record<string, unknown> = {};
+  const hash: Record<string, unknown> = Object.create(null);
   for (const member of members) hash[member.userId] = memberInfo(member);
-  return { ids: Object.keys(hash), hash, count: members.length };
+  const ids = Object.keys(hash);
+  return { ids, hash, count: ids.length };
 }
 
 function displayName(info: unknown): string | undefined {
