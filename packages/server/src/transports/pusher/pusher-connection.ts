@@ -77,12 +77,16 @@ export class PusherConnection implements Connection {
 
   /** Sends one Pusher frame; `data` objects are JSON-encoded into a string as Pusher does. */
   send(event: string, data?: unknown, channel?: string, userId?: string): void {
-    if (!this.isOpen) return;
-    const frame: Record<string, unknown> = { event };
-    if (channel !== undefined) frame.channel = channel;
-    if (data !== undefined) frame.data = encodeData(data);
-    if (userId !== undefined) frame.user_id = userId;
-    this.socket.send(JSON.stringify(frame));
+    if (this.isOpen) this.socket.send(pusherFrame(event, data, channel, userId));
+  }
+
+  /**
+   * Sends a frame already encoded by {@link pusherFrame} (as UTF-8): a broadcast
+   * encodes its frame once for every subscriber of a channel, and `ws` writes
+   * the same buffer to each socket without copying it.
+   */
+  sendEncoded(frame: Buffer): void {
+    if (this.isOpen) this.socket.send(frame, { binary: false });
   }
 
   /** `pusher:error` without closing (client event refusals, rate limits). */
@@ -119,4 +123,13 @@ export class PusherConnection implements Connection {
     this.windowCount += 1;
     return this.windowCount <= CLIENT_EVENTS_PER_SECOND;
   }
+}
+
+/** A Pusher frame as text: `{ event, channel?, data?, user_id? }`, `data` JSON-encoded into a string as Pusher does. */
+export function pusherFrame(event: string, data?: unknown, channel?: string, userId?: string): string {
+  const frame: Record<string, unknown> = { event };
+  if (channel !== undefined) frame.channel = channel;
+  if (data !== undefined) frame.data = encodeData(data);
+  if (userId !== undefined) frame.user_id = userId;
+  return JSON.stringify(frame);
 }

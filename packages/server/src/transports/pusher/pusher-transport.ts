@@ -13,7 +13,7 @@ import { ActivityMonitor } from "./activity-monitor.js";
 import { ClientEvents } from "./client-events.js";
 import { frameSchema, parseData, signinSchema, subscribeSchema, unsubscribeSchema, userDataSchema } from "./frames.js";
 import type { PusherApps } from "./pusher-apps.js";
-import { PusherConnection } from "./pusher-connection.js";
+import { PusherConnection, pusherFrame } from "./pusher-connection.js";
 import { verifyUserAuth } from "./signatures.js";
 import { SubscriptionIndex } from "./subscription-index.js";
 import { memberInfo, PusherSubscriptions } from "./subscriptions.js";
@@ -271,6 +271,8 @@ export class PusherTransport {
     if (this.index.isEmpty) return;
     const membership = MEMBERSHIP_EVENTS[message.event];
     let delivered = 0;
+    // Each frame is encoded once, for every subscriber who sees it under the same name (and user id).
+    const encoded = new Map<string, Buffer>();
     for (const channel of message.channels) {
       for (const { connection, subscription } of this.index.entries(message.tenantId, channel)) {
         if (connection.id === message.exceptConnectionId) continue;
@@ -282,7 +284,11 @@ export class PusherTransport {
           const user = membership === "pusher_internal:member_added" ? { user_id: member.userId, user_info: memberInfo({ name: String(member.name ?? ""), info: member.info }) } : { user_id: member.userId };
           connection.send(membership, user, subscription.name);
         } else {
-          connection.send(message.event, message.data, subscription.name, subscription.type === "presence" ? message.userId : undefined);
+          const userId = subscription.type === "presence" ? message.userId : undefined;
+          const key = userId === undefined ? subscription.name : `${subscription.name}\u0000${userId}`;
+          let frame = encoded.get(key);
+          if (frame === undefined) encoded.set(key, (frame = Buffer.from(pusherFrame(message.event, message.data, subscription.name, userId))));
+          connection.sendEncoded(frame);
         }
         delivered += 1;
       }

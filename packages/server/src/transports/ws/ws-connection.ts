@@ -56,4 +56,13 @@ export class WsConnection implements Connection {
   send(frame: object): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(frame));
   }
+
+  /**
+   * Sends a frame already encoded as UTF-8 JSON: a broadcast encodes its frame
+   * once for every subscriber of a channel, and `ws` writes the same buffer to
+   * each socket without copying it.
+   */
+  sendEncoded(frame: Buffer): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(frame, { binary: false });
+  }
 }

@@ -169,11 +169,14 @@ export class WsTransport {
     let timestamp: string | undefined;
     const sent = new Set<WsConnection>();
     for (const channel of message.channels) {
+      // Encoded once per channel, for all its subscribers (the frame names the channel).
+      let frame: Buffer | undefined;
       for (const connection of this.byChannel.get(`${message.tenantId}/${channel}`) ?? []) {
         if (sent.has(connection) || connection.id === message.exceptConnectionId) continue;
         sent.add(connection);
         timestamp ??= new Date().toISOString();
-        connection.send({ type: message.event, channel, data: message.data, timestamp });
+        frame ??= Buffer.from(JSON.stringify({ type: message.event, channel, data: message.data, timestamp }));
+        connection.sendEncoded(frame);
       }
     }
     if (sent.size > 0) this.options.metrics.eventsOut.inc({ event: this.options.knownEvents.has(message.event) ? message.event : "app" }, sent.size);
