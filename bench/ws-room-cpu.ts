@@ -5,17 +5,17 @@
  *
  *   N=1000 RATE=30 SECONDS=8 BENCH_CLI=<build>/cli.js npm run ws-room-cpu -w bench
  */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { SignJWT } from "jose";
 import { startSwitchboard } from "./lib/server-process.js";
+import { processCpuSeconds as cpu } from "./lib/stats.js";
 
 const SECRET = "bench-secret-0123456789abcdef0123456789";
 const KEY = "acme-key-0123456789abcdef";
 const N = Number(process.env.N ?? 1000), RATE = Number(process.env.RATE ?? 100), SECONDS = Number(process.env.SECONDS ?? 8);
-const cpu = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
 const server = await startSwitchboard({ JWT_SECRET: SECRET, API_KEYS: `acme:${KEY}`, DATA_DIR: mkdtempSync(join(tmpdir(), "wsf-")), RATE_LIMITS: "connect=100000/1,room=100000/1" });
 const secret = new TextEncoder().encode(SECRET);
 let received = 0;
@@ -40,7 +40,7 @@ for (let i = 0; i < N; i += 50) {
 await new Promise((r) => setTimeout(r, 2000));
 const body = JSON.stringify({ channel: "topic:x", event: "tick", data: { pad: "x".repeat(300), n: 1 } });
 const publish = () => fetch(`${server.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body }).then((r) => r.arrayBuffer());
-const before = cpu(server.pid);
+const before = await cpu(server.pid);
 const started = performance.now();
 let sent = 0;
 while (performance.now() - started < SECONDS * 1000) {
@@ -51,7 +51,7 @@ while (performance.now() - started < SECONDS * 1000) {
   await new Promise((r) => setTimeout(r, 5));
 }
 const elapsed = (performance.now() - started) / 1000;
-const serverCpu = (cpu(server.pid) - before) / elapsed;
+const serverCpu = ((await cpu(server.pid)) - before) / elapsed;
 await new Promise((r) => setTimeout(r, 1000));
 console.log(JSON.stringify({ cli: process.env.BENCH_CLI, n: N, rate: RATE, sent, expected: sent * N, received, serverCpuPercent: Math.round(serverCpu * 1000) / 10 }));
 for (const ws of sockets) ws.terminate();
