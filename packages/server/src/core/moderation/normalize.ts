@@ -283,15 +283,6 @@ const SENTENCE_BREAK = /[.!?;\n\r]/;
 const CLAUSE_BREAK = /[,:()[\]\u2013\u2014]|\s-\s|\.{2,}/;
 
 /**
- * Tokenizes at most `maxChars` characters of `input`, counted from its first
- * non-blank character (so a chat body, whose limit applies after trimming, is
- * always screened whole).
- *
- * @example
- * tokenize("I w4nna  k i l l  myseeelf", tables, 8000).tokens.map((t) => t.forms[0])
- * // ["i", "want", "to", "kill", "myseeelf"] (and "myself" among the last token's forms)
- */
-/**
  * The index `count` code points after `begin` (or the text's end). The cap
  * counts characters as the body limit does (code points: an emoji is one), so
  * a body of 8,000 emoji-rich characters is screened whole; counted in UTF-16
@@ -307,6 +298,15 @@ function afterCodePoints(text: string, begin: number, count: number): number {
   return i;
 }
 
+/**
+ * Tokenizes at most `maxChars` characters (code points) of `input`, counted from its first
+ * non-blank character (so a chat body, whose limit applies after trimming, is
+ * always screened whole).
+ *
+ * @example
+ * tokenize("I w4nna  k i l l  myseeelf", tables, 8000).tokens.map((t) => t.forms[0])
+ * // ["i", "want", "to", "kill", "myseeelf"] (and "myself" among the last token's forms)
+ */
 export function tokenize(input: string, tables: NormalizerTables, maxChars: number): TokenizedText {
   const begin = Math.max(0, input.search(/\S/));
   const folded = fold(input.slice(begin, afterCodePoints(input, begin, maxChars)), begin, tables.homoglyphs);
