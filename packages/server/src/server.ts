@@ -286,6 +286,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Switchb
   const presence = new PresenceService({
     store: redis ? new RedisPresenceStore({ redis, prefix: config.redisPrefix }) : new MemoryPresenceStore(),
     leaseMs: config.nodeLeaseMs,
+    maxViewedPerConnection: config.limits.maxRoomsPerConnection,
     sharedStore: Boolean(redis),
     records: new SqlPresenceRecords(database),
     broker,

@@ -233,3 +233,17 @@ describe("record viewers when access ends", () => {
     expect((await joined).userId).toBe("wilson");
   });
 });
+
+describe("record viewers: limits", () => {
+  it("a connection views at most MAX_ROOMS_PER_CONNECTION records at once; stopping one makes room", async () => {
+    const { connect } = await startServer({ env: { PRESENCE_OFFLINE_GRACE_MS: "0", MAX_ROOMS_PER_CONNECTION: "3" } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    for (const n of [1, 2, 3]) await ok(alice.socket, "presence:setActivity", { resource: `topic:doc-${n}`, active: true });
+    // Viewing one already viewed is not one more.
+    await ok(alice.socket, "presence:setActivity", { resource: "topic:doc-3", active: true });
+    expect(await fails(alice.socket, "presence:setActivity", { resource: "topic:doc-4", active: true })).toBe("forbidden");
+    expect((await ok(alice.socket, "presence:viewers", { resource: "topic:doc-4" })).viewers).toEqual([]);
+    await ok(alice.socket, "presence:setActivity", { resource: "topic:doc-1", active: false });
+    expect((await ok(alice.socket, "presence:setActivity", { resource: "topic:doc-4", active: true })).viewers.map((v: { userId: string }) => v.userId)).toEqual(["alice"]);
+  });
+});

@@ -68,7 +68,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   { env: "ABUSE_THRESHOLD", help: "rate-limited requests within a minute after which a connection is closed", default: "30" },
   { env: "MAX_CONNECTIONS_PER_USER", help: "open connections one user may hold on a node", default: "20" },
-  { env: "MAX_ROOMS_PER_CONNECTION", help: "rooms one connection may join besides its automatic ones and the conversations and calls it takes part in", default: "100" },
+  { env: "MAX_ROOMS_PER_CONNECTION", help: "rooms one connection may join besides its automatic ones and the conversations and calls it takes part in; also the records it may view at once", default: "100" },
   { env: "ROOM_ANNOUNCE_MAX_MEMBERS", help: "room:userJoined / room:userLeft are sent only in rooms of at most this many users (0 = any size)", default: "100" },
   { env: "MAX_BUFFERED_BYTES", help: "unwritten bytes after which a slow client is disconnected", default: "8388608" },
   { env: "SESSION_IDLE_TIMEOUT_MS", help: "automatic logoff after this long without a request (0 = off)", default: "0" },

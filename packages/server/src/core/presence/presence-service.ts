@@ -28,6 +28,8 @@ export interface PresenceServiceDeps {
   offlineGraceMs: number;
   /** Lease of this node's store entries, renewed every third of it (default 30 s). */
   leaseMs?: number;
+  /** Records one connection may view at once (`MAX_ROOMS_PER_CONNECTION`); unbounded when unset. */
+  maxViewedPerConnection?: number;
   /**
    * Whether other nodes share the store (Redis). A stopping node then leaves the
    * departures still in their grace to them (see {@link PresenceService.close}).

@@ -4,6 +4,7 @@ import type { Broker } from "../../ports/broker.js";
 import type { PresenceStore, PresenceViewer } from "../../ports/presence-store.js";
 import type { ChannelAuthorizer } from "../channels/channel-authorizer.js";
 import type { Connection } from "../connection.js";
+import { AppError } from "../errors.js";
 import type { KeyedLock } from "./keyed-lock.js";
 
 /** Internal channel of a resource's viewers; never joinable by clients (reserved kind, denying rule). */
@@ -18,6 +19,8 @@ export interface ViewerTrackerDeps {
   locks: KeyedLock;
   nodeId: string;
   leaseMs: number;
+  /** Records one connection may view at once; each is a channel subscription and a stored entry. */
+  maxViewedPerConnection?: number;
 }
 
 /**
@@ -82,6 +85,8 @@ export class ViewerTracker {
     const { caller } = connection;
     const current = await this.deps.store.viewers(caller.tenantId, resource);
     if (!current.some((v) => v.connectionId === connection.id)) {
+      const max = this.deps.maxViewedPerConnection;
+      if (max !== undefined && viewedBy(connection) >= max) throw new AppError("forbidden", `a connection may view at most ${max} records at once`);
       // A user's later tab carries the time their viewing began: when the first tab stops,
       // they are still listed since then, in their place, as they never stopped viewing.
       const since = current.filter((v) => v.userId === caller.userId).reduce((earliest, v) => (v.since < earliest ? v.since : earliest), new Date().toISOString());
@@ -120,6 +125,13 @@ function byUser(entries: readonly PresenceViewer[]): Viewer[] {
   }
   // Stable: users who started in the same millisecond keep the store's order.
   return [...users.values()].sort((a, b) => (a.since < b.since ? -1 : a.since > b.since ? 1 : 0));
+}
+
+/** Records the connection views now: its `viewers:` subscriptions. */
+function viewedBy(connection: Connection): number {
+  let count = 0;
+  for (const channel of connection.channels()) if (channel.startsWith("viewers:")) count++;
+  return count;
 }
 
 function lockKey(tenantId: string, resource: string): string {
