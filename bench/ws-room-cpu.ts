@@ -12,6 +12,7 @@ import WebSocket from "ws";
 import { SignJWT } from "jose";
 import { startSwitchboard } from "./lib/server-process.js";
 import { processCpuSeconds as cpu } from "./lib/stats.js";
+import { paced } from "./lib/paced.js";
 
 const SECRET = "bench-secret-0123456789abcdef0123456789";
 const KEY = "acme-key-0123456789abcdef";
@@ -42,14 +43,7 @@ const body = JSON.stringify({ channel: "topic:x", event: "tick", data: { pad: "x
 const publish = () => fetch(`${server.url}/v1/events`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body }).then((r) => r.arrayBuffer());
 const before = await cpu(server.pid);
 const started = performance.now();
-let sent = 0;
-while (performance.now() - started < SECONDS * 1000) {
-  const due = Math.floor(((performance.now() - started) / 1000) * RATE);
-  const batch: Promise<unknown>[] = [];
-  while (sent < due) { batch.push(publish()); sent++; }
-  await Promise.all(batch);
-  await new Promise((r) => setTimeout(r, 5));
-}
+const sent = await paced(RATE, SECONDS * 1000, publish);
 const elapsed = (performance.now() - started) / 1000;
 const serverCpu = ((await cpu(server.pid)) - before) / elapsed;
 await new Promise((r) => setTimeout(r, 1000));
