@@ -57,6 +57,9 @@ export class ViewerTracker {
 
   /** Stops the connection's viewing of `resource` without asking the authorizer, if it was viewing it. */
   async stopViewing(connection: Connection, resource: string): Promise<void> {
+    // A viewing connection is subscribed to the viewers channel (start subscribes, only stop leaves it):
+    // the others, most devices of an evicted user, cost no store round trips.
+    if (!connection.isSubscribed(viewersChannel(resource))) return;
     await this.deps.locks.run(lockKey(connection.caller.tenantId, resource), () => this.stop(connection, resource));
   }
 
