@@ -3,6 +3,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { DependencyUnavailableError } from "../../ports/errors.js";
 import type { SqlDatabase, SqlExecutor } from "../../ports/sql-database.js";
 import { lockDataDir } from "./data-dir-lock.js";
+import { PgliteTemplate } from "./pglite-template.js";
 
 /**
  * Embedded Postgres (PGlite, WASM) for the zero-setup single process. PGlite runs
@@ -21,13 +22,15 @@ export class PgliteDatabase implements SqlDatabase {
    * Opens (creating when needed) the database in `dataDir`; `:memory:` keeps it
    * in memory. A directory is held by one process at a time (see
    * {@link lockDataDir}): another process's open is refused while this is open.
+   * A new database starts from `template` (see {@link PgliteTemplate}); the
+   * default has none, and runs PGlite's `initdb`.
    */
-  static async open(dataDir: string): Promise<PgliteDatabase> {
-    if (dataDir === ":memory:") return new PgliteDatabase(await PGlite.create(), async () => {});
+  static async open(dataDir: string, template = new PgliteTemplate(undefined)): Promise<PgliteDatabase> {
+    if (dataDir === ":memory:") return new PgliteDatabase(await template.create(undefined), async () => {});
     await mkdir(dataDir, { recursive: true });
     const unlock = await lockDataDir(dataDir);
     try {
-      return new PgliteDatabase(await PGlite.create(dataDir), unlock);
+      return new PgliteDatabase(await template.create(dataDir), unlock);
     } catch (err) {
       await unlock();
       throw err;
