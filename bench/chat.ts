@@ -59,6 +59,9 @@ const SECRET = randomBytes(24).toString("base64url");
 
 type Worker = ReturnType<typeof fork>;
 
+/** Seconds since the script started, for the phase log on stderr. */
+const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
+
 
 /** A server under test: Switchboard on a database, or the plain Socket.IO peer storing in Postgres or nowhere. */
 interface ChatTarget {
@@ -89,10 +92,12 @@ async function startChatTarget({ server, db }: ChatTarget) {
  * this target's own stop, which the next run overlaps in the same way.
  */
 async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
+  const name = `${target.server} on ${target.db}`;
   const server = await startChatTarget(target).catch(async (err: unknown) => {
     await previousStopped;
     throw err;
   });
+  console.error(`  ${at()} ${name}: started`);
   const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./chat-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const stop = async () => {
     if (process.env.BENCH_DEBUG && target.server === "switchboard") {
@@ -115,7 +120,9 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
         }, "ready"),
       ),
     );
+    console.error(`  ${at()} ${name}: clients connected, conversations created`);
     await previousStopped;
+    console.error(`  ${at()} previous server stopped`);
 
     let serverCpu = await processCpuSeconds(server.pid);
     const writesBefore = await processWriteSyscalls(server.pid);
@@ -151,6 +158,7 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
       machineCpuPercent: Math.round((tpMachineCpu / cpuWall) * 100),
     };
 
+    console.error(`  ${at()} ${name}: throughput phase over`);
     const rate = latencyRate(target, throughput.storedPerSecond);
     const replies = Promise.all(
       workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: rate / CONVERSATIONS, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS }, "latency")),
@@ -186,7 +194,8 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
       serverCpuPercent: Math.round((latServerCpu / measuredSeconds) * 100),
       clientCpuPercent: Math.round(lat.reduce((n, r) => n + r.cpuSeconds / (r.measuredMs / 1000), 0) * 100),
     };
-    return { result: { ...target, throughput, latency }, stopped: stop() };
+    console.error(`  ${at()} ${name}: latency phase over`);
+    return { result: { ...target, throughput, latency }, stopped: stop().then(() => console.error(`  ${at()} ${name}: stopped`)) };
   } catch (err) {
     await stop();
     await previousStopped;
