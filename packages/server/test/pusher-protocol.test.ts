@@ -14,6 +14,21 @@ describe("Pusher connection (protocol 7)", () => {
     expect(established.data).toEqual({ socket_id: expect.stringMatching(/^\d+\.\d+$/), activity_timeout: 120 });
   });
 
+  it("the 101 response and pusher:connection_established leave the server in one write", async () => {
+    const { port, server } = await startPusherServer();
+    let writes = 0;
+    // Counted on the server's side of the upgraded TCP socket: one writev (or write) per system call.
+    server.http.server.prependListener("upgrade", (_req, socket: Socket) => {
+      const raw = socket as Socket & { _write: Function; _writev: Function };
+      const [write, writev] = [raw._write.bind(raw), raw._writev.bind(raw)];
+      raw._write = (...args: unknown[]) => (writes++, write(...args));
+      raw._writev = (...args: unknown[]) => (writes++, writev(...args));
+    });
+    const raw = await rawPusher(port);
+    await raw.next("pusher:connection_established");
+    expect(writes).toBe(1);
+  });
+
   it("an unknown app key gets pusher:error 4001 and a 4001 close (clients do not reconnect)", async () => {
     const { port } = await startPusherServer();
     const raw = await rawPusher(port, "/app/no-such-key?protocol=7");

@@ -42,6 +42,23 @@ function countWrites(socket: Socket, writes: { single: number; vectored: number 
   raw._writev = (...args: unknown[]) => (writes.vectored++, writev(...args));
 }
 
+/** A Socket.IO server (WebSocket only) under a coalescer's engine, counting the writes of its clients' TCP sockets. */
+async function countingSocketIo() {
+  const coalescer = new WriteCoalescer();
+  const writes = { single: 0, vectored: 0 };
+  class CountingEngine extends coalescer.wsEngine() {
+    override handleUpgrade(...args: Parameters<WebSocketServer["handleUpgrade"]>): void {
+      countWrites(args[1] as Socket, writes);
+      super.handleUpgrade(...args);
+    }
+  }
+  const http = createServer();
+  servers.push(http);
+  const io = new SocketIoServer(http, { wsEngine: CountingEngine, transports: ["websocket"] });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  return { io, port: (http.address() as AddressInfo).port, writes };
+}
+
 /** Sends `parts` (one frame each) in each of `turns` event-loop turns, waiting for the turn to end after each. */
 async function sendPerTurn(server: WebSocket, turns: number, parts: string[]): Promise<void> {
   for (let n = 0; n < turns; n++) {
@@ -147,21 +164,9 @@ describe("write coalescer", () => {
   });
 
   it("sends Socket.IO room broadcasts of one turn in one write, though Engine.IO waits for each write's callback", async () => {
-    const coalescer = new WriteCoalescer();
-    const writes = { single: 0, vectored: 0 };
-    // Count the writes of the one client's TCP socket, under the coalescer's engine.
-    class CountingEngine extends coalescer.wsEngine() {
-      override handleUpgrade(...args: Parameters<WebSocketServer["handleUpgrade"]>): void {
-        countWrites(args[1] as Socket, writes);
-        super.handleUpgrade(...args);
-      }
-    }
-    const http = createServer();
-    servers.push(http);
-    const io = new SocketIoServer(http, { wsEngine: CountingEngine, transports: ["websocket"] });
+    const { io, port, writes } = await countingSocketIo();
     io.on("connection", (socket) => void socket.join("room"));
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    const client = connectSocketIo(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: ["websocket"] });
+    const client = connectSocketIo(`http://127.0.0.1:${port}`, { transports: ["websocket"] });
     await new Promise<void>((resolve) => client.once("connect", () => resolve()));
     await until(() => io.of("/").adapter.rooms.get("room")?.size === 1);
     const received: number[] = [];
@@ -173,6 +178,17 @@ describe("write coalescer", () => {
     for (let n = 0; n < 10; n++) io.to("room").emit("tick", n);
     await until(() => received.length === 10);
     expect(received).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(writes.single + writes.vectored).toBe(1);
+    client.close();
+    io.close();
+  });
+
+  it("sends the upgrade's 101 response and Engine.IO's open packet in one write", async () => {
+    // No namespace connects: the open packet is the only frame, so the count is the upgrade's own.
+    const { io, port, writes } = await countingSocketIo();
+    const client = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`);
+    const open = await new Promise<string>((resolve) => client.once("message", (data) => resolve(String(data))));
+    expect(open).toMatch(/^0\{"sid":/);
     expect(writes.single + writes.vectored).toBe(1);
     client.close();
     io.close();

@@ -118,6 +118,8 @@ export class WriteCoalescer {
 
   /** Adds the ended turn to the window, and decides once the window is full (in socket-turns or in turns). */
   private endTurn(): void {
+    // A turn that wrote no frame (an upgrade's 101 response alone) says nothing about the traffic.
+    if (this.frames === 0) return;
     const window = this.window;
     window.frames += this.frames;
     window.socketTurns += this.socketTurns;
@@ -219,6 +221,8 @@ export class WriteCoalescer {
     const coalescer = this;
     return class CoalescingWebSocketServer extends WebSocketServer {
       override handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: (client: WebSocket, request: IncomingMessage) => void): void {
+        // The 101 response and Engine.IO's open packet, written in this same turn, leave in one write instead of two.
+        coalescer.hold(socket);
         super.handleUpgrade(request, socket, head, (client, req) => callback(coalescer.wrap(client, socket), req));
       }
     };

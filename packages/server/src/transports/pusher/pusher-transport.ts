@@ -150,6 +150,8 @@ export class PusherTransport {
     const match = PATH.exec(url.pathname);
     if (!match) return reject(socket, 404, "no WebSocket endpoint here");
     const key = safeDecode(match[1]!);
+    // The 101 response and pusher:connection_established, written in this same turn, leave in one write.
+    this.options.coalescer.hold(socket);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(this.options.coalescer.wrap(ws, socket), key, url.searchParams.get("protocol")));
   }
 
