@@ -93,12 +93,14 @@ async function startChatTarget({ server, db }: ChatTarget) {
  */
 async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
   const name = `${target.server} on ${target.db}`;
+  // Forked before the server starts, so that their own start (loading their modules) overlaps its.
+  const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./chat-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const server = await startChatTarget(target).catch(async (err: unknown) => {
+    for (const w of workers) w.kill();
     await previousStopped;
     throw err;
   });
   console.error(`  ${at()} ${name}: started`);
-  const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./chat-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const stop = async () => {
     if (process.env.BENCH_DEBUG && target.server === "switchboard") {
       const text = await (await fetch(`${server.url}/metrics`)).text();

@@ -108,17 +108,19 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     await previousStopped;
     throw err;
   }) : undefined;
+  // Forked before the server starts, so that their own start (loading their modules) overlaps its.
+  const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./connections-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const target = await startTarget(name, async () => async () => {}, {
     ...benchSwitchboardEnv(),
     ...db?.env,
     RATE_LIMITS: "connect=1000000/1,room=1000000/1,other=1000000/1",
     MAX_CONNECTIONS_PER_USER: "100000",
   }).catch(async (err: unknown) => {
+    for (const w of workers) w.kill();
     await db?.drop();
     await previousStopped;
     throw err;
   });
-  const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./connections-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   // Over once the server has exited, the workers too (their sockets closed), and its schema is gone.
   // The server is killed, not stopped: how fast a server stops is not what this scenario measures,
   // and Switchboard's graceful stop just after 19,800 clients left (their presence departures,

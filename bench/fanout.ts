@@ -180,12 +180,14 @@ const SPREAD_FROM = 1000;
  */
 async function load(name: Target["name"], n: number): Promise<Loaded> {
   const db = name === "switchboard" ? await benchDatabase(DB) : undefined;
+  // Forked before the server starts, so that their own start (loading their modules) overlaps its.
+  const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./fanout-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   // The harness owns the store (it drops it afterwards), so its settings come last.
   const target = await startTarget(name, PEER_PUBLISH === "socket" ? socketPublisher : httpPeerPublisher, { ...benchSwitchboardEnv(), ...db?.env }).catch(async (err: unknown) => {
+    for (const w of workers) w.kill();
     await db?.drop();
     throw err;
   });
-  const workers = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./fanout-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const stop = async () => {
     for (const w of workers) w.send({ type: "exit" });
     await target.stop();

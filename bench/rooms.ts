@@ -59,12 +59,14 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     RATE_LIMITS: "message=1000000/1,conversation=1000000/1,room=1000000/1,connect=1000000/1,other=1000000/1",
     ...db?.env,
   };
+  // Forked before the server starts, so that their own start (loading their modules) overlaps its.
+  const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./rooms-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const target = await startTarget(name, async () => async () => {}, env).catch(async (err: unknown) => {
+    for (const w of workers) w.kill();
     await db?.drop();
     await previousStopped;
     throw err;
   });
-  const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => fork(fileURLToPath(new URL("./rooms-worker.ts", import.meta.url)), { execArgv: ["--import", "tsx"] }));
   const stop = async () => {
     for (const w of workers) w.send({ type: "exit" });
     await target.stop();
