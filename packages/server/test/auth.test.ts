@@ -1,5 +1,5 @@
 import { createServer as createHttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { exportJWK, generateKeyPair, exportSPKI, SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { TEST_SECRET, connectError, nextEvent, onCleanup, startServer } from "./support/server-harness.js";
@@ -8,6 +8,22 @@ const secret = new TextEncoder().encode(TEST_SECRET);
 const hs256 = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: "HS256" });
 
 describe("handshake authentication", () => {
+  it("a WebSocket connect takes two writes from the server: 101 and open packet, then CONNECT and connected together", async () => {
+    const { server, connect } = await startServer();
+    // On Postgres the setup reads the user's presence record: its `connected` is written turns after the CONNECT packet.
+    await connect({ sub: "warm", tenant: "acme" });
+    let writes = 0;
+    server.http.server.prependListener("upgrade", (_req, socket: Socket) => {
+      const raw = socket as Socket & { _write: Function; _writev: Function };
+      const [write, writev] = [raw._write.bind(raw), raw._writev.bind(raw)];
+      raw._write = (...args: unknown[]) => (writes++, write(...args));
+      raw._writev = (...args: unknown[]) => (writes++, writev(...args));
+    });
+    const { connected } = await connect({ sub: "alice", tenant: "acme" });
+    expect(connected.userId).toBe("alice");
+    expect(writes).toBe(2);
+  });
+
   it("a valid token connects and receives connected with the token's user and tenant", async () => {
     const { connect } = await startServer();
     const { socket, connected } = await connect({ sub: "alice", tenant: "acme", name: "Alice" });

@@ -193,4 +193,37 @@ describe("write coalescer", () => {
     client.close();
     io.close();
   });
+
+  it("holds a socket's frames across turns until released, then sends them in one write with that turn's frames", async () => {
+    const { server, client, received, writes, coalescer } = await coalescingServer();
+    writes.single = writes.vectored = 0;
+    const release = coalescer.holdUntilReleased(server, 5000);
+    server.send("first");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    server.send("second");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(writes.single + writes.vectored).toBe(0);
+    expect(received).toEqual([]);
+    server.send("third");
+    release();
+    await until(() => received.length === 3);
+    expect(received).toEqual(["first", "second", "third"]);
+    expect(writes.single + writes.vectored).toBe(1);
+    // Released: the next turn's frame is a write of its own.
+    server.send("after");
+    await until(() => received.length === 4);
+    expect(writes.single + writes.vectored).toBe(2);
+    client.close();
+  });
+
+  it("lets held frames go after the bound when nothing releases them", async () => {
+    const { server, client, received, coalescer } = await coalescingServer();
+    coalescer.holdUntilReleased(server, 100);
+    server.send("waiting");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received).toEqual([]);
+    await until(() => received.length === 1);
+    expect(received).toEqual(["waiting"]);
+    client.close();
+  });
 });

@@ -57,6 +57,10 @@ export class WriteCoalescer {
   private held = new Map<Duplex, WriteCallback[]>();
   /** The sockets {@link release} is running callbacks for: still corked, and their new writes join this release. */
   private releasing: Map<Duplex, WriteCallback[]> | undefined;
+  /** Sockets held past the end of their turn (see {@link holdUntilReleased}), with the callbacks of their held writes. */
+  private readonly pinned = new Map<Duplex, WriteCallback[]>();
+  /** Each wrapped WebSocket's TCP socket, for {@link holdUntilReleased}. */
+  private readonly sockets = new WeakMap<WebSocket, Duplex>();
   private scheduled = false;
   /** Whether new writes are held (decided from the traffic; see the class comment). */
   private holding = true;
@@ -97,7 +101,43 @@ export class WriteCoalescer {
   }
 
   private isHeld(socket: Duplex): boolean {
-    return this.held.has(socket) || this.releasing?.has(socket) === true;
+    return this.held.has(socket) || this.releasing?.has(socket) === true || this.pinned.has(socket);
+  }
+
+  /**
+   * Holds a WebSocket's writes across turns, from now until the returned
+   * function is called or `maxMs` have passed: they then leave with the
+   * frames of that turn, in one write.
+   *
+   * Why: a Socket.IO connect writes the namespace's CONNECT packet, and the
+   * `connected` event once the connection's setup is done, which on Postgres
+   * waits for a query (the user's presence record): two writes, a turn or
+   * more apart. Held, they are one. The bound keeps a setup that hangs from
+   * holding back the socket's other frames (Engine.IO's pings) for long.
+   */
+  holdUntilReleased(websocket: WebSocket, maxMs: number): () => void {
+    const socket = this.sockets.get(websocket);
+    // Unwrapped, closed, or being released right now: nothing to hold.
+    if (!socket || socket.destroyed || this.releasing?.has(socket) || this.pinned.has(socket)) return () => {};
+    const heldThisTurn = this.held.get(socket);
+    if (heldThisTurn) this.held.delete(socket);
+    else socket.cork();
+    this.pinned.set(socket, heldThisTurn ?? []);
+    const timer = setTimeout(() => release(), maxMs);
+    timer.unref();
+    const release = () => {
+      clearTimeout(timer);
+      const callbacks = this.pinned.get(socket);
+      if (!callbacks) return;
+      this.pinned.delete(socket);
+      // Released with this turn's held sockets, corked until then, like any held write.
+      if (this.releasing) this.releasing.set(socket, callbacks);
+      else {
+        this.held.set(socket, callbacks);
+        this.schedule();
+      }
+    };
+    return release;
   }
 
   /** Ends the turn with {@link release}, which also closes the count of a turn written through. */
@@ -195,6 +235,7 @@ export class WriteCoalescer {
     const sender = (websocket as unknown as { _sender?: { sendFrame?: SendFrame } })._sender;
     const sendFrame = sender?.sendFrame;
     if (!sender || typeof sendFrame !== "function") return websocket;
+    this.sockets.set(websocket, socket);
     /** The turn this socket was last counted in. */
     let countedTurn = -1;
     sender.sendFrame = (list: unknown[], callback?: WriteCallback): void => {
@@ -206,7 +247,7 @@ export class WriteCoalescer {
       const held = this.isHeld(socket);
       if (!this.holding && !held) return sendFrame.call(sender, list, callback);
       this.hold(socket);
-      if (callback) (this.releasing?.get(socket) ?? this.held.get(socket)!).push(callback);
+      if (callback) (this.releasing?.get(socket) ?? this.held.get(socket) ?? this.pinned.get(socket)!).push(callback);
       sendFrame.call(sender, list, undefined);
     };
     return websocket;

@@ -15,6 +15,7 @@ import { CompactRecoveryAdapter } from "./compact-recovery-adapter.js";
 import { channelOfRoom, roomKey } from "./room-key.js";
 import { SocketConnection } from "./socket-connection.js";
 import { WithheldReplays } from "./withheld-replays.js";
+import type { WebSocket } from "ws";
 import type { WriteCoalescer } from "../write-coalescer.js";
 import { directBroadcasts } from "./direct-broadcast.js";
 import { ConnectionCleanups } from "../connection-cleanups.js";
@@ -66,6 +67,9 @@ export interface SocketIoTransportOptions {
  * connection state recovery on any node; the copies the broker brings from
  * other nodes are then only counted, so each client gets each event once.
  */
+/** The longest a connecting socket's writes wait for its `connected` event (see `holdConnectWrites`). */
+const CONNECT_HOLD_MS = 1000;
+
 export class SocketIoTransport {
   readonly io: Server;
   private readonly unsubscribeBroker: () => void;
@@ -77,6 +81,8 @@ export class SocketIoTransport {
   private readonly replays = new WithheldReplays();
   /** Room broadcasts go straight to each WebSocket when nothing is queued ahead (see directBroadcastWrite). */
   private readonly writeBroadcastsDirectly = directBroadcasts();
+  /** Releases each connecting socket's held writes (see {@link holdConnectWrites}). */
+  private readonly connectWrites = new WeakMap<Socket, () => void>();
 
   constructor(
     httpServer: HttpServer,
@@ -107,6 +113,11 @@ export class SocketIoTransport {
     });
     if (options.recoveryWindowMs > 0) guardRecovery(this.io, this.replays, options.stillAllowed);
     this.io.use(authMiddleware(options.verifier, options.logger, options.admits, options.onRefused));
+    // Last, so only an admitted socket is held.
+    this.io.use((socket, next) => {
+      this.holdConnectWrites(socket);
+      next();
+    });
     this.io.on("connection", (socket) => this.onConnection(socket));
     this.unsubscribeBroker = options.broker.subscribe((message, origin) => this.deliver(message, origin));
   }
@@ -114,6 +125,23 @@ export class SocketIoTransport {
   /** Open sockets on this node. */
   get connectionCount(): number {
     return this.io.engine.clientsCount;
+  }
+
+  /**
+   * Holds an admitted WebSocket's writes until its `connected` event is
+   * written, so that the CONNECT packet Socket.IO writes now and the
+   * `connected` event the setup writes later leave in one write (at most
+   * {@link CONNECT_HOLD_MS} later). Long-polling writes as before.
+   */
+  private holdConnectWrites(socket: Socket): void {
+    const transport = socket.conn.transport as { name?: string; socket?: WebSocket };
+    if (transport.name !== "websocket" || !transport.socket) return;
+    this.connectWrites.set(socket, this.options.coalescer.holdUntilReleased(transport.socket, CONNECT_HOLD_MS));
+  }
+
+  private releaseConnectWrites(socket: Socket): void {
+    this.connectWrites.get(socket)?.();
+    this.connectWrites.delete(socket);
   }
 
   private onConnection(socket: Socket): void {
@@ -140,6 +168,7 @@ export class SocketIoTransport {
     });
 
     socket.on("disconnect", (reason) => {
+      this.releaseConnectWrites(socket);
       metrics.connections.dec({ protocol: "socketio" });
       logger.debug({ userId: caller.userId, tenantId: caller.tenantId, reason }, "socket disconnected");
       this.cleanups.departed(connection, ready, listeners, logger);
@@ -154,10 +183,12 @@ export class SocketIoTransport {
           serverTime: new Date().toISOString(),
           recovered: socket.recovered,
         });
+        this.releaseConnectWrites(socket);
         logger.debug({ userId: caller.userId, tenantId: caller.tenantId, recovered: socket.recovered }, "socket connected");
       },
       (err) => {
         logger.error({ err }, "connection setup failed");
+        this.releaseConnectWrites(socket);
         socket.disconnect(true);
       },
     );
