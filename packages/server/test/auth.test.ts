@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, exportSPKI, SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { countUpgradeWrites } from "./support/socket-writes.js";
 import { TEST_SECRET, connectError, nextEvent, onCleanup, startServer } from "./support/server-harness.js";
 
 const secret = new TextEncoder().encode(TEST_SECRET);
@@ -12,16 +13,10 @@ describe("handshake authentication", () => {
     const { server, connect } = await startServer();
     // On Postgres the setup reads the user's presence record: its `connected` is written turns after the CONNECT packet.
     await connect({ sub: "warm", tenant: "acme" });
-    let writes = 0;
-    server.http.server.prependListener("upgrade", (_req, socket: Socket) => {
-      const raw = socket as Socket & { _write: Function; _writev: Function };
-      const [write, writev] = [raw._write.bind(raw), raw._writev.bind(raw)];
-      raw._write = (...args: unknown[]) => (writes++, write(...args));
-      raw._writev = (...args: unknown[]) => (writes++, writev(...args));
-    });
+    const writes = countUpgradeWrites(server.http.server);
     const { connected } = await connect({ sub: "alice", tenant: "acme" });
     expect(connected.userId).toBe("alice");
-    expect(writes).toBe(2);
+    expect(writes.single + writes.vectored).toBe(2);
   });
 
   it("a valid token connects and receives connected with the token's user and tenant", async () => {

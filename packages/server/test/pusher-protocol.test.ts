@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { APP, channelEvent, collectChannel, eventually, pusherClient, rawPusher, startPusherServer, subscribe, within } from "./support/pusher-helpers.js";
 import { sleep } from "./support/server-harness.js";
+import { countUpgradeWrites } from "./support/socket-writes.js";
 
 describe("Pusher connection (protocol 7)", () => {
   it("pusher-js connects and gets a digits.digits socket id; the raw handshake carries the activity timeout", async () => {
@@ -16,17 +17,10 @@ describe("Pusher connection (protocol 7)", () => {
 
   it("the 101 response and pusher:connection_established leave the server in one write", async () => {
     const { port, server } = await startPusherServer();
-    let writes = 0;
-    // Counted on the server's side of the upgraded TCP socket: one writev (or write) per system call.
-    server.http.server.prependListener("upgrade", (_req, socket: Socket) => {
-      const raw = socket as Socket & { _write: Function; _writev: Function };
-      const [write, writev] = [raw._write.bind(raw), raw._writev.bind(raw)];
-      raw._write = (...args: unknown[]) => (writes++, write(...args));
-      raw._writev = (...args: unknown[]) => (writes++, writev(...args));
-    });
+    const writes = countUpgradeWrites(server.http.server);
     const raw = await rawPusher(port);
     await raw.next("pusher:connection_established");
-    expect(writes).toBe(1);
+    expect(writes.single + writes.vectored).toBe(1);
   });
 
   it("an unknown app key gets pusher:error 4001 and a 4001 close (clients do not reconnect)", async () => {

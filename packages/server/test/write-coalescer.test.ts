@@ -5,6 +5,7 @@ import { Server as SocketIoServer } from "socket.io";
 import { io as connectSocketIo } from "socket.io-client";
 import { WebSocket, WebSocketServer } from "ws";
 import { WriteCoalescer } from "../src/transports/write-coalescer.js";
+import { countWrites } from "./support/socket-writes.js";
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -31,15 +32,6 @@ async function coalescingServer(options?: ConstructorParameters<typeof WriteCoal
   client.on("message", (data) => received.push(String(data)));
   await new Promise((resolve) => client.once("open", resolve));
   return { server: await connected, client, received, writes, coalescer };
-}
-
-/** Counts a TCP socket's write system-call paths (`_write` for one buffer, `_writev` for several). */
-function countWrites(socket: Socket, writes: { single: number; vectored: number }): void {
-  const raw = socket as Socket & { _write: Function; _writev: Function };
-  const write = raw._write.bind(raw);
-  const writev = raw._writev.bind(raw);
-  raw._write = (...args: unknown[]) => (writes.single++, write(...args));
-  raw._writev = (...args: unknown[]) => (writes.vectored++, writev(...args));
 }
 
 /** A Socket.IO server (WebSocket only) under a coalescer's engine, counting the writes of its clients' TCP sockets. */
