@@ -171,6 +171,10 @@ describe("publishing from backend code (library mode)", () => {
     const code = (p: Promise<unknown>) => p.then(() => "ok", (err) => err.code as string);
     expect(await code(server.publish("acme", { channel: "user:alice", event: "message:new", data: {} }))).toBe("bad_request");
     expect(await code(server.publish("acme", { channel: "user:alice", event: "connect", data: {} }))).toBe("bad_request");
+    // What the server sends one connection (section 2), and plain WebSocket's own frame types.
+    for (const event of ["token_expired", "session:idle", "response", "subscribed", "unsubscribed"]) {
+      expect(await code(server.publish("acme", { channel: "user:alice", event, data: {} }))).toBe("bad_request");
+    }
     expect(await code(server.publish("acme", { channel: "user:alice", event: "has space", data: {} }))).toBe("bad_request");
     expect(await code(server.publish("acme", { channel: "nope", event: "x", data: {} }))).toBe("bad_request");
     expect(await code(server.publish("acme", { event: "x", data: {} }))).toBe("bad_request");

@@ -8,10 +8,28 @@ export const EVENT_MAX_CHANNELS = 100;
 
 /**
  * Names Switchboard emits itself, or Socket.IO reserves: an app event under one
- * of them could impersonate the server (a fake `message:new`) or break clients.
+ * of them could impersonate the server (a fake `message:new`) or break clients
+ * (a fake `session:idle` makes the client SDK treat its next disconnect as a
+ * sign-out). Plain WebSocket frames carry the event name as their `type`, so
+ * that protocol's own frame types (`response`, `subscribed`, ...) are here too.
  */
-export const RESERVED_EVENT_PREFIXES = ["message:", "conversation:", "typing:", "call:", "presence:", "notification:", "room:", "server:", "crisis:", "pusher:", "pusher_internal:"];
-export const RESERVED_EVENT_NAMES = ["connect", "connect_error", "connected", "disconnect", "disconnecting", "newListener", "removeListener", "error", "ping", "pong"];
+export const RESERVED_EVENT_PREFIXES = ["message:", "conversation:", "typing:", "call:", "presence:", "notification:", "room:", "server:", "crisis:", "session:", "pusher:", "pusher_internal:"];
+export const RESERVED_EVENT_NAMES = [
+  "connect",
+  "connect_error",
+  "connected",
+  "disconnect",
+  "disconnecting",
+  "newListener",
+  "removeListener",
+  "error",
+  "ping",
+  "pong",
+  "token_expired",
+  "response",
+  "subscribed",
+  "unsubscribed",
+];
 
 /** Whether an app may publish an event under this name (see {@link RESERVED_EVENT_PREFIXES}). */
 export function isReservedEventName(name: string): boolean {
