@@ -207,6 +207,9 @@ describe("notifications", () => {
       { ...good, endpoint: "http://push.example.com/x" },
       { ...good, keys: { ...good.keys, p256dh: "abc" } },
       { ...good, keys: { ...good.keys, p256dh: randomBytes(65).toString("base64url") } },
+      // 65 bytes that start as an uncompressed point should, but lie off the curve.
+      { ...good, keys: { ...good.keys, p256dh: Buffer.concat([Buffer.from([4]), randomBytes(64)]).toString("base64url") } },
+      { ...good, keys: { ...good.keys, p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64)]).toString("base64url") } },
       { ...good, keys: { ...good.keys, auth: randomBytes(8).toString("base64url") } },
       { ...good, keys: { ...good.keys, auth: "not base64!" } },
     ]) {

@@ -1,3 +1,4 @@
+import { ECDH } from "node:crypto";
 import { notificationListSchema, notificationReadSchema } from "@switchboard/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -12,6 +13,23 @@ import { userRoute } from "./user-limits.js";
 function keyBytes(key: string): number {
   if (!/^[A-Za-z0-9_+/-]+={0,2}$/.test(key)) return -1;
   return Buffer.from(key, "base64url").length;
+}
+
+/**
+ * Whether a key is an uncompressed point of the P-256 curve: 65 bytes starting
+ * with 4 are not all on it, and a point off the curve fails every push
+ * (Node refuses it when the push is encrypted), so it is refused when stored.
+ */
+function isP256Point(key: string): boolean {
+  if (keyBytes(key) !== 65) return false;
+  const point = Buffer.from(key, "base64url");
+  if (point[0] !== 4) return false;
+  try {
+    ECDH.convertKey(point, "prime256v1", undefined, undefined, "uncompressed");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Push services are HTTPS; plain HTTP only to this machine (a push service in a test). */
@@ -32,7 +50,7 @@ const pushSubscriptionSchema = z.object({
       return protocol === "https:" || (protocol === "http:" && LOOPBACK.has(hostname));
     }, "must be an https URL"),
   keys: z.object({
-    p256dh: z.string().max(200).refine((key) => keyBytes(key) === 65 && Buffer.from(key, "base64url")[0] === 4, "must be a base64url P-256 public key (65 bytes)"),
+    p256dh: z.string().max(200).refine(isP256Point, "must be a base64url P-256 public key (65 bytes)"),
     auth: z.string().max(100).refine((key) => keyBytes(key) === 16, "must be a base64url 16-byte secret"),
   }),
 });
