@@ -72,6 +72,12 @@ describe("POST /v1/events without fastify's pipeline (the publish fast lane)", (
     const statuses = new Set<number>();
     for (const { body, headers } of CASES) statuses.add((await post(url, "/v1/events", body, { headers })).status);
     expect([...statuses].sort()).toEqual([202, 400, 401, 413]);
+    // A __proto__ key is valid JSON: the answer names the rule it broke.
+    const poisoned = CASES.find((c) => c.name === "a __proto__ key")!;
+    for (const chunked of [false, true]) {
+      const answer = await post(url, "/v1/events", poisoned.body, { headers: poisoned.headers, chunked });
+      expect(JSON.parse(answer.body).error).toEqual({ code: "bad_request", message: expect.stringContaining("__proto__") });
+    }
   });
 
   it("counts its publishes in the HTTP latency histogram under the route's name", async () => {

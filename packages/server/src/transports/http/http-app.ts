@@ -7,6 +7,7 @@ import type { OriginPolicy } from "../origin-policy.js";
 import { useCors } from "./cors.js";
 import { codeForStatus, HTTP_STATUS, httpErrorAnswer } from "./http-errors.js";
 import type { FastLane } from "./publish-fast-lane.js";
+import { useJsonBodyParser } from "./json-body.js";
 import { LazyRequestLogger } from "./request-logger.js";
 
 export interface HttpAppOptions {
@@ -57,6 +58,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     recordHttpRequest(metrics, httpLogger, request.method, route, request.url, reply.statusCode, reply.elapsedTime, request.log);
     done();
   });
+
+  useJsonBodyParser(app);
 
   app.setErrorHandler((error, request, reply) => {
     const answer = httpErrorAnswer(error);

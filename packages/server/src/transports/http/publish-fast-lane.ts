@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import secureJson from "secure-json-parse";
-import { AppError } from "../../core/errors.js";
 import type { EventsService } from "../../core/events/events-service.js";
 import type { Metrics } from "../../metrics.js";
 import { ApiKeyRefusal, type ApiKeyVerifier } from "./api-key-auth.js";
 import { recordHttpRequest } from "./http-app.js";
 import { httpErrorAnswer } from "./http-errors.js";
+import { parseJsonBody } from "./json-body.js";
 
 /** A handler the HTTP server tries before fastify: true when it took the request and will answer it. */
 export type FastLane = (request: IncomingMessage, response: ServerResponse) => boolean;
@@ -26,11 +25,6 @@ export interface PublishFastLaneOptions {
 const ROUTE = "/v1/events";
 /** What the audit trail sees, as it sees the fastify route's requests. */
 const AUDITED = { method: "POST", url: ROUTE } as const;
-/** fastify's JSON parsing: a body with `__proto__` or `constructor.prototype` is refused, not parsed. */
-const JSON_OPTIONS = { protoAction: "error", constructorAction: "error" } as const;
-/** fastify's own messages for these two, so both lanes answer a bad body alike. */
-const EMPTY_BODY = "Body cannot be empty when content-type is set to 'application/json'";
-const INVALID_BODY = "Body is not valid JSON but content-type is set to 'application/json'";
 
 /**
  * `POST /v1/events` as an app backend sends it, served without fastify's
@@ -83,7 +77,7 @@ async function serve(request: IncomingMessage, response: ServerResponse, options
   let status: number;
   let payload: unknown;
   try {
-    const input = parseJson(await readBody(request));
+    const input = parseJsonBody(await readBody(request));
     const tenantId = await options.apiKeys.tenantOf(request.headers.authorization, AUDITED);
     payload = await options.events.publish(tenantId, input);
     status = 202;
@@ -120,12 +114,3 @@ function readBody(request: IncomingMessage): Promise<string> {
   });
 }
 
-/** The body as fastify's default JSON parser reads it, with its errors (400 `bad_request`). */
-function parseJson(text: string): unknown {
-  if (text.length === 0) throw new AppError("bad_request", EMPTY_BODY);
-  try {
-    return secureJson.parse(text, undefined, JSON_OPTIONS);
-  } catch {
-    throw new AppError("bad_request", INVALID_BODY);
-  }
-}
