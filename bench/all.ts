@@ -3,7 +3,7 @@
  * machine, each against the servers it compares (Switchboard, plain Socket.IO,
  * raw ws where they apply), then the charts of latency against rate.
  *
- *   npm run bench             # 5.4 minutes in session 28 (AMD host, slow state), 5.5 in session 27 (AMD host; fan-out rooms shrunk, not reconnected, per size), 6.1 in session 25 and 5.9 in session 24 (AMD host), 6.0 and 6.4 in session 23 (AMD host, warm-ups side by side), 5.6 in session 22 (Intel host; rooms of 1,000 and more connect over a ping interval since session 21), 6.0 in session 21 (AMD), 4.1-4.4 in session 18 (Intel host, fast state), 5.0-5.1 in session 17 (Intel, servers taking turns), 4.2-4.6 in session 14 (Intel), 5.4-5.9 in session 13 (AMD); the issue aims at 5
+ *   npm run bench             # 5.1, 5.2 and 5.5 minutes in session 29 (AMD host; a faster host state climbs more fan-out steps), 5.4 in session 28 (AMD host, slow state), 5.5 in session 27 (AMD host; fan-out rooms shrunk, not reconnected, per size), 6.1 in session 25 and 5.9 in session 24 (AMD host), 6.0 and 6.4 in session 23 (AMD host, warm-ups side by side), 5.6 in session 22 (Intel host; rooms of 1,000 and more connect over a ping interval since session 21), 6.0 in session 21 (AMD), 4.1-4.4 in session 18 (Intel host, fast state), 5.0-5.1 in session 17 (Intel, servers taking turns), 4.2-4.6 in session 14 (Intel), 5.4-5.9 in session 13 (AMD); the issue aims at 5
  *   npm run bench -- --quick  # about 1 minute: smaller sizes, shorter steps
  *
  * Each scenario script writes its own JSON to bench/results/ and prints a
