@@ -55,6 +55,9 @@ export interface SocketIoTransportOptions {
   stillAllowed?: (caller: Caller, channel: string) => Promise<boolean>;
 }
 
+/** The longest a connecting socket's writes wait for its `connected` event (see `holdConnectWrites`). */
+const CONNECT_HOLD_MS = 1000;
+
 /**
  * The native protocol (PROTOCOL.md sections 1-3): authenticates handshakes,
  * hands requests to the dispatcher, and delivers channel events from the broker
@@ -67,9 +70,6 @@ export interface SocketIoTransportOptions {
  * connection state recovery on any node; the copies the broker brings from
  * other nodes are then only counted, so each client gets each event once.
  */
-/** The longest a connecting socket's writes wait for its `connected` event (see `holdConnectWrites`). */
-const CONNECT_HOLD_MS = 1000;
-
 export class SocketIoTransport {
   readonly io: Server;
   private readonly unsubscribeBroker: () => void;
