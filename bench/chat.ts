@@ -28,7 +28,7 @@ import { PG_URL, benchDatabase } from "./lib/database.js";
 import { startPeer } from "./lib/targets.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
-import { argChoice, runHeader, writeRun } from "./lib/report.js";
+import { argChoice, runHeader, writeRun, sinceStart } from "./lib/report.js";
 import { Samples, machineBusyCpuSeconds, postgresCpuBetween, postgresCpuSeconds, processCpuSeconds, processWriteSyscalls } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
@@ -58,10 +58,6 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 4); // outstanding sends per c
 const SECRET = randomBytes(24).toString("base64url");
 
 type Worker = ReturnType<typeof fork>;
-
-/** Seconds since the script started, for the phase log on stderr. */
-const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
-
 
 /** A server under test: Switchboard on a database, or the plain Socket.IO peer storing in Postgres or nowhere. */
 interface ChatTarget {
@@ -100,7 +96,7 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
     await previousStopped;
     throw err;
   });
-  console.error(`  ${at()} ${name}: started`);
+  console.error(`  ${sinceStart()} ${name}: started`);
   const stop = async () => {
     if (process.env.BENCH_DEBUG && target.server === "switchboard") {
       const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -122,9 +118,9 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
         }, "ready"),
       ),
     );
-    console.error(`  ${at()} ${name}: clients connected, conversations created`);
+    console.error(`  ${sinceStart()} ${name}: clients connected, conversations created`);
     await previousStopped;
-    console.error(`  ${at()} previous server stopped`);
+    console.error(`  ${sinceStart()} previous server stopped`);
 
     let serverCpu = await processCpuSeconds(server.pid);
     const writesBefore = await processWriteSyscalls(server.pid);
@@ -160,7 +156,7 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
       machineCpuPercent: Math.round((tpMachineCpu / cpuWall) * 100),
     };
 
-    console.error(`  ${at()} ${name}: throughput phase over`);
+    console.error(`  ${sinceStart()} ${name}: throughput phase over`);
     const rate = latencyRate(target, throughput.storedPerSecond);
     const replies = Promise.all(
       workers.map((w) => ask<any>(w, { type: "latency", ratePerConversation: rate / CONVERSATIONS, durationMs: LATENCY_MS, warmupMs: LATENCY_WARMUP_MS }, "latency")),
@@ -196,8 +192,8 @@ async function runOne(target: ChatTarget, previousStopped: Promise<void>) {
       serverCpuPercent: Math.round((latServerCpu / measuredSeconds) * 100),
       clientCpuPercent: Math.round(lat.reduce((n, r) => n + r.cpuSeconds / (r.measuredMs / 1000), 0) * 100),
     };
-    console.error(`  ${at()} ${name}: latency phase over`);
-    return { result: { ...target, throughput, latency }, stopped: stop().then(() => console.error(`  ${at()} ${name}: stopped`)) };
+    console.error(`  ${sinceStart()} ${name}: latency phase over`);
+    return { result: { ...target, throughput, latency }, stopped: stop().then(() => console.error(`  ${sinceStart()} ${name}: stopped`)) };
   } catch (err) {
     await stop();
     await previousStopped;

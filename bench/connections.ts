@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
-import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
+import { argChoice, argValue, runHeader, writeRun, sinceStart } from "./lib/report.js";
 import { SioClient } from "./lib/sio-client.js";
 import { processCpuSeconds, Samples } from "./lib/stats.js";
 import { SECRET, TARGET_NAMES, startTarget, type Target } from "./lib/targets.js";
@@ -134,7 +134,6 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     await db?.drop();
   };
   try {
-    const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
     // Tokens are minted before the ramp (the target's own `token`: a JWT for Switchboard, none for the peers),
     // as an app's backend mints them before its clients connect: the ramp times connecting only. They are
     // minted while the previous server stops and this one's idle RSS settles, which neither reads.
@@ -142,9 +141,9 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
       Array.from({ length: WORKERS }, (_, i) => Promise.all(Array.from({ length: N }, (_, k) => `idle${k}`).filter((_, k) => k % WORKERS === i).map((sub) => target.token(sub)))),
     );
     minting.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-    console.error(`  ${at()} ${name} started`);
+    console.error(`  ${sinceStart()} ${name} started`);
     // The previous server's stop does not touch this one's RSS; its CPU would slow the ramp.
-    await Promise.all([previousStopped.then(() => console.error(`  ${at()} previous server stopped`)), settle(target.pid)]);
+    await Promise.all([previousStopped.then(() => console.error(`  ${sinceStart()} previous server stopped`)), settle(target.pid)]);
     const before = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
     const shares = await minting;
     const cpuBefore = await processCpuSeconds(target.pid);
@@ -153,9 +152,9 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     const rampSeconds = (performance.now() - start) / 1000;
     const rampCpu = (await processCpuSeconds(target.pid)) - cpuBefore;
     const opened = reports.reduce((s, r) => s + r.opened, 0);
-    console.error(`  ${at()} ${name} ramp over`);
+    console.error(`  ${sinceStart()} ${name} ramp over`);
     await settle(target.pid);
-    console.error(`  ${at()} ${name} settled`);
+    console.error(`  ${sinceStart()} ${name} settled`);
     const after = { rss: await rssBytes(target.pid), heap: await heapBytes(target) };
     const idle = await idleResponsiveness(target);
     const result = {

@@ -67,7 +67,7 @@ import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { climbTogether } from "./lib/ladder.js";
 import { mapLimited } from "./lib/limited.js";
-import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
+import { argChoice, argValue, runHeader, writeRun, sinceStart } from "./lib/report.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
 import { processCpuSeconds } from "./lib/stats.js";
@@ -135,7 +135,6 @@ const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? Math.max(1000, STEP_MS))
 /** Publishes every server serves before that, to a room of one subscriber (see {@link warmUpCode}). */
 const CODE_WARMUP_PUBLISHES = 3000;
 const CODE_WARMUP_ROOM = "warmup";
-
 
 /** Publisher for the Socket.IO-speaking peers: a socket of its own asking the server to broadcast. */
 async function socketPublisher(url: string) {
@@ -242,11 +241,9 @@ async function warmUpCode(l: Loaded): Promise<void> {
 /** One server's steps at one room size, as the JSON reports them. */
 type SizeResult = { target: Target["name"]; subscribers: number; round?: number; maxSustainedDeliveredPerSecond: number; maxSustainedRate: number; steps: Awaited<ReturnType<typeof runFanoutStep>>[] };
 
-const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
-
 /** Starts every server and connects its room of `n`, side by side (see {@link load}); all or none. */
 async function loadAll(n: number): Promise<Loaded[]> {
-  console.error(`[bench:fanout] ${at()} ${TARGETS.join(", ")}, ${n} subscribers: connecting`);
+  console.error(`[bench:fanout] ${sinceStart()} ${TARGETS.join(", ")}, ${n} subscribers: connecting`);
   const settled = await Promise.allSettled(TARGETS.map((name) => load(name, n)));
   const loaded = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
@@ -255,7 +252,7 @@ async function loadAll(n: number): Promise<Loaded[]> {
     await Promise.all(loaded.map((l) => l.stop()));
     throw failed.reason;
   }
-  console.error(`[bench:fanout] ${at()} ${n} subscribers connected`);
+  console.error(`[bench:fanout] ${sinceStart()} ${n} subscribers connected`);
   return loaded;
 }
 
@@ -276,7 +273,7 @@ async function measureSize(loaded: Loaded[], n: number): Promise<SizeResult[]> {
   };
   const logged = async (l: Loaded, rate: number) => {
     const step = await runStep(l, rate);
-    console.error(`  ${at()} ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall} heartbeats=${step.heartbeats}`);
+    console.error(`  ${sinceStart()} ${l.name} n=${n} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p50=${step.latencyMs.p50}ms p99=${step.latencyMs.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}% publisher=${step.publisherCpuPercent}% perWrite=${step.deliveriesPerWriteSyscall} heartbeats=${step.heartbeats}`);
     return step;
   };
   // Warm-up, not recorded, every server at once: the first seconds of a fresh server run unoptimized
@@ -321,7 +318,7 @@ async function runFreshSize(n: number, previousStopped: Promise<void>) {
     // Every server at once: nothing is measured, each gets the same publishes, and the
     // rooms are connected (during a spread connect, a busy server would bunch its handshakes).
     await Promise.all(loaded.map((l) => warmUpCode(l)));
-    console.error(`[bench:fanout] ${at()} code warmed up`);
+    console.error(`[bench:fanout] ${sinceStart()} code warmed up`);
     return { result: await measureSize(loaded, n), stopped: stopAll() };
   } catch (err) {
     await stopAll();
@@ -382,12 +379,12 @@ async function runShrinking(sizes: number[]): Promise<{ results: SizeResult[]; s
   const shrinks = [];
   try {
     await Promise.all(loaded.map((l) => warmUpCode(l)));
-    console.error(`[bench:fanout] ${at()} code warmed up`);
+    console.error(`[bench:fanout] ${sinceStart()} code warmed up`);
     for (const [i, n] of sizes.entries()) {
       if (i > 0) {
         const took = await shrink(loaded, n);
         shrinks.push({ to: n, ...took });
-        console.error(`[bench:fanout] ${at()} rooms shrunk to ${n} (closing ${took.closeMs} ms, settling ${took.settleMs} ms)`);
+        console.error(`[bench:fanout] ${sinceStart()} rooms shrunk to ${n} (closing ${took.closeMs} ms, settling ${took.settleMs} ms)`);
       }
       results.push(...(await measureSize(loaded, n)));
     }

@@ -18,7 +18,7 @@ import { benchDatabase } from "./lib/database.js";
 import { ask } from "./lib/ipc.js";
 import { runOverlapped } from "./lib/overlapped.js";
 import { climb } from "./lib/ladder.js";
-import { argChoice, argValue, runHeader, writeRun } from "./lib/report.js";
+import { argChoice, argValue, runHeader, writeRun, sinceStart } from "./lib/report.js";
 import { Samples, processCpuSeconds } from "./lib/stats.js";
 import { SECRET, TARGET_NAMES, startTarget, type Target } from "./lib/targets.js";
 
@@ -33,8 +33,6 @@ const STEP_MS = quick ? 1000 : 3000;
 /** Unrecorded sending at the first rate before the first step (a fresh server runs unoptimized code at first). */
 const WARMUP_MS = 1000;
 const BISECTIONS = Number(argValue(args, "--bisections") ?? 2);
-/** Seconds since the script started, for the phase log on stderr. */
-const at = () => `[${(performance.now() / 1000).toFixed(1)}s]`;
 /**
  * Total sends per second: from 250 (1,000 in quick runs), doubling until
  * delivery falls behind, then the bisections. Every server kept up below
@@ -69,12 +67,12 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
     await previousStopped;
     throw err;
   });
-  console.error(`  ${at()} ${name} started`);
+  console.error(`  ${sinceStart()} ${name} started`);
   const stop = async () => {
     for (const w of workers) w.send({ type: "exit" });
     await target.stop();
     await db?.drop();
-    console.error(`  ${at()} ${name} stopped`);
+    console.error(`  ${sinceStart()} ${name} stopped`);
   };
   try {
     const connectStart = performance.now();
@@ -84,7 +82,7 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
       ),
     );
     const setupSeconds = (performance.now() - connectStart) / 1000;
-    console.error(`  ${at()} ${name}: rooms set up`);
+    console.error(`  ${sinceStart()} ${name}: rooms set up`);
     await previousStopped;
     await Promise.all(workers.map((w) => ask<any>(w, { type: "step", rate: RATE_START / WORKERS, durationMs: WARMUP_MS }, "step")));
     const { steps, sustained } = await climb(RATE_START, RATE_MAX, BISECTIONS, async (rate) => {
@@ -111,7 +109,7 @@ async function runTarget(name: Target["name"], previousStopped: Promise<void>) {
         clientCpuPercent: Math.round((reports.reduce((s, r) => s + r.cpuSeconds, 0) / seconds) * 100),
         keptUp: received >= expected * KEEP_UP_RATIO && summary.p99 < 1000,
       };
-      console.error(`  ${at()} ${name} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${summary.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}%`);
+      console.error(`  ${sinceStart()} ${name} rate=${rate}/s delivered=${step.deliveredPerSecond}/s ratio=${step.deliveredRatio} p99=${summary.p99}ms server=${step.serverCpuPercent}% client=${step.clientCpuPercent}%`);
       return step;
     });
     const result = { target: name, setupSeconds: Math.round(setupSeconds * 10) / 10, maxSustainedRate: sustained?.rate ?? 0, maxSustainedDeliveredPerSecond: sustained?.deliveredPerSecond ?? 0, steps };

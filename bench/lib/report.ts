@@ -76,3 +76,8 @@ export function argChoice<T extends string>(args: readonly string[], name: strin
   }
   return list ? (values as T[]) : (values[0] as T);
 }
+
+/** Seconds since this process started, as `[12.3s]`: the stamp of the scenarios' phase logs on stderr. */
+export function sinceStart(): string {
+  return `[${(performance.now() / 1000).toFixed(1)}s]`;
+}
