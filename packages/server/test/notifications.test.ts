@@ -145,6 +145,35 @@ describe("notifications", () => {
     expect((await ok(carl.socket, "notification:list", {})).notifications).toEqual([]);
   });
 
+  it("reading a conversation to its end marks its 'message' notification read on every device; the next message while away raises a new one", async () => {
+    const { connect } = await startServer();
+    const alice = await connect({ sub: "alice", tenant: "acme", name: "Alice" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    const first = (await ok(alice.socket, "message:send", { conversationId: id, body: "one" })).message;
+    const second = (await ok(alice.socket, "message:send", { conversationId: id, body: "two" })).message;
+    const bob1 = await connect({ sub: "bob", tenant: "acme" });
+    const bob2 = await connect({ sub: "bob", tenant: "acme" });
+    expect(await ok(bob1.socket, "notification:getUnreadCount", {})).toEqual({ count: 1 });
+    // Part of the conversation read: the notification still has something to announce.
+    expect(await ok(bob1.socket, "message:read", { conversationId: id, upToSeq: first.seq })).toEqual({ unreadCount: 1 });
+    expect(await ok(bob1.socket, "notification:getUnreadCount", {})).toEqual({ count: 1 });
+    const announced = nextEvent<any>(bob2.socket, "notification:unreadCount");
+    expect(await ok(bob1.socket, "message:read", { conversationId: id, upToSeq: second.seq })).toEqual({ unreadCount: 0 });
+    expect(await announced).toEqual({ count: 0 });
+    expect((await ok(bob2.socket, "notification:list", { unreadOnly: true })).notifications).toEqual([]);
+
+    bob1.socket.disconnect();
+    bob2.socket.disconnect();
+    await sleep(100);
+    await ok(alice.socket, "message:send", { conversationId: id, body: "three" });
+    const back = await connect({ sub: "bob", tenant: "acme" });
+    const { notifications } = await ok(back.socket, "notification:list", {});
+    expect(notifications.map((n: any) => [n.type, n.data.conversationId, Boolean(n.readAt)])).toEqual([
+      ["message", id, false],
+      ["message", id, true],
+    ]);
+  });
+
   it("high and critical notifications go to Web Push only for users with no connection, without the body", async () => {
     const vapid = webpush.generateVAPIDKeys();
     const pushService = await startReceiver(() => 201);

@@ -39,6 +39,22 @@ describe("outgoing webhooks", () => {
     expect(payload.id).toBe(hit!.headers["x-switchboard-delivery"]);
   });
 
+  it("a receiver gets only the documented event types: a conversation read to its end sends none", async () => {
+    const receiver = await startReceiver();
+    const { connect } = await startServer({ env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET } });
+    const alice = await connect({ sub: "alice", tenant: "acme" });
+    const id = await createGroup(alice.socket, ["bob"]);
+    const { message } = await ok(alice.socket, "message:send", { conversationId: id, body: "hello" });
+    const bob = await connect({ sub: "bob", tenant: "acme" });
+    // Bob was away for the message: he has its notification, which this read marks read.
+    expect(await ok(bob.socket, "message:read", { conversationId: id, upToSeq: message.seq })).toEqual({ unreadCount: 0 });
+    await ok(alice.socket, "message:send", { conversationId: id, body: "after the read" });
+    await waitForType(receiver, "message.created", 2);
+    await sleep(300);
+    const types = new Set(receiver.received.map((h) => h.headers["x-switchboard-event"]));
+    expect([...types].sort()).toEqual(["message.created", "user.online"]);
+  });
+
   it("a delivery answered 500 is retried with backoff until it succeeds, and the log shows the attempts", async () => {
     let failures = 0;
     const receiver = await startReceiver((req) => (req.headers["x-switchboard-event"] === "message.created" && failures++ < 2 ? 500 : 204));

@@ -5,7 +5,9 @@ export type DomainEvent =
   | { type: "message.created"; tenantId: string; message: Message; participantIds: string[] }
   | { type: "call.missed"; tenantId: string; call: Call; userIds: string[] }
   | { type: "user.online" | "user.offline"; tenantId: string; userId: string; at: string }
-  | { type: "crisis.alert"; tenantId: string; alert: Record<string, unknown> };
+  | { type: "crisis.alert"; tenantId: string; alert: Record<string, unknown> }
+  /** The user's read receipt reached the conversation's last message (internal: not a webhook). */
+  | { type: "conversation.read"; tenantId: string; userId: string; conversationId: string };
 
 export type DomainEventListener = (event: DomainEvent) => void | Promise<void>;
 

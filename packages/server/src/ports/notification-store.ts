@@ -34,6 +34,8 @@ export interface NotificationStore {
   unreadCounts(tenantId: string, userIds: string[], now: Date): Promise<Map<string, number>>;
   /** Whether the user has an unread, unexpired notification of `type` whose data has `key` = `value`. */
   hasUnread(tenantId: string, userId: string, type: string, key: string, value: string, now: Date): Promise<boolean>;
+  /** Marks read the user's unread notifications of `type` whose data has `key` = `value`; resolves with how many it marked. */
+  markReadWhere(tenantId: string, userId: string, type: string, key: string, value: string, now: Date): Promise<number>;
   subscribe(tenantId: string, userId: string, topics: string[], now: Date): Promise<string[]>;
   unsubscribe(tenantId: string, userId: string, topics: string[]): Promise<string[]>;
   subscribers(tenantId: string, topic: string): Promise<string[]>;

@@ -221,8 +221,14 @@ export class ChatService {
   }
 
   async markRead(caller: Caller, payload: ReceiptPayload, origin: Origin = {}): Promise<{ unreadCount: number }> {
-    await this.receipt(caller, "read", payload, origin);
-    return { unreadCount: await this.store.unreadCount(caller.tenantId, payload.conversationId, caller.userId) };
+    const moved = await this.receipt(caller, "read", payload, origin);
+    const unreadCount = await this.store.unreadCount(caller.tenantId, payload.conversationId, caller.userId);
+    // Read to its end, the conversation's "new message" notification has nothing left to announce
+    // (and, left unread, it would keep later messages from raising a new one).
+    if (moved && unreadCount === 0) {
+      await this.domainEvents?.emit({ type: "conversation.read", tenantId: caller.tenantId, userId: caller.userId, conversationId: payload.conversationId });
+    }
+    return { unreadCount };
   }
 
   /** A conversation's participants as stored now (for events sent later than the request that prompted them). */
@@ -248,12 +254,14 @@ export class ChatService {
     return this.broker.publish({ tenantId, channels, event, data, exceptConnectionId: origin.connectionId });
   }
 
-  private async receipt(caller: Caller, kind: "delivered" | "read", payload: ReceiptPayload, origin: Origin): Promise<void> {
+  /** Resolves with whether the caller's receipt moved (a receipt at or behind the stored one changes nothing). */
+  private async receipt(caller: Caller, kind: "delivered" | "read", payload: ReceiptPayload, origin: Origin): Promise<boolean> {
     const participants = await this.participantsFor(caller, payload.conversationId);
     const update = await this.store.advanceReceipt(caller.tenantId, payload.conversationId, caller.userId, kind, payload.upToSeq, new Date());
-    if (!update.moved) return;
+    if (!update.moved) return false;
     const event = { conversationId: payload.conversationId, userId: caller.userId, upToSeq: update.upToSeq, at: update.at };
     await this.publishIn(caller.tenantId, payload.conversationId, participants, `message:${kind}`, event, origin);
+    return true;
   }
 
   private async publishToParticipants(tenantId: string, conversationId: string, event: string, data: unknown, origin: Origin): Promise<void> {

@@ -102,6 +102,7 @@ export class NotificationService {
    */
   async onDomainEvent(event: DomainEvent): Promise<void> {
     if (event.type === "call.missed") return this.onMissedCall(event);
+    if (event.type === "conversation.read") return this.onConversationRead(event);
     if (event.type !== "message.created") return;
     const { tenantId, message } = event;
     const now = new Date();
@@ -122,6 +123,17 @@ export class NotificationService {
       });
       await this.deliver(tenantId, created);
     }
+  }
+
+  /**
+   * A conversation read to its end marks its `message` notification read, on
+   * every device (`notification:unreadCount`): the reader has seen what it
+   * announced, and the next message while they are away raises a new one.
+   */
+  private async onConversationRead(event: Extract<DomainEvent, { type: "conversation.read" }>): Promise<void> {
+    const { tenantId, userId, conversationId } = event;
+    const marked = await this.deps.store.markReadWhere(tenantId, userId, "message", "conversationId", conversationId, new Date());
+    if (marked > 0) await this.announceCount(tenantId, userId);
   }
 
   /** A missed call leaves a `high` notification (Web Push when offline): who called, which call. */

@@ -19,6 +19,8 @@ export interface WebhookServiceOptions {
 
 const LEASE_MS = 60_000;
 const MAX_RETRY_MS = 3_600_000;
+/** The domain events a receiver gets (docs/protocol.md); the others are the server's own bookkeeping. */
+const WEBHOOK_EVENTS: ReadonlySet<DomainEvent["type"]> = new Set(["user.online", "user.offline", "message.created", "call.missed", "crisis.alert"]);
 
 /**
  * Outgoing webhooks (`user.online`, `user.offline`, `message.created`,
@@ -60,6 +62,7 @@ export class WebhookService {
   }
 
   private async enqueue(event: DomainEvent): Promise<void> {
+    if (!WEBHOOK_EVENTS.has(event.type)) return;
     // Own keys only: a tenant named `constructor` or `toString` has no entry of its own and uses WEBHOOK_URL.
     const url = (Object.hasOwn(this.options.tenantUrls, event.tenantId) ? this.options.tenantUrls[event.tenantId] : undefined) ?? this.options.url;
     if (!url) return;

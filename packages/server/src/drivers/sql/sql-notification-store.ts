@@ -91,6 +91,16 @@ export class SqlNotificationStore implements NotificationStore {
     return rows.length > 0;
   }
 
+  async markReadWhere(tenantId: string, userId: string, type: string, key: string, value: string, now: Date): Promise<number> {
+    const { rows } = await this.db.query(
+      `update notifications set read_at = $3
+        where tenant_id = $1 and user_id = $2 and read_at is null and type = $4 and (data::json ->> $5) = $6
+        returning 1`,
+      [tenantId, userId, now, type, key, value],
+    );
+    return rows.length;
+  }
+
   async subscribe(tenantId: string, userId: string, topics: string[], now: Date): Promise<string[]> {
     await this.db.query(
       "insert into topic_subscriptions (tenant_id, topic, user_id, created_at) select $1, t, $2, $4 from unnest($3::text[]) as t on conflict do nothing",
