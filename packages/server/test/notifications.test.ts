@@ -87,6 +87,21 @@ describe("notifications", () => {
     expect(notifications[0]).toMatchObject({ topic: "clinic-news", title: "New opening hours" });
   });
 
+  it("a user subscribes to at most 1,000 topics: a request past that is forbidden and subscribes none of its topics", async () => {
+    const { server, connect } = await startServer();
+    const dave = await connect({ sub: "dave", tenant: "acme" });
+    for (let batch = 0; batch < 10; batch++) {
+      const topics = Array.from({ length: 100 }, (_, i) => `t${batch * 100 + i}`);
+      expect((await ok(dave.socket, "notification:subscribe", { topics })).topics).toHaveLength((batch + 1) * 100);
+    }
+    // Topics held already are not counted twice; one new one is one too many.
+    expect((await ok(dave.socket, "notification:subscribe", { topics: ["t0", "t999"] })).topics).toHaveLength(1000);
+    expect(await fails(dave.socket, "notification:subscribe", { topics: ["t5", "fresh"] })).toBe("forbidden");
+    expect((await server.notify("acme", { topic: "fresh", type: "news", title: "nobody subscribed" })).created).toBe(0);
+    await ok(dave.socket, "notification:unsubscribe", { topics: ["t0"] });
+    expect((await ok(dave.socket, "notification:subscribe", { topics: ["fresh"] })).topics).toHaveLength(1000);
+  });
+
   it("notification:subscribe joins the connection to topic:{name}, so backend events there reach it; unsubscribe leaves it", async () => {
     const { server, connect } = await startServer();
     const dave = await connect({ sub: "dave", tenant: "acme" });

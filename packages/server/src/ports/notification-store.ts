@@ -36,6 +36,8 @@ export interface NotificationStore {
   hasUnread(tenantId: string, userId: string, type: string, key: string, value: string, now: Date): Promise<boolean>;
   /** Marks read the user's unread notifications of `type` whose data has `key` = `value`; resolves with how many it marked. */
   markReadWhere(tenantId: string, userId: string, type: string, key: string, value: string, now: Date): Promise<number>;
+  /** The user's topics, sorted. */
+  topics(tenantId: string, userId: string): Promise<string[]>;
   subscribe(tenantId: string, userId: string, topics: string[], now: Date): Promise<string[]>;
   unsubscribe(tenantId: string, userId: string, topics: string[]): Promise<string[]>;
   subscribers(tenantId: string, topic: string): Promise<string[]>;

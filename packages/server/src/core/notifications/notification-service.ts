@@ -14,6 +14,13 @@ import { EVENT_DATA_MAX_DEPTH, nestedDeeperThan } from "../events/events-service
 import type { DomainEvent } from "../domain-events.js";
 import { AppError, issueDetails } from "../errors.js";
 
+/**
+ * Topics one user may subscribe to. Each is a stored row that every topic
+ * notification is copied to, and a channel on the subscribing connection: a
+ * bound keeps one user from growing either without end.
+ */
+export const MAX_TOPICS_PER_USER = 1000;
+
 export interface NotificationServiceDeps {
   store: NotificationStore;
   broker: Broker;
@@ -82,8 +89,15 @@ export class NotificationService {
     return { count: counts.get(caller.userId) ?? 0 };
   }
 
+  /** @throws AppError `forbidden` when the user would pass {@link MAX_TOPICS_PER_USER} (nothing is subscribed then). */
   async subscribe(caller: Caller, topics: string[]): Promise<{ topics: string[] }> {
-    return { topics: await this.deps.store.subscribe(caller.tenantId, caller.userId, [...new Set(topics)], new Date()) };
+    const wanted = new Set(topics);
+    const current = await this.deps.store.topics(caller.tenantId, caller.userId);
+    const added = [...wanted].filter((topic) => !current.includes(topic));
+    if (current.length + added.length > MAX_TOPICS_PER_USER) {
+      throw new AppError("forbidden", `topic limit reached: a user subscribes to at most ${MAX_TOPICS_PER_USER} topics (${current.length} now)`);
+    }
+    return { topics: await this.deps.store.subscribe(caller.tenantId, caller.userId, [...wanted], new Date()) };
   }
 
   async unsubscribe(caller: Caller, topics: string[]): Promise<{ topics: string[] }> {

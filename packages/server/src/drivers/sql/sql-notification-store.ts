@@ -106,15 +106,15 @@ export class SqlNotificationStore implements NotificationStore {
       "insert into topic_subscriptions (tenant_id, topic, user_id, created_at) select $1, t, $2, $4 from unnest($3::text[]) as t on conflict do nothing",
       [tenantId, userId, topics, now],
     );
-    return this.topicsOf(tenantId, userId);
+    return this.topics(tenantId, userId);
   }
 
   async unsubscribe(tenantId: string, userId: string, topics: string[]): Promise<string[]> {
     await this.db.query("delete from topic_subscriptions where tenant_id = $1 and user_id = $2 and topic = any($3::text[])", [tenantId, userId, topics]);
-    return this.topicsOf(tenantId, userId);
+    return this.topics(tenantId, userId);
   }
 
-  private async topicsOf(tenantId: string, userId: string): Promise<string[]> {
+  async topics(tenantId: string, userId: string): Promise<string[]> {
     const { rows } = await this.db.query<{ topic: string }>("select topic from topic_subscriptions where tenant_id = $1 and user_id = $2 order by topic", [tenantId, userId]);
     return rows.map((r) => r.topic);
   }
