@@ -60,7 +60,7 @@ describe("the backend API (API keys)", () => {
     expect(notified).toEqual([]);
   });
 
-  it("missing or wrong keys are 401, bad payloads 400, oversized data 413, and nothing is delivered", async () => {
+  it("missing or wrong keys are 401, bad payloads 400, oversized event or notification data 413, and nothing refused is delivered", async () => {
     const { url, connect } = await startServer({ env: { ...env, MAX_PAYLOAD_BYTES: "200000" } });
     const alice = await connect({ sub: "alice", tenant: "acme" });
     const seen: string[] = [];
@@ -75,8 +75,13 @@ describe("the backend API (API keys)", () => {
     expect(big.body.error.code).toBe("payload_too_large");
     expect((await post(url, "/v1/events", ACME_KEY, { channel: "user:alice", event: "x", data: "y".repeat(300_000) })).status).toBe(413);
     expect((await post(url, "/v1/notifications", ACME_KEY, { userIds: [], type: "x", title: "t" })).status).toBe(400);
+    // Notification data has event data's bound: it is stored per recipient and sent in notification:new.
+    const bigNote = await post(url, "/v1/notifications", ACME_KEY, { userIds: ["alice"], type: "x", title: "t", data: { blob: "y".repeat(70_000) } });
+    expect([bigNote.status, bigNote.body.error.code]).toEqual([413, "payload_too_large"]);
+    expect((await post(url, "/v1/notifications", ACME_KEY, { userIds: ["alice"], type: "x", title: "t", data: { blob: "y".repeat(60_000) } })).status).toBe(201);
     await sleep(100);
-    expect(seen).toEqual([]);
+    expect(seen).toEqual(["notification:new", "notification:unreadCount"]);
+    expect((await ok(alice.socket, "notification:list", {})).notifications).toHaveLength(1);
   });
 
   it("POST /v1/notifications creates and delivers notifications", async () => {

@@ -1,4 +1,5 @@
 import {
+  EVENT_DATA_MAX_BYTES,
   notificationCreateSchema,
   type Notification,
   type NotificationCreatePayload,
@@ -41,7 +42,7 @@ export interface NotificationServiceDeps {
 export class NotificationService {
   constructor(private readonly deps: NotificationServiceDeps) {}
 
-  /** From the app's backend (HTTP API, server SDK). @throws AppError `bad_request` */
+  /** From the app's backend (HTTP API, server SDK). @throws AppError `bad_request`, `payload_too_large` (data over 64 KiB) */
   async create(tenantId: string, input: NotificationCreatePayload | unknown): Promise<{ created: number; notificationIds: string[] }> {
     const parsed = notificationCreateSchema.safeParse(input);
     if (!parsed.success) {
@@ -51,6 +52,9 @@ export class NotificationService {
     const now = new Date();
     // Hostile data nested thousands deep would overflow the stack when stored and delivered (a 500).
     if (nestedDeeperThan(n.data, EVENT_DATA_MAX_DEPTH)) throw new AppError("bad_request", `data is nested deeper than ${EVENT_DATA_MAX_DEPTH} levels`, [{ path: "data", message: "too deeply nested" }]);
+    // Stored once per recipient (up to 1,000) and sent in every notification:new: the bound of event data.
+    const size = n.data === undefined ? 0 : Buffer.byteLength(JSON.stringify(n.data));
+    if (size > EVENT_DATA_MAX_BYTES) throw new AppError("payload_too_large", `notification data is ${size} bytes; the limit is ${EVENT_DATA_MAX_BYTES}`);
     if (n.expiresAt && Date.parse(n.expiresAt) <= now.getTime()) throw new AppError("bad_request", "expiresAt is in the past", [{ path: "expiresAt", message: "in the past" }]);
     const userIds = n.userIds ? [...new Set(n.userIds)] : await this.deps.store.subscribers(tenantId, n.topic!);
     const created = await this.deps.store.create({
