@@ -240,6 +240,36 @@ describe("notifications", () => {
     await pushService.waitFor(2);
   });
 
+  it("a push endpoint is the browser of whoever registered it last, in any tenant; DELETE forgets only the caller's own", async () => {
+    const vapid = webpush.generateVAPIDKeys();
+    const pushService = await startReceiver(() => 201);
+    const { server, url, token } = await startServer({
+      env: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: "mailto:ops@example.com" },
+    });
+    const shared = pushSubscription(`${pushService.url}/push/shared-tablet`);
+    const [frank, gina, hank] = await Promise.all([token({ sub: "frank", tenant: "acme" }), token({ sub: "gina", tenant: "acme" }), token({ sub: "hank", tenant: "globex" })]);
+    const pushesAfter = async (tenant: string, userId: string) => {
+      const before = pushService.received.length;
+      await server.notify(tenant, note([userId], { priority: "high" }));
+      await sleep(300);
+      return pushService.received.length - before;
+    };
+    expect((await registerPush(url, frank, shared)).status).toBe(201);
+    expect((await registerPush(url, gina, shared)).status).toBe(201);
+    expect(await pushesAfter("acme", "frank")).toBe(0);
+    expect(await pushesAfter("acme", "gina")).toBe(1);
+    expect((await registerPush(url, hank, shared)).status).toBe(201);
+    expect(await pushesAfter("acme", "gina")).toBe(0);
+    expect(await pushesAfter("globex", "hank")).toBe(1);
+
+    // Gina no longer holds it: her sign-out is answered alike and leaves Hank's alone.
+    expect((await unregisterPush(url, gina, { endpoint: shared.endpoint })).status).toBe(204);
+    expect(await pushesAfter("globex", "hank")).toBe(1);
+    for (const bad of [{}, { endpoint: "" }, { endpoint: 42 }]) expect((await unregisterPush(url, hank, bad)).status, JSON.stringify(bad)).toBe(400);
+    expect((await unregisterPush(url, hank, { endpoint: shared.endpoint })).status).toBe(204);
+    expect(await pushesAfter("globex", "hank")).toBe(0);
+  });
+
   it("a push subscription that could never be pushed to is 400 bad_request: an endpoint that is not https, keys that are not Web Push keys", async () => {
     const vapid = webpush.generateVAPIDKeys();
     const { url, token } = await startServer({ env: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: "mailto:ops@example.com" } });
@@ -286,5 +316,13 @@ function registerPush(url: string, token: string, subscription: unknown): Promis
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify(subscription),
+  });
+}
+
+function unregisterPush(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/v1/push-subscriptions`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
   });
 }

@@ -49,7 +49,7 @@ describe(`SQL driver (${testDb})`, () => {
     const env = databaseEnv();
     const dbs = await Promise.all([open(env), open(env), open(env)]);
     const applied = await Promise.all(dbs.map((db) => migrate(db)));
-    expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(applied.flat().sort((a, b) => a - b)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
   it.runIf(testDb === "pglite")("PGlite keeps data in DATA_DIR across restarts", async () => {

@@ -41,6 +41,7 @@ export interface NotificationStore {
   subscribe(tenantId: string, userId: string, topics: string[], now: Date): Promise<string[]>;
   unsubscribe(tenantId: string, userId: string, topics: string[]): Promise<string[]>;
   subscribers(tenantId: string, topic: string): Promise<string[]>;
+  /** Stores (or refreshes) the user's subscription; an endpoint is one browser's, so any other user or tenant holding it loses it. */
   addPushSubscription(tenantId: string, userId: string, subscription: PushSubscription, now: Date): Promise<void>;
   pushSubscriptions(tenantId: string, userId: string): Promise<PushSubscription[]>;
   removePushSubscription(tenantId: string, userId: string, endpoint: string): Promise<void>;

@@ -30,8 +30,8 @@ export const REQUEST_FAMILIES: Record<string, string> = {
   "call:signal": "signal",
   "call:quality": "quality",
   "notification:list": "read",
-  // REST only (GET /v1/calls): no socket request has this name. POST /v1/push-subscriptions
-  // spends "push:subscribe", which is in no family here and so counts as "other".
+  // REST only (GET /v1/calls): no socket request has this name. POST and DELETE /v1/push-subscriptions
+  // spend "push:subscribe" and "push:unsubscribe", which are in no family here and so count as "other".
   "call:history": "read",
   "notification:getUnreadCount": "read",
   "notification:read": "receipt",

@@ -113,6 +113,11 @@ export class NotificationService {
     await this.deps.store.addPushSubscription(caller.tenantId, caller.userId, subscription, new Date());
   }
 
+  /** Forgets the caller's subscription for `endpoint` (sign-out on that device); others' are untouched. Idempotent. */
+  async removePushSubscription(caller: Caller, endpoint: string): Promise<void> {
+    await this.deps.store.removePushSubscription(caller.tenantId, caller.userId, endpoint);
+  }
+
   /**
    * Chat raises a notification for participants with no connection: type
    * `message`, naming the sender and conversation, never the text. One unread

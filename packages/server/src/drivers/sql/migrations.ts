@@ -8,6 +8,7 @@ import { migration006 } from "./migrations/006-notifications.js";
 import { migration007 } from "./migrations/007-api-keys.js";
 import { migration008 } from "./migrations/008-crisis-alerts.js";
 import { migration009 } from "./migrations/009-audit-log.js";
+import { migration010 } from "./migrations/010-push-endpoint.js";
 
 /** One forward-only schema change. Never edit a released one: add the next. */
 export interface Migration {
@@ -17,7 +18,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. */
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010];
 
 /** Arbitrary constant naming Switchboard's migration lock among other advisory locks. */
 const MIGRATION_LOCK_KEY = 7_346_221_001;

@@ -125,8 +125,12 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async addPushSubscription(tenantId: string, userId: string, s: PushSubscription, now: Date): Promise<void> {
+    // One statement: the endpoint's earlier holders (any user, any tenant) lose it as this user gains it.
     await this.db.query(
-      `insert into push_subscriptions (tenant_id, user_id, endpoint, p256dh, auth, created_at) values ($1, $2, $3, $4, $5, $6)
+      `with taken as (
+         delete from push_subscriptions where endpoint = $3 and not (tenant_id = $1 and user_id = $2)
+       )
+       insert into push_subscriptions (tenant_id, user_id, endpoint, p256dh, auth, created_at) values ($1, $2, $3, $4, $5, $6)
        on conflict (tenant_id, user_id, endpoint) do update set p256dh = excluded.p256dh, auth = excluded.auth`,
       [tenantId, userId, s.endpoint, s.keys.p256dh, s.keys.auth, now],
     );

@@ -55,9 +55,13 @@ const pushSubscriptionSchema = z.object({
   }),
 });
 
+/** `DELETE /v1/push-subscriptions { endpoint }`: any endpoint string names at most one of the caller's rows. */
+const pushUnsubscribeSchema = z.object({ endpoint: z.string().min(1).max(2000) });
+
 /**
  * Notification routes for end users (user token): `GET /v1/notifications`,
- * `PUT /v1/notifications/{id}/read`, `POST /v1/push-subscriptions`.
+ * `PUT /v1/notifications/{id}/read`, `POST /v1/push-subscriptions`,
+ * `DELETE /v1/push-subscriptions`.
  */
 export function registerNotificationUserRoutes(app: FastifyInstance, notifications: NotificationService, verifier: TokenVerifier, guard: RequestGuard, audit: UserRequestAudit): void {
   app.register(async (scope) => {
@@ -82,6 +86,12 @@ export function registerNotificationUserRoutes(app: FastifyInstance, notificatio
     scope.post("/v1/push-subscriptions", userRoute(guard, "push:subscribe"), async (request, reply) => {
       await notifications.addPushSubscription(callerOf(request), parseInput(pushSubscriptionSchema, request.body));
       return reply.code(201).send({ ok: true });
+    });
+
+    scope.delete("/v1/push-subscriptions", userRoute(guard, "push:unsubscribe"), async (request, reply) => {
+      const { endpoint } = parseInput(pushUnsubscribeSchema, request.body);
+      await notifications.removePushSubscription(callerOf(request), endpoint);
+      return reply.code(204).send();
     });
   });
 }
