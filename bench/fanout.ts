@@ -70,7 +70,7 @@ import { mapLimited } from "./lib/limited.js";
 import { argChoice, argValue, runHeader, writeRun, sinceStart } from "./lib/report.js";
 import { ROOM, TARGET_NAMES, httpPeerPublisher, startTarget, type Target } from "./lib/targets.js";
 import { benchSwitchboardEnv } from "./lib/server-process.js";
-import { processCpuSeconds } from "./lib/stats.js";
+import { geometricMean, processCpuSeconds, signTestTwoSided } from "./lib/stats.js";
 
 const args = process.argv.slice(2);
 const arg = (name: string) => argValue(args, name);
@@ -461,6 +461,37 @@ function overRounds(rows: typeof results) {
   return out;
 }
 
+/**
+ * Every cell's rounds pooled, one pair per round (a server against plain
+ * Socket.IO in the same round, back to back): in how many pairs its p99 was at
+ * or under plain's, the sign test's p for that split, the geometric mean of
+ * the p99 ratios, and in how many pairs its server CPU was at or under. One
+ * cell's four rounds cannot tell a 10% difference from this machine's noise;
+ * the pooled pairs of a run (24 with the default cells) are the reading of
+ * "p99 no worse than plain Socket.IO at the same rate". Raw ws, when run,
+ * shows how far the ceiling itself moves by the same measure.
+ */
+function pooledPairs(rows: typeof results) {
+  const out = [];
+  for (const name of TARGETS.filter((t) => t !== "socketio")) {
+    const ratios: number[] = [];
+    let p99AtOrUnder = 0;
+    let cpuAtOrUnder = 0;
+    for (const row of rows.filter((r) => r.target === name)) {
+      const plain = rows.find((r) => r.target === "socketio" && r.subscribers === row.subscribers && r.round === row.round && r.steps[0]!.rate === row.steps[0]!.rate);
+      if (!plain) continue;
+      const [mine, theirs] = [row.steps[0]!, plain.steps[0]!];
+      ratios.push(mine.latencyMs.p99 / theirs.latencyMs.p99);
+      if (mine.latencyMs.p99 <= theirs.latencyMs.p99) p99AtOrUnder++;
+      if (mine.serverCpuPercent <= theirs.serverCpuPercent) cpuAtOrUnder++;
+    }
+    if (ratios.length === 0) continue;
+    const round2 = (v: number) => Math.round(v * 100) / 100;
+    out.push({ target: name, pairs: ratios.length, p99AtOrUnder, signTestP: round2(signTestTwoSided(ratios.length, p99AtOrUnder)), p99RatioGeometricMean: round2(geometricMean(ratios)), serverCpuAtOrUnder: cpuAtOrUnder });
+  }
+  return out;
+}
+
 const FRESH_PER_SIZE = args.includes("--fresh-per-size");
 const DESCENDING = [...new Set(SIZES)].sort((a, b) => b - a);
 const { results, shrinks } = FRESH_PER_SIZE
@@ -474,7 +505,7 @@ const run = {
   ...(shrinks && { shrinks }),
   results,
   sameRate: ROUNDS > 1 ? [] : sameRate(results),
-  ...(ROUNDS > 1 && { overRounds: overRounds(results) }),
+  ...(ROUNDS > 1 && { overRounds: overRounds(results), pooled: pooledPairs(results) }),
 };
 const file = await writeRun(run);
 
@@ -507,6 +538,12 @@ if (run.overRounds) {
       const verdict = name === "switchboard" ? ` ${row.switchboardP99VsPlain ?? "-"} | ${row.switchboardRoundsAtOrBelowPlain ?? "-"} of ${ROUNDS} |` : " | |";
       console.log(`| ${row.subscribers} | ${row.rate}/s | ${name} | ${t.p50} | ${t.p99} | ${t.p99ByRound.join(", ")} | ${t.serverCpuByRound.map((c) => `${c}%`).join(", ")} | ${t.heartbeatsByRound.join(", ")} |${verdict}`);
     }
+  }
+}
+if (run.pooled) {
+  console.log(`\nevery cell's rounds pooled, one pair per round against plain Socket.IO (sign test: p under 0.05 tells the two apart):\n`);
+  for (const p of run.pooled) {
+    console.log(`- ${p.target}: p99 at or under plain's in ${p.p99AtOrUnder} of ${p.pairs} pairs (sign test p = ${p.signTestP}); p99 ratio, geometric mean ${p.p99RatioGeometricMean}; server CPU at or under plain's in ${p.serverCpuAtOrUnder} of ${p.pairs}`);
   }
 }
 if (run.sameRate.length > 0) {

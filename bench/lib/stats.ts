@@ -117,3 +117,25 @@ export async function processWriteSyscalls(pid: number): Promise<number> {
   const io = await readFile(`/proc/${pid}/io`, "utf8");
   return Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? Number.NaN);
 }
+
+/**
+ * Two-sided sign test: the chance, were two servers alike (each paired round
+ * a coin toss), of a split at least as uneven as `atOrUnder` of `pairs`.
+ * Small (under 0.05) means the rounds tell the servers apart; large means
+ * they do not.
+ */
+export function signTestTwoSided(pairs: number, atOrUnder: number): number {
+  const k = Math.min(atOrUnder, pairs - atOrUnder);
+  let tail = 0;
+  let choose = 1;
+  for (let i = 0; i <= k; i++) {
+    tail += choose / 2 ** pairs;
+    choose = (choose * (pairs - i)) / (i + 1);
+  }
+  return Math.min(1, 2 * tail);
+}
+
+/** The geometric mean of ratios (a 0.5 and a 2.0 average to 1.0, as they should). */
+export function geometricMean(ratios: readonly number[]): number {
+  return Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
+}
