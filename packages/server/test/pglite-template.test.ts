@@ -1,10 +1,12 @@
 import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { describe, expect, it } from "vitest";
 import { PgliteDatabase } from "../src/drivers/sql/pglite-database.js";
 import { PgliteTemplate } from "../src/drivers/sql/pglite-template.js";
+import { LOCK_FILE } from "../src/drivers/sql/data-dir-lock.js";
 import { openDatabase } from "../src/drivers/sql/open-database.js";
 import { onCleanup, testDb } from "./support/server-harness.js";
 
@@ -45,6 +47,23 @@ describe.skipIf(testDb === "postgres")("PGlite databases made from a template", 
     const inDirectory = await opened(PgliteDatabase.open(dataDir, template));
     expect(await tables(inDirectory)).toEqual(["marker"]);
     await inDirectory.exec("insert into marker values (1)");
+  });
+
+  it("a template never holds a data directory's own files: a new DATA_DIR's lock and development secret stay its own", async () => {
+    const template = new PgliteTemplate(await scratch());
+    const first = await scratch();
+    await writeFile(join(first, "dev-jwt-secret"), "the first install's secret\n");
+    // No template yet: opening a new directory makes one.
+    await opened(PgliteDatabase.open(first, template));
+    const entries = gunzipSync(await readFile(template.file!)).toString("latin1");
+    expect(entries).toContain("PG_VERSION");
+    expect(entries).not.toContain("dev-jwt-secret");
+    expect(entries).not.toContain(LOCK_FILE);
+
+    const second = await scratch();
+    await opened(PgliteDatabase.open(second, template));
+    expect(await readdir(second)).not.toContain("dev-jwt-secret");
+    expect(await readdir(second)).toContain(LOCK_FILE);
   });
 
   it("an existing data directory opens as it is, not from the template", async () => {

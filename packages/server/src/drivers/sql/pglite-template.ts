@@ -18,9 +18,13 @@ import { PGlite } from "@electric-sql/pglite";
  * on the copy as on a database made by `initdb`.
  *
  * The template is per PGlite version (the data directory's format follows the
- * PostgreSQL build inside it). A template that cannot be read or loaded is
- * removed and the database made by `initdb`, which also writes a new template:
- * the cache only ever saves time.
+ * PostgreSQL build inside it), and always made by `initdb` in memory, never by
+ * dumping a data directory: a dump holds every file of its directory, and a
+ * `DATA_DIR` also holds this process's lock and the development JWT secret,
+ * which a copy would carry into every later new directory (a foreign lock
+ * that lets a second process in, another install's secret). A template that
+ * cannot be read or loaded is removed and made again; the cache only ever
+ * saves time.
  */
 export class PgliteTemplate {
   /** The tarball's path; `undefined` when templates are off. */
@@ -28,37 +32,51 @@ export class PgliteTemplate {
 
   /** `cacheDir` holds the tarball; `undefined` turns templates off. */
   constructor(cacheDir: string | undefined) {
-    this.file = cacheDir === undefined ? undefined : join(cacheDir, `pglite-${pgliteVersion()}-initdb.tar.gz`);
+    // "v2": templates of the first format (`-initdb.tar.gz`) could be dumps of a data directory, with its lock and secret.
+    this.file = cacheDir === undefined ? undefined : join(cacheDir, `pglite-${pgliteVersion()}-initdb.v2.tar.gz`);
   }
 
   /**
-   * Opens a database in `dataDir` (or in memory, `undefined`): from the
-   * template when the directory holds no database yet and a template exists;
-   * otherwise as PGlite does, and then, if it was new, saves it as the
-   * template before anything else is written to it.
+   * Opens a database in `dataDir` (or in memory, `undefined`). One that holds
+   * no database yet is loaded from the template, which is made first (by
+   * `initdb` in memory) when there is none or the one there cannot be loaded.
+   * An existing database opens as PGlite opens it.
    */
   async create(dataDir: string | undefined): Promise<PGlite> {
     const isNew = dataDir === undefined || !existsSync(join(dataDir, "PG_VERSION"));
     if (!isNew || this.file === undefined) return PGlite.create(dataDir);
-    const template = await this.read();
-    if (template) {
-      // What the directory held before (the lock file, a development secret): kept if the load fails.
-      const before = dataDir === undefined ? [] : await readdir(dataDir);
+    // What the directory held before (the lock file, a development secret): kept if a load fails.
+    const before = dataDir === undefined ? [] : await readdir(dataDir);
+    for (const source of [() => this.read(), () => this.build()]) {
+      const template = await source();
+      if (!template) continue;
       try {
         return await PGlite.create({ dataDir, loadDataDir: template });
       } catch {
-        // A tarball from a broken write or another build: removed, with what its load wrote, and made again below.
+        // A tarball from a broken write or another build: removed, with what its load wrote.
         await rm(this.file, { force: true });
         if (dataDir !== undefined) await removeAddedEntries(dataDir, before);
       }
     }
-    const db = await PGlite.create(dataDir);
+    return PGlite.create(dataDir);
+  }
+
+  /** A new template: `initdb` in memory, so the tarball holds PostgreSQL's files and nothing else. Saved when it can be. */
+  private async build(): Promise<Blob | undefined> {
+    let db: PGlite | undefined;
     try {
-      await this.save(await db.dumpDataDir("gzip"));
-    } catch {
+      db = await PGlite.create();
+      const tarball = await db.dumpDataDir("gzip");
       // Not cached (a read-only home, a full disk): the next new database runs initdb again.
+      await this.save(tarball).catch(() => {});
+      // The first format's template, if any, may hold another directory's secret: not left lying in the cache.
+      await rm(this.file!.replace(/\.v2\.tar\.gz$/, ".tar.gz"), { force: true }).catch(() => {});
+      return tarball;
+    } catch {
+      return undefined;
+    } finally {
+      await db?.close();
     }
-    return db;
   }
 
   private async read(): Promise<Blob | undefined> {
