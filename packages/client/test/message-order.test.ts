@@ -35,6 +35,60 @@ describe("message sequencer", () => {
     expect(sequencer.lastSeq(conversation.id)).toBe(7);
   });
 
+  it("a message held back behind a gap and deleted meanwhile is emitted as the fetched tombstone, never with its body", async () => {
+    const alice = await sdkClient(server(), { sub: "held-alice" });
+    const conversation = await alice.chat.createConversation({ type: "direct", participantIds: ["held-bob"] });
+    const sent: Message[] = [];
+    for (let i = 1; i <= 3; i++) sent.push(await alice.chat.send(conversation.id, `m${i} secret`));
+    await alice.chat.delete(sent[2]!.id);
+
+    const connection = new Connection({ url: server().url, token: await server().token({ sub: "held-bob" })});
+    onCleanup(async () => connection.close());
+    await connection.whenConnected();
+    const sequencer = new MessageSequencer(connection);
+    const emitted: Message[] = [];
+    sequencer.events.on("message", (m) => emitted.push(m));
+    sequencer.baseline(conversation.id, 1);
+    // The live copy of 3, from before its deletion, arrives ahead of 2.
+    sequencer.accept(sent[2]!);
+    await until(() => emitted.length === 2, 5000, "the gap to be filled");
+    expect(emitted.map((m) => [m.seq, m.body, Boolean(m.deletedAt)])).toEqual([
+      [2, "m2 secret", false],
+      [3, "", true],
+    ]);
+  });
+
+  it("a conversation view ignores an edit of a message older than it loaded, so loadOlder skips none", async () => {
+    const alice = await sdkClient(server(), { sub: "edit-alice" });
+    const conversation = await alice.chat.createConversation({ type: "direct", participantIds: ["edit-bob"] });
+    const token = await server().token({ sub: "edit-alice" });
+    const ids: string[] = [];
+    for (let i = 1; i <= 70; i++) {
+      const res = await fetch(`${server().url}/v1/conversations/${conversation.id}/messages`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ body: `m${i}` }),
+      });
+      ids.push(((await res.json()) as { message: Message }).message.id);
+    }
+    const bob = await sdkClient(server(), { sub: "edit-bob" });
+    const view = bob.chat.conversation(conversation.id);
+    await view.load();
+    expect(view.getSnapshot().messages[0]!.seq).toBe(21);
+    const edits: number[] = [];
+    bob.chat.onMessageChange((change) => change.kind === "updated" && edits.push(change.message.seq));
+    await alice.chat.edit(ids[4]!, "m5, edited");
+    await alice.chat.edit(ids[69]!, "m70, edited");
+    await until(() => edits.length === 2, 5000, "both edits");
+    expect(view.getSnapshot().messages.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 21));
+    expect(view.getSnapshot().messages.at(-1)!.body).toBe("m70, edited");
+    await view.loadOlder();
+    const { messages, hasOlder } = view.getSnapshot();
+    expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
+    expect(messages[4]!.body).toBe("m5, edited");
+    expect(hasOlder).toBe(false);
+  });
+
   it("pages through gaps longer than one history page", async () => {
     const alice = await sdkClient(server(), { sub: "page-alice" });
     const conversation = await alice.chat.createConversation({ type: "direct", participantIds: ["page-bob"] });

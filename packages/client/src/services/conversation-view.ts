@@ -83,7 +83,7 @@ export class ConversationView {
     this.unsubscribers.push(
       sequencer.events.on("message", mine((m: Message) => this.merge([m]))),
       outbox.events.on("change", () => this.update({ pending: outbox.pending(conversationId) })),
-      changes.on("updated", (message) => message.conversationId === conversationId && this.merge([message])),
+      changes.on("updated", mine((m: Message) => this.updated(m))),
       changes.on("deleted", mine((e) => this.markDeleted(e.seq))),
       connection.on("message:read", mine((e) => this.receipt("readUpTo", e.userId, e.upToSeq))),
       connection.on("message:delivered", mine((e) => this.receipt("deliveredUpTo", e.userId, e.upToSeq))),
@@ -194,6 +194,19 @@ export class ConversationView {
     if (!changed) return Object.keys(extra).length ? this.update(extra) : undefined;
     const sorted = [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
     this.update({ ...extra, messages: sorted, ...("error" in this.state && { error: undefined }) });
+  }
+
+  /**
+   * An edit of a loaded message, or of one past the newest loaded (the
+   * sequencer's stream fills the seqs before it). One older than the oldest
+   * loaded is not taken in: `loadOlder` pages from the oldest message shown,
+   * and paging from it would skip every message between the two; the page
+   * that brings it has the edit.
+   */
+  private updated(message: Message): void {
+    const oldest = this.state.messages[0];
+    if (!this.bySeq.has(message.seq) && (!oldest || message.seq < oldest.seq)) return;
+    this.merge([message]);
   }
 
   private markDeleted(seq: number): void {

@@ -150,6 +150,10 @@ export class MessageSequencer {
           const before = track.lastSeq;
           for (;;) {
             const { messages, hasMore } = await this.history(conversationId, track.lastSeq);
+            // A copy held back arrived live before this page was read: the page's is as new or newer (an
+            // edit, a deletion's tombstone). Swapped in first, since delivering the page's first message
+            // releases what is held behind it before the page's own copies come up.
+            for (const message of messages) if (track.ahead.has(message.seq)) track.ahead.set(message.seq, message);
             for (const message of messages) this.accept(message);
             if (!hasMore || messages.length === 0) break;
           }
