@@ -16,12 +16,25 @@ export class ChannelsService {
   private readonly joined = new RefCounts();
   /** Channels the server confirmed on the current connection's lineage. */
   private readonly confirmed = new Set<string>();
+  /** Joins on the wire, by channel: a second join of the channel waits for the first one's answer. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * Channels the server had confirmed and this client left while disconnected
+   * (nothing can be sent then). A recovered session still holds them, so they
+   * are left once it is back; a new session never had them.
+   */
+  private readonly leftOffline = new Set<string>();
 
   constructor(private readonly connection: Connection) {
     connection.events.on("connected", (event, reconnect) => {
-      if (reconnect && event.recovered) return;
-      if (reconnect) this.confirmed.clear();
-      for (const room of this.joined.keys()) if (!this.confirmed.has(room)) void this.request(room).catch(() => {});
+      if (reconnect && event.recovered) {
+        for (const room of this.leftOffline) if (!this.joined.has(room)) void this.connection.request("room:leave", { room }).catch(() => {});
+      } else if (reconnect) {
+        this.confirmed.clear();
+      }
+      this.leftOffline.clear();
+      // Wanted but not held by this session: joined while offline (`unavailable`), or all of them after a new session.
+      for (const room of this.joined.keys()) if (!this.confirmed.has(room) && !this.inFlight.has(room)) void this.track(room).catch(() => {});
     });
   }
 
@@ -33,25 +46,39 @@ export class ChannelsService {
    */
   async join(channel: string): Promise<void> {
     const first = this.joined.add(channel);
-    if (!first) return;
+    // A later holder shares the answer of a join still on the wire: refused, it is refused for both.
+    const answer = first ? this.track(channel) : this.inFlight.get(channel);
+    if (!answer) return;
     try {
-      await this.request(channel);
+      await answer;
     } catch (err) {
       if ((err as { code?: string }).code !== "unavailable") this.joined.remove(channel);
       throw err;
     }
   }
 
-  private async request(room: string): Promise<void> {
-    await this.connection.request("room:join", { room });
-    if (this.joined.keys().includes(room)) this.confirmed.add(room);
+  /** Sends `room:join`, recorded in {@link inFlight} until answered. */
+  private track(room: string): Promise<void> {
+    const answer = this.request(room);
+    this.inFlight.set(room, answer);
+    const settled = () => {
+      if (this.inFlight.get(room) === answer) this.inFlight.delete(room);
+    };
+    answer.then(settled, settled);
+    return answer;
   }
 
-  /** Leaves a channel once its last holder leaves. */
+  private async request(room: string): Promise<void> {
+    await this.connection.request("room:join", { room });
+    if (this.joined.has(room)) this.confirmed.add(room);
+  }
+
+  /** Leaves a channel once its last holder leaves (while disconnected: once the session is back, if it kept it). */
   async leave(channel: string): Promise<void> {
     if (!this.joined.remove(channel)) return;
-    this.confirmed.delete(channel);
+    const held = this.confirmed.delete(channel);
     if (this.connection.status === "connected") await this.connection.request("room:leave", { room: channel });
+    else if (held) this.leftOffline.add(channel);
   }
 
   async participants(channel: string): Promise<Participant[]> {
