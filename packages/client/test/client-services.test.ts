@@ -60,6 +60,31 @@ describe("client SDK services", () => {
     await expect(ca.notifications.markRead("00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it("notifications: the feed marks read what was read elsewhere, a conversation read to its end included", async () => {
+    const [a, b] = ["feedread-a", "feedread-b"];
+    const ca = await sdkClient(server(), { sub: a, name: "A" });
+    await ca.ready();
+    const conversation = await ca.chat.createConversation({ type: "direct", participantIds: [b] });
+    // B is away: the message raises a `message` notification; an app notification comes too.
+    const sent = await ca.chat.send(conversation.id, "hello");
+    await server().server.notify("default", { userIds: [b], type: "lab.result", title: "Lab result ready" });
+    const cb = await sdkClient(server(), { sub: b, name: "B" });
+    const other = await sdkClient(server(), { sub: b, name: "B" });
+    await Promise.all([cb.ready(), other.ready()]);
+    await cb.notifications.start();
+    const unreadTypes = () => cb.notifications.getSnapshot().notifications.filter((n) => !n.readAt).map((n) => n.type);
+    expect(unreadTypes()).toEqual(["lab.result", "message"]);
+
+    // Read on B's other device: the feed here hears only the count, and re-reads which ones.
+    await other.chat.markRead(conversation.id, sent.seq);
+    await until(() => unreadTypes().length === 1, 5000, "the message notification to be read in the feed");
+    expect(unreadTypes()).toEqual(["lab.result"]);
+    expect(cb.notifications.getSnapshot().unreadCount).toBe(1);
+    await other.notifications.markAllRead();
+    await until(() => unreadTypes().length === 0, 5000, "every notification to be read in the feed");
+    expect(cb.notifications.getSnapshot().unreadCount).toBe(0);
+  });
+
   it("calls: initiate rings the callee, accept and signal relay, end reaches both", async () => {
     const { a, b, ca, cb } = await pair("call");
     const incoming = new Promise<string>((resolve) => cb.calls.on("call:incoming", ({ call }) => resolve(call.id)));

@@ -28,7 +28,12 @@ export class NotificationsService {
       if (!this.started || this.state.notifications.some((n) => n.id === notification.id)) return;
       this.update({ notifications: [notification, ...this.state.notifications] });
     });
-    connection.on("notification:unreadCount", ({ count }) => this.started && this.update({ unreadCount: count }));
+    connection.on("notification:unreadCount", ({ count }) => {
+      if (!this.started) return;
+      this.update({ unreadCount: count });
+      // Fewer unread than the feed shows: some were read elsewhere (another device, a conversation read to its end).
+      if (count < this.state.notifications.filter((n) => !n.readAt).length) void this.reconcileRead(count).catch(() => {});
+    });
     connection.events.on("resync", () => {
       if (this.started) void this.refresh().catch(() => {});
     });
@@ -98,15 +103,40 @@ export class NotificationsService {
     this.update({ loading: true });
     try {
       const [page, count] = await Promise.all([this.list(), this.unreadCount()]);
-      this.update({ notifications: page.notifications, hasMore: page.hasMore, unreadCount: count, loading: false });
+      // A `notification:new` that came while the page was read and is newer than all of it stays in the feed.
+      const inPage = new Set(page.notifications.map((n) => n.id));
+      const newest = page.notifications[0];
+      const arrived = this.state.notifications.filter((n) => !inPage.has(n.id) && (!newest || later(n, newest)));
+      this.update({ notifications: [...arrived, ...page.notifications], hasMore: page.hasMore, unreadCount: count, loading: false });
     } catch (err) {
       this.update({ loading: false });
       throw err;
     }
   }
 
+  /**
+   * Marks read in the feed what the server no longer counts unread: everything
+   * when the count is 0; otherwise what is missing from the newest unread page,
+   * down to that page's oldest (older ones it cannot speak for).
+   */
+  private async reconcileRead(count: number): Promise<void> {
+    const readAt = new Date().toISOString();
+    const markRead = (stillUnread: (n: Notification) => boolean) =>
+      this.update({ notifications: this.state.notifications.map((n) => (n.readAt || stillUnread(n) ? n : { ...n, readAt })) });
+    if (count === 0) return markRead(() => false);
+    const page = await this.list({ unreadOnly: true, limit: 100 });
+    const unread = new Set(page.notifications.map((n) => n.id));
+    const oldest = page.notifications.at(-1);
+    markRead((n) => unread.has(n.id) || (page.hasMore && oldest !== undefined && !later(n, oldest) && n.id !== oldest.id));
+  }
+
   private update(patch: Partial<NotificationsSnapshot>): void {
     this.state = { ...this.state, ...patch };
     this.changes.emit("change");
   }
+}
+
+/** Whether `a` comes before `b` in the server's newest-first order (by `createdAt`, then `id`). */
+function later(a: Notification, b: Notification): boolean {
+  return a.createdAt > b.createdAt || (a.createdAt === b.createdAt && a.id > b.id);
 }
