@@ -165,6 +165,20 @@ describe("client SDK: offline outbox and gapless history", () => {
     expect(aliceSees.map((m) => m.body)).toEqual(["n1", "n2", "n3"]);
   });
 
+  it("an app that lists conversations as soon as it is back still gets every message of one created while away", async () => {
+    const { proxy, alice, bob, aliceSees } = await cutOffPair("listed");
+    proxy.cut();
+    await nextStatus(alice, "reconnecting");
+    const group = await bob.chat.createConversation({ type: "group", participantIds: ["listed-alice"], title: "New" });
+    for (const body of ["n1", "n2"]) await bob.chat.send(group.id, body);
+    const listed = new Promise((resolve) => alice.onStatus((status) => status === "connected" && resolve(alice.chat.listConversations())));
+    proxy.restore();
+    await listed;
+    await until(() => aliceSees.length === 2, 5000, "the new conversation's messages");
+    await sleep(200);
+    expect(aliceSees.map((m) => m.body)).toEqual(["n1", "n2"]);
+  });
+
   it("a send whose ack is lost is retried with the same clientMessageId and stored once", async () => {
     const { proxy, alice, bob } = await cutOffPair("ack");
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["ack-alice"] });

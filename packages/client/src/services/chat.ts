@@ -159,13 +159,13 @@ export class ChatService {
   /** The caller's conversations, most recent activity first, with `lastMessage` and `unreadCount`. */
   async listConversations(options: { limit?: number; before?: string } = {}): Promise<ConversationSummary[]> {
     const { conversations } = await this.connection.request("conversation:list", options);
-    for (const c of conversations) this.sequencer.baseline(c.id, c.lastSeq);
+    for (const c of conversations) this.sequencer.listed(c);
     return conversations;
   }
 
   async getConversation(conversationId: string): Promise<ConversationSummary> {
     const { conversation } = await this.connection.request("conversation:get", { conversationId });
-    this.sequencer.baseline(conversation.id, conversation.lastSeq);
+    this.sequencer.listed(conversation);
     return conversation;
   }
 

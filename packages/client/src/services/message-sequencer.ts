@@ -71,6 +71,19 @@ export class MessageSequencer {
     }
   }
 
+  /**
+   * A conversation the app read from the server (`conversation:list`,
+   * `conversation:get`): started as {@link resync} starts it. One created for
+   * the user while this client was away and not tracked yet is fetched from
+   * its first message, so an app that lists conversations as soon as it is
+   * back does not start it at its current seq before the resync sees it.
+   */
+  listed(conversation: { id: string; lastSeq: number; createdAt: string }): void {
+    if (this.tracks.has(conversation.id) || !this.createdSinceStart(conversation.createdAt)) return this.baseline(conversation.id, conversation.lastSeq);
+    this.tracks.set(conversation.id, { lastSeq: 0, ahead: new Map(), fetching: undefined });
+    if (conversation.lastSeq > 0) void this.fill(conversation.id);
+  }
+
   /** Feeds one message; it is emitted now, later (after a gap is filled), or never (a duplicate). */
   accept(message: Message): void {
     let track = this.tracks.get(message.conversationId);
