@@ -179,6 +179,30 @@ describe("client SDK: offline outbox and gapless history", () => {
     expect(aliceSees.map((m) => m.body)).toEqual(["n1", "n2"]);
   });
 
+  it("a message sent and deleted while away is not announced as new; a view shows its tombstone in its place", async () => {
+    const { proxy, alice, bob, aliceSees } = await cutOffPair("gone");
+    const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["gone-alice"] });
+    await bob.chat.send(conversation.id, "before");
+    await until(() => aliceSees.length === 1, 5000, "the first message");
+    const view = alice.chat.conversation(conversation.id);
+    await view.load();
+    proxy.cut();
+    await nextStatus(alice, "reconnecting");
+    const gone = await bob.chat.send(conversation.id, "sent in error");
+    await bob.chat.delete(gone.id);
+    await bob.chat.send(conversation.id, "after");
+    proxy.restore();
+    await until(() => aliceSees.some((m) => m.body === "after"), 5000, "the message after");
+    await sleep(200);
+    expect(aliceSees.map((m) => m.body)).toEqual(["before", "after"]);
+    await until(() => view.getSnapshot().messages.length === 3, 5000, "the view to catch up");
+    expect(view.getSnapshot().messages.map((m) => [m.seq, m.body, Boolean(m.deletedAt)])).toEqual([
+      [1, "before", false],
+      [2, "", true],
+      [3, "after", false],
+    ]);
+  });
+
   it("a send whose ack is lost is retried with the same clientMessageId and stored once", async () => {
     const { proxy, alice, bob } = await cutOffPair("ack");
     const conversation = await bob.chat.createConversation({ type: "direct", participantIds: ["ack-alice"] });

@@ -184,7 +184,9 @@ export class ChatService {
 
   /** Listens to a chat event; `message:new` is gapless, ordered and deduplicated. */
   on<K extends ChatEventName>(event: K, handler: (data: ServerEventData<K>) => void): Unsubscribe {
-    if (event === "message:new") return this.sequencer.events.on("message", (message) => (handler as (d: { message: Message }) => void)({ message }));
+    // A message deleted before this client got it (while away, or held behind a gap) is no news:
+    // its tombstone keeps the sequencer's order and shows in views, but is not announced as new.
+    if (event === "message:new") return this.sequencer.events.on("message", (message) => !message.deletedAt && (handler as (d: { message: Message }) => void)({ message }));
     return this.connection.on(event, handler);
   }
 
