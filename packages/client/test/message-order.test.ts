@@ -2,22 +2,31 @@ import { describe, expect, it } from "vitest";
 import type { Message } from "@switchboard/client";
 import { Connection } from "../src/connection.js";
 import { MessageSequencer } from "../src/services/message-sequencer.js";
+import { SwitchboardError } from "../src/errors.js";
 import { onCleanup } from "../../server/test/support/server-harness.js";
 import { sdkClient, sharedServer, until } from "./support/sdk.js";
 
 // The gap test writes 230 messages in bulk over REST, which spends the sender's `message` rate limit.
 const server = sharedServer({ env: { RATE_LIMITS: "message=1000/10" } });
 
+/**
+ * Alice sends `count` messages to `{tag}-bob` in a new direct conversation;
+ * Bob's own connection (connected) is returned for a sequencer to read through.
+ */
+async function sentToBob(tag: string, count: number) {
+  const alice = await sdkClient(server(), { sub: `${tag}-alice` });
+  const conversation = await alice.chat.createConversation({ type: "direct", participantIds: [`${tag}-bob`] });
+  const sent: Message[] = [];
+  for (let i = 1; i <= count; i++) sent.push(await alice.chat.send(conversation.id, `m${i}`));
+  const connection = new Connection({ url: server().url, token: await server().token({ sub: `${tag}-bob` }) });
+  onCleanup(async () => connection.close());
+  await connection.whenConnected();
+  return { alice, conversation, sent, connection };
+}
+
 describe("message sequencer", () => {
   it("holds back messages that arrive ahead of a gap, fetches the gap, and emits each seq once in order", async () => {
-    const alice = await sdkClient(server(), { sub: "order-alice" });
-    const conversation = await alice.chat.createConversation({ type: "direct", participantIds: ["order-bob"] });
-    const sent: Message[] = [];
-    for (let i = 1; i <= 7; i++) sent.push(await alice.chat.send(conversation.id, `m${i}`));
-
-    const connection = new Connection({ url: server().url, token: await server().token({ sub: "order-bob" })});
-    onCleanup(async () => connection.close());
-    await connection.whenConnected();
+    const { conversation, sent, connection } = await sentToBob("order", 7);
     const sequencer = new MessageSequencer(connection);
     const emitted: number[] = [];
     sequencer.events.on("message", (m) => emitted.push(m.seq));
@@ -36,15 +45,8 @@ describe("message sequencer", () => {
   });
 
   it("a message held back behind a gap and deleted meanwhile is emitted as the fetched tombstone, never with its body", async () => {
-    const alice = await sdkClient(server(), { sub: "held-alice" });
-    const conversation = await alice.chat.createConversation({ type: "direct", participantIds: ["held-bob"] });
-    const sent: Message[] = [];
-    for (let i = 1; i <= 3; i++) sent.push(await alice.chat.send(conversation.id, `m${i} secret`));
+    const { alice, conversation, sent, connection } = await sentToBob("held", 3);
     await alice.chat.delete(sent[2]!.id);
-
-    const connection = new Connection({ url: server().url, token: await server().token({ sub: "held-bob" })});
-    onCleanup(async () => connection.close());
-    await connection.whenConnected();
     const sequencer = new MessageSequencer(connection);
     const emitted: Message[] = [];
     sequencer.events.on("message", (m) => emitted.push(m));
@@ -53,7 +55,7 @@ describe("message sequencer", () => {
     sequencer.accept(sent[2]!);
     await until(() => emitted.length === 2, 5000, "the gap to be filled");
     expect(emitted.map((m) => [m.seq, m.body, Boolean(m.deletedAt)])).toEqual([
-      [2, "m2 secret", false],
+      [2, "m2", false],
       [3, "", true],
     ]);
   });
@@ -87,6 +89,23 @@ describe("message sequencer", () => {
     expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
     expect(messages[4]!.body).toBe("m5, edited");
     expect(hasOlder).toBe(false);
+  });
+
+  it("a gap whose fetch failed while connected is fetched again shortly, not left held until a reconnect", async () => {
+    const { conversation, sent, connection } = await sentToBob("retry", 3);
+    // The first history request fails as a server error would.
+    const request = connection.request.bind(connection);
+    let failures = 0;
+    connection.request = ((event: string, payload: unknown) =>
+      event === "message:history" && failures++ === 0 ? Promise.reject(new SwitchboardError("internal", "simulated")) : request(event as never, payload as never)) as typeof connection.request;
+    const sequencer = new MessageSequencer(connection);
+    const emitted: number[] = [];
+    sequencer.events.on("message", (m) => emitted.push(m.seq));
+    sequencer.baseline(conversation.id, 1);
+    sequencer.accept(sent[2]!);
+    await until(() => emitted.length === 2, 5000, "the gap to be fetched again");
+    expect(emitted).toEqual([2, 3]);
+    expect(failures).toBe(2);
   });
 
   it("pages through gaps longer than one history page", async () => {

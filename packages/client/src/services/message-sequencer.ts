@@ -9,6 +9,8 @@ interface Track {
   /** Arrived ahead of a gap, waiting for the gap to be fetched. */
   ahead: Map<number, Message>;
   fetching: Promise<void> | undefined;
+  /** Failed fetches retried in a row while connected (see `retryLater`). */
+  retries: number;
 }
 
 type SequencerEvents = {
@@ -23,6 +25,9 @@ const LIST_PAGE = 100;
 const LIST_PAGES_MAX = 20;
 /** History requests a resync runs at once. */
 const FILL_CONCURRENCY = 4;
+/** Wait before fetching a gap again after a failed fetch while connected, and how many times in a row. */
+const FILL_RETRY_MS = 2_000;
+const FILL_RETRIES = 5;
 
 /**
  * Turns messages arriving from anywhere (live `message:new`, send acks, the
@@ -65,7 +70,7 @@ export class MessageSequencer {
   baseline(conversationId: string, lastSeq: number): void {
     const track = this.tracks.get(conversationId);
     if (!track) {
-      this.tracks.set(conversationId, { lastSeq, ahead: new Map(), fetching: undefined });
+      this.tracks.set(conversationId, { lastSeq, ahead: new Map(), fetching: undefined, retries: 0 });
     } else if (lastSeq > track.lastSeq) {
       void this.fill(conversationId);
     }
@@ -80,7 +85,7 @@ export class MessageSequencer {
    */
   listed(conversation: { id: string; lastSeq: number; createdAt: string }): void {
     if (this.tracks.has(conversation.id) || !this.createdSinceStart(conversation.createdAt)) return this.baseline(conversation.id, conversation.lastSeq);
-    this.tracks.set(conversation.id, { lastSeq: 0, ahead: new Map(), fetching: undefined });
+    this.tracks.set(conversation.id, { lastSeq: 0, ahead: new Map(), fetching: undefined, retries: 0 });
     if (conversation.lastSeq > 0) void this.fill(conversation.id);
   }
 
@@ -88,7 +93,7 @@ export class MessageSequencer {
   accept(message: Message): void {
     let track = this.tracks.get(message.conversationId);
     if (!track) {
-      track = { lastSeq: message.seq - 1, ahead: new Map(), fetching: undefined };
+      track = { lastSeq: message.seq - 1, ahead: new Map(), fetching: undefined, retries: 0 };
       this.tracks.set(message.conversationId, track);
     }
     if (message.seq <= track.lastSeq) return;
@@ -122,7 +127,7 @@ export class MessageSequencer {
             // got them all after `conversation:new`. One it was added to meanwhile starts where it is now,
             // as `conversation:new` starts it live (at the seq of the moment it was added).
             if (this.createdSinceStart(c.createdAt)) {
-              this.tracks.set(c.id, { lastSeq: 0, ahead: new Map(), fetching: undefined });
+              this.tracks.set(c.id, { lastSeq: 0, ahead: new Map(), fetching: undefined, retries: 0 });
               if (c.lastSeq > 0) behind.add(c.id);
             }
             continue;
@@ -163,6 +168,7 @@ export class MessageSequencer {
           const before = track.lastSeq;
           for (;;) {
             const { messages, hasMore } = await this.history(conversationId, track.lastSeq);
+            track.retries = 0;
             // A copy held back arrived live before this page was read: the page's is as new or newer (an
             // edit, a deletion's tombstone). Swapped in first, since delivering the page's first message
             // releases what is held behind it before the page's own copies come up.
@@ -173,13 +179,30 @@ export class MessageSequencer {
           if (track.ahead.size === 0) break;
           if (track.lastSeq === before) stalled++;
         }
-      } catch {
-        // Offline or refused: what is held back stays held back; the next resync fetches again.
+      } catch (err) {
+        // Offline: what is held back waits for the reconnect's resync. Connected but failed for a
+        // passing reason (no answer in time, rate limited past the waits, a server error): tried
+        // again shortly, or the held messages would stay hidden until some later reconnect.
+        const code = (err as SwitchboardError).code;
+        if (this.connection.status === "connected" && (code === "unavailable" || code === "rate_limited" || code === "internal")) this.retryLater(conversationId, track);
       } finally {
         track.fetching = undefined;
       }
     })();
     return track.fetching;
+  }
+
+  /**
+   * Fetches again after {@link FILL_RETRY_MS} while still connected and
+   * tracking the same conversation, at most {@link FILL_RETRIES} times in a
+   * row (a fetch that gets through starts the count again).
+   */
+  private retryLater(conversationId: string, track: Track): void {
+    if (track.retries >= FILL_RETRIES) return;
+    track.retries++;
+    setTimeout(() => {
+      if (this.tracks.get(conversationId) === track && this.connection.status === "connected") void this.fill(conversationId);
+    }, FILL_RETRY_MS);
   }
 
   /** One history page; waits out `rate_limited` (a few times) instead of giving up. */
