@@ -55,6 +55,31 @@ describe.runIf(redisUrl)("Socket.IO across nodes (Redis Streams adapter)", () =>
   );
 
   it(
+    "a session recovered on another node within the offline grace stays online: no offline is announced when the old node's grace ends",
+    async () => {
+      const { a, b } = await twoNodes({ PRESENCE_OFFLINE_GRACE_MS: "1000" });
+      const { socket: alice } = await a.connect({ sub: "alice", tenant: "acme" });
+      const { socket: watcher } = await b.connect({ sub: "bob", tenant: "acme" });
+      await ok(watcher, "presence:subscribe", { userIds: ["alice"] });
+      const changes = collect<{ status: string }>(watcher, "presence:changed");
+
+      const dropped = nextEvent(alice, "disconnect");
+      alice.io.engine.close();
+      await dropped;
+      (alice.io as unknown as { uri: string }).uri = b.url;
+      const connected = nextEvent<{ recovered: boolean }>(alice, "connected", 10_000);
+      alice.connect();
+      expect((await connected).recovered).toBe(true);
+      // Past node A's grace, which ends for the connection id node B now holds.
+      await sleep(1800);
+      expect(changes).toEqual([]);
+      const { presence } = await ok(watcher, "presence:get", { userIds: ["alice"] });
+      expect(presence[0].status).toBe("online");
+    },
+    SLOW,
+  );
+
+  it(
     "events reach Socket.IO clients on every node once, never the sending connection, never another tenant",
     async () => {
       const { a, b } = await twoNodes();

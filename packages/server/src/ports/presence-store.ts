@@ -55,8 +55,13 @@ export interface ExpiredEntries {
  */
 export interface PresenceStore {
   addConnection(tenantId: string, connection: PresenceConnection, leaseMs: number): Promise<void>;
-  /** Resolves true when the entry existed. */
-  removeConnection(tenantId: string, userId: string, connectionId: string): Promise<boolean>;
+  /**
+   * Resolves true when the entry existed (and was removed). With `nodeId`, only
+   * the entry that node added in this process is removed: a Socket.IO session
+   * recovered on another node keeps its connection id, and the new node's
+   * entry must outlive the old node's late removal of its own.
+   */
+  removeConnection(tenantId: string, userId: string, connectionId: string, nodeId?: string): Promise<boolean>;
   /** Marks one connection idle or active again; resolves false when there is no such entry. */
   setIdle(tenantId: string, userId: string, connectionId: string, idle: boolean): Promise<boolean>;
   /** Live state of each named user that has connections or is in a call; others are absent from the map. */

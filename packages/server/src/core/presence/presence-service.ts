@@ -168,7 +168,7 @@ export class PresenceService implements ConnectionListener {
           clearTimeout(pending.timer);
           this.pendingOffline.delete(userKey(tenantId, userId));
           // A Socket.IO session recovered within the grace comes back under the id it left with: that entry is this one.
-          if (pending.connectionId !== entry.connectionId) await this.deps.store.removeConnection(tenantId, userId, pending.connectionId);
+          if (pending.connectionId !== entry.connectionId) await this.deps.store.removeConnection(tenantId, userId, pending.connectionId, this.deps.nodeId);
         },
       }),
     );
@@ -236,7 +236,8 @@ export class PresenceService implements ConnectionListener {
   async hasConnections(tenantId: string, userId: string): Promise<boolean> {
     const leaving = this.pendingOffline.get(userKey(tenantId, userId))?.connectionId;
     const connections = (await this.deps.store.users(tenantId, [userId])).get(userId)?.connections ?? [];
-    return connections.some((c) => c.connectionId !== leaving);
+    // A session recovered on another node keeps the leaving connection's id: that entry is live.
+    return connections.some((c) => c.connectionId !== leaving || c.nodeId !== this.deps.nodeId);
   }
 
   /** Subscribes first, then reads, so no change falls between the answer and the first event. */
@@ -298,10 +299,15 @@ export class PresenceService implements ConnectionListener {
     );
   }
 
-  /** Removes a connection; when it was the user's last, records lastSeen. */
+  /**
+   * Removes this node's entry of a connection; when it was the user's last,
+   * records lastSeen. Only this node's: a session recovered on another node
+   * (within the grace, or before this node saw the close) kept the connection
+   * id, and that node's entry is the user's live device now.
+   */
   private leave(tenantId: string, userId: string, connectionId: string, leftAt: string): Change {
     return {
-      live: async () => void (await this.deps.store.removeConnection(tenantId, userId, connectionId)),
+      live: async () => void (await this.deps.store.removeConnection(tenantId, userId, connectionId, this.deps.nodeId)),
       record: () => this.recordLastSeen(tenantId, userId, leftAt),
     };
   }

@@ -52,11 +52,11 @@ export class MemoryPresenceStore implements PresenceStore {
     this.index(entry, leaseMs);
   }
 
-  async removeConnection(tenantId: string, userId: string, connectionId: string): Promise<boolean> {
+  async removeConnection(tenantId: string, userId: string, connectionId: string, nodeId?: string): Promise<boolean> {
     const key = scope(tenantId, userId);
     const entries = this.connections.get(key);
     const entry = entries?.get(connectionId);
-    if (!entries || !entry) return false;
+    if (!entries || !entry || (nodeId !== undefined && entry.value.nodeId !== nodeId)) return false;
     entries.delete(connectionId);
     this.unindex(entry);
     if (entries.size === 0) this.connections.delete(key);

@@ -41,8 +41,9 @@ own(owner, cjson.encode({'c', t, u, c}))
 holdLease(owner, tonumber(ARGV[7]), ARGV[8])
 return 1`;
 
-// ARGV: ns, tenant, user, connection
+// ARGV: ns, tenant, user, connection, owner ("" = any)
 const REMOVE_CONNECTION = `${COMMON}
+if ARGV[5] ~= '' and ownerOf(redis.call('HGET', connKey(ARGV[2], ARGV[3]), ARGV[4])) ~= ARGV[5] then return 0 end
 return dropConnection(ARGV[2], ARGV[3], ARGV[4]) and 1 or 0`;
 
 // ARGV: ns, tenant, user, connection, "1" | "0"
@@ -144,8 +145,9 @@ export class RedisPresenceStore implements PresenceStore {
     await this.scripts.addConnection.run([this.ns, tenantId, connection.userId, connection.connectionId, JSON.stringify(entry), owner, now + leaseMs, now]);
   }
 
-  async removeConnection(tenantId: string, userId: string, connectionId: string): Promise<boolean> {
-    const args = [this.ns, tenantId, userId, connectionId];
+  async removeConnection(tenantId: string, userId: string, connectionId: string, nodeId?: string): Promise<boolean> {
+    // The owner is per node and process: an entry this process added, not one of a recovered session elsewhere.
+    const args = [this.ns, tenantId, userId, connectionId, nodeId === undefined ? "" : this.owner(nodeId)];
     return (await this.removals.run(`c ${args.join("\n")}`, () => this.scripts.removeConnection.run(args))) === 1;
   }
 
