@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { SwitchboardHooks } from "@switchboard/server";
 import type { CallSignalEvent, Message, Notification, PresenceInfo } from "@switchboard/client";
 import { sharedServer, sdkClient, until } from "./support/sdk.js";
+import { onCleanup, sleep } from "../../server/test/support/server-harness.js";
+import { Connection } from "../src/connection.js";
+import { NotificationsService } from "../src/services/notifications.js";
 
 const providersSeePatients: SwitchboardHooks = {
   onAuthorizeChannel: ({ caller, kind }) => (kind === "patient" ? caller.roles.includes("provider") : undefined),
@@ -83,6 +86,28 @@ describe("client SDK services", () => {
     await other.notifications.markAllRead();
     await until(() => unreadTypes().length === 0, 5000, "every notification to be read in the feed");
     expect(cb.notifications.getSnapshot().unreadCount).toBe(0);
+  });
+
+  it("notifications: a notification that arrives while the feed's page is being read stays in the feed", async () => {
+    const user = "feedrace-a";
+    const connection = new Connection({ url: server().url, token: await server().token({ sub: user }) });
+    onCleanup(async () => connection.close());
+    await connection.whenConnected();
+    // The first page's answer is held back 300 ms after the server read it: a notification created
+    // meanwhile reaches the feed live, and is not on the page.
+    const request = connection.request.bind(connection);
+    connection.request = (async (event: string, payload: unknown) => {
+      const answer = await request(event as never, payload as never);
+      if (event === "notification:list") await sleep(300);
+      return answer;
+    }) as typeof connection.request;
+    const feed = new NotificationsService(connection);
+    const started = feed.start();
+    await sleep(100);
+    await server().server.notify("default", { userIds: [user], type: "lab.result", title: "During the read" });
+    await started;
+    expect(feed.getSnapshot().notifications.map((n) => n.title)).toEqual(["During the read"]);
+    expect(feed.getSnapshot().unreadCount).toBe(1);
   });
 
   it("calls: initiate rings the callee, accept and signal relay, end reaches both", async () => {

@@ -21,15 +21,21 @@ export class NotificationsService {
   private readonly changes = new Emitter<{ change: () => void }>();
   private state: NotificationsSnapshot = { notifications: [], unreadCount: 0, hasMore: false, loading: false };
   private started: Promise<void> | undefined;
+  /** Per re-read in flight, the ids of `notification:new` events that came meanwhile: its page may be older than they are. */
+  private readonly arrivals = new Set<Set<string>>();
+  /** `notification:unreadCount` events seen: one after a re-read's count answer is newer than that answer. */
+  private countEvents = 0;
   private wanted = false;
 
   constructor(private readonly connection: Connection) {
     connection.on("notification:new", ({ notification }) => {
       if (!this.started || this.state.notifications.some((n) => n.id === notification.id)) return;
+      for (const arrivals of this.arrivals) arrivals.add(notification.id);
       this.update({ notifications: [notification, ...this.state.notifications] });
     });
     connection.on("notification:unreadCount", ({ count }) => {
       if (!this.started) return;
+      this.countEvents++;
       this.update({ unreadCount: count });
       // Fewer unread than the feed shows: some were read elsewhere (another device, a conversation read to its end).
       if (count < this.state.notifications.filter((n) => !n.readAt).length) void this.reconcileRead(count).catch(() => {});
@@ -101,16 +107,23 @@ export class NotificationsService {
 
   private async refresh(): Promise<void> {
     this.update({ loading: true });
+    const arrivals = new Set<string>();
     try {
-      const [page, count] = await Promise.all([this.list(), this.unreadCount()]);
-      // A `notification:new` that came while the page was read and is newer than all of it stays in the feed.
+      this.arrivals.add(arrivals);
+      let eventsBeforeCount = 0;
+      const counted = this.unreadCount().then((count) => ((eventsBeforeCount = this.countEvents), count));
+      const [page, answered] = await Promise.all([this.list(), counted]);
+      // Events and answers share one ordered connection: a count event after the answer is the newer count.
+      const count = this.countEvents > eventsBeforeCount ? this.state.unreadCount : answered;
+      // A `notification:new` that came while the page was read, and is not on it, stays in the feed.
       const inPage = new Set(page.notifications.map((n) => n.id));
-      const newest = page.notifications[0];
-      const arrived = this.state.notifications.filter((n) => !inPage.has(n.id) && (!newest || later(n, newest)));
+      const arrived = this.state.notifications.filter((n) => arrivals.has(n.id) && !inPage.has(n.id));
       this.update({ notifications: [...arrived, ...page.notifications], hasMore: page.hasMore, unreadCount: count, loading: false });
     } catch (err) {
       this.update({ loading: false });
       throw err;
+    } finally {
+      this.arrivals.delete(arrivals);
     }
   }
 
