@@ -1,7 +1,7 @@
 import type { Participant } from "@switchboard/protocol";
 import type { Connection } from "../connection.js";
 import type { Unsubscribe } from "../types.js";
-import { RefCounts } from "./ref-counts.js";
+import { Registrations } from "./registrations.js";
 
 /**
  * App channels (PROTOCOL.md section 3): join/leave reference counted and
@@ -13,28 +13,19 @@ import { RefCounts } from "./ref-counts.js";
  * when that matters.
  */
 export class ChannelsService {
-  private readonly joined = new RefCounts();
-  /** Channels the server confirmed on the current connection's lineage. */
-  private readonly confirmed = new Set<string>();
-  /** Joins on the wire, by channel: a second join of the channel waits for the first one's answer. */
-  private readonly inFlight = new Map<string, Promise<void>>();
-  /**
-   * Channels the server had confirmed and this client left while disconnected
-   * (nothing can be sent then). A recovered session still holds them, so they
-   * are left once it is back; a new session never had them.
-   */
-  private readonly leftOffline = new Set<string>();
+  /** Channels joined, by holder, and which of them the current session holds on the server. */
+  private readonly joined = new Registrations();
 
   constructor(private readonly connection: Connection) {
     connection.events.on("connected", (event, reconnect) => {
       if (reconnect && event.recovered) {
-        for (const room of this.leftOffline) if (!this.joined.has(room)) void this.connection.request("room:leave", { room }).catch(() => {});
+        // Left while disconnected: a recovered session still holds them.
+        for (const room of this.joined.takeDropped()) void this.connection.request("room:leave", { room }).catch(() => {});
       } else if (reconnect) {
-        this.confirmed.clear();
+        this.joined.reset();
       }
-      this.leftOffline.clear();
       // Wanted but not held by this session: joined while offline (`unavailable`), or all of them after a new session.
-      for (const room of this.joined.keys()) if (!this.confirmed.has(room) && !this.inFlight.has(room)) void this.track(room).catch(() => {});
+      for (const room of this.joined.held()) void this.register(room).catch(() => {});
     });
   }
 
@@ -45,40 +36,25 @@ export class ChannelsService {
    * connection; call `leave` to give it up.
    */
   async join(channel: string): Promise<void> {
-    const first = this.joined.add(channel);
-    // A later holder shares the answer of a join still on the wire: refused, it is refused for both.
-    const answer = first ? this.track(channel) : this.inFlight.get(channel);
-    if (!answer) return;
+    this.joined.hold([channel]);
     try {
-      await answer;
+      // A join while another is on the wire waits for its answer, and asks again if that one failed.
+      await this.register(channel);
     } catch (err) {
-      if ((err as { code?: string }).code !== "unavailable") this.joined.remove(channel);
+      if ((err as { code?: string }).code !== "unavailable") this.joined.release([channel]);
       throw err;
     }
   }
 
-  /** Sends `room:join`, recorded in {@link inFlight} until answered. */
-  private track(room: string): Promise<void> {
-    const answer = this.request(room);
-    this.inFlight.set(room, answer);
-    const settled = () => {
-      if (this.inFlight.get(room) === answer) this.inFlight.delete(room);
-    };
-    answer.then(settled, settled);
-    return answer;
-  }
-
-  private async request(room: string): Promise<void> {
-    await this.connection.request("room:join", { room });
-    if (this.joined.has(room)) this.confirmed.add(room);
+  /** `room:join` for one channel, unless this session holds it or a join of it is on the wire. */
+  private async register(room: string): Promise<void> {
+    await this.joined.ensure([room], () => this.connection.request("room:join", { room }));
   }
 
   /** Leaves a channel once its last holder leaves (while disconnected: once the session is back, if it kept it). */
   async leave(channel: string): Promise<void> {
-    if (!this.joined.remove(channel)) return;
-    const held = this.confirmed.delete(channel);
-    if (this.connection.status === "connected") await this.connection.request("room:leave", { room: channel });
-    else if (held) this.leftOffline.add(channel);
+    const connected = this.connection.status === "connected";
+    if (this.joined.release([channel], !connected).length > 0 && connected) await this.connection.request("room:leave", { room: channel });
   }
 
   async participants(channel: string): Promise<Participant[]> {

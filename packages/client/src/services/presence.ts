@@ -25,8 +25,6 @@ export class PresenceService {
   /** Resources viewed (`presence:setActivity`), by holder. */
   private readonly viewing = new Registrations();
   private readonly viewerLists = new Map<string, readonly Viewer[]>();
-  /** Users no longer followed, dropped while disconnected: a recovered session still follows them, so it is told then. */
-  private readonly droppedOffline = new Set<string>();
 
   constructor(private readonly connection: Connection) {
     connection.on("presence:changed", (info) => this.remember([info]));
@@ -34,9 +32,9 @@ export class PresenceService {
     connection.events.on("connected", (event, reconnect) => {
       if (!reconnect) return;
       const users = this.subscribed.held();
-      const dropped = [...this.droppedOffline].filter((id) => !users.includes(id));
-      this.droppedOffline.clear();
-      if (event.recovered && dropped.length) void this.request("presence:unsubscribe", dropped).catch(() => {});
+      // Unfollowed while disconnected: a recovered session still follows them.
+      const dropped = event.recovered ? this.subscribed.takeDropped() : [];
+      if (dropped.length) void this.request("presence:unsubscribe", dropped).catch(() => {});
       // A recovered session kept its subscriptions (Socket.IO rooms); a new one has none.
       if (!event.recovered) this.subscribed.reset();
       if (users.length && !event.recovered) void this.subscribed.ensure(users, (missing) => this.request("presence:subscribe", missing)).catch(() => {});
@@ -72,9 +70,9 @@ export class PresenceService {
     const unsubscribe = () => {
       if (done) return;
       done = true;
-      const removed = this.subscribed.release(userIds);
-      if (removed.length && this.connection.status === "connected") void this.request("presence:unsubscribe", removed).catch(() => {});
-      else for (const id of removed) this.droppedOffline.add(id);
+      const connected = this.connection.status === "connected";
+      const removed = this.subscribed.release(userIds, !connected);
+      if (removed.length && connected) void this.request("presence:unsubscribe", removed).catch(() => {});
     };
     try {
       const answered = new Map((await this.subscribed.ensure(userIds, (missing) => this.request("presence:subscribe", missing))).flat().map((p) => [p.userId, p]));

@@ -17,6 +17,8 @@ export class Registrations {
   private readonly registered = new Set<string>();
   /** Registrations on the wire, by key; each entry settles when its request does. */
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Registered keys released while offline (see {@link release}). */
+  private readonly dropped = new Set<string>();
   /** Bumped by {@link reset}: a request sent before it says nothing of the new connection. */
   private generation = 0;
 
@@ -25,11 +27,29 @@ export class Registrations {
     for (const key of keys) this.holders.add(key);
   }
 
-  /** Removes a holder from each key; returns the keys nobody holds any more. */
-  release(keys: readonly string[]): string[] {
+  /**
+   * Removes a holder from each key; returns the keys nobody holds any more.
+   * `offline`: the server cannot be told now, so those of them it has
+   * registered are kept for {@link takeDropped}.
+   */
+  release(keys: readonly string[], offline = false): string[] {
     const gone = keys.filter((key) => this.holders.remove(key));
-    for (const key of gone) this.registered.delete(key);
+    for (const key of gone) {
+      if (offline && this.registered.has(key)) this.dropped.add(key);
+      this.registered.delete(key);
+    }
     return gone;
+  }
+
+  /**
+   * The keys released while offline that a recovered session (which keeps
+   * its registrations) still has, except those held again since; forgotten
+   * once taken. The caller deregisters them on the server.
+   */
+  takeDropped(): string[] {
+    const keys = [...this.dropped].filter((key) => !this.holders.has(key));
+    this.dropped.clear();
+    return keys;
   }
 
   /** Every key held. */
@@ -42,6 +62,7 @@ export class Registrations {
     this.generation++;
     this.registered.clear();
     this.inFlight.clear();
+    this.dropped.clear();
   }
 
   /**
