@@ -56,15 +56,13 @@ export class NotificationsService {
   /** Marks one notification read; resolves with the unread count. */
   async markRead(id: string): Promise<number> {
     const { unreadCount } = await this.connection.request("notification:read", { id });
-    const readAt = new Date().toISOString();
-    this.update({ unreadCount, notifications: this.state.notifications.map((n) => (n.id === id && !n.readAt ? { ...n, readAt } : n)) });
+    this.readLocally((n) => n.id === id, { unreadCount });
     return unreadCount;
   }
 
   async markAllRead(): Promise<void> {
     await this.connection.request("notification:readAll", {});
-    const readAt = new Date().toISOString();
-    this.update({ unreadCount: 0, notifications: this.state.notifications.map((n) => (n.readAt ? n : { ...n, readAt })) });
+    this.readLocally(() => true, { unreadCount: 0 });
   }
 
   async unreadCount(): Promise<number> {
@@ -133,14 +131,19 @@ export class NotificationsService {
    * down to that page's oldest (older ones it cannot speak for).
    */
   private async reconcileRead(count: number): Promise<void> {
-    const readAt = new Date().toISOString();
-    const markRead = (stillUnread: (n: Notification) => boolean) =>
-      this.update({ notifications: this.state.notifications.map((n) => (n.readAt || stillUnread(n) ? n : { ...n, readAt })) });
-    if (count === 0) return markRead(() => false);
+    if (count === 0) return this.readLocally(() => true);
     const page = await this.list({ unreadOnly: true, limit: 100 });
     const unread = new Set(page.notifications.map((n) => n.id));
     const oldest = page.notifications.at(-1);
-    markRead((n) => unread.has(n.id) || (page.hasMore && oldest !== undefined && !later(n, oldest) && n.id !== oldest.id));
+    // Past the page's oldest (when there is more) the page cannot say whether one is still unread.
+    const beyondPage = (n: Notification) => page.hasMore && oldest !== undefined && !later(n, oldest) && n.id !== oldest.id;
+    this.readLocally((n) => !unread.has(n.id) && !beyondPage(n));
+  }
+
+  /** Gives the feed's unread notifications that `read` picks a `readAt` of now (with `patch` in the same change). */
+  private readLocally(read: (n: Notification) => boolean, patch: Partial<NotificationsSnapshot> = {}): void {
+    const readAt = new Date().toISOString();
+    this.update({ ...patch, notifications: this.state.notifications.map((n) => (!n.readAt && read(n) ? { ...n, readAt } : n)) });
   }
 
   private update(patch: Partial<NotificationsSnapshot>): void {
