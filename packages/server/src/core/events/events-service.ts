@@ -23,6 +23,19 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 }
 
 /**
+ * Refuses data no transport should carry: nested deeper than
+ * {@link EVENT_DATA_MAX_DEPTH} (it would overflow the stack in JSON.stringify,
+ * a 500, and again in every transport's encoder) or over
+ * `EVENT_DATA_MAX_BYTES` serialized. `what` names it in the message.
+ * @throws AppError `bad_request`, `payload_too_large`
+ */
+export function refuseUnfitData(data: unknown, what: string): void {
+  if (nestedDeeperThan(data, EVENT_DATA_MAX_DEPTH)) throw new AppError("bad_request", `${what} is nested deeper than ${EVENT_DATA_MAX_DEPTH} levels`, [{ path: "data", message: "too deeply nested" }]);
+  const size = Buffer.byteLength(JSON.stringify(data ?? null));
+  if (size > EVENT_DATA_MAX_BYTES) throw new AppError("payload_too_large", `${what} is ${size} bytes; the limit is ${EVENT_DATA_MAX_BYTES}`);
+}
+
+/**
  * Domain events from the app's backend (`appointment:created` to
  * `tenant:acme`): validated, size-checked, and handed to the broker, which
  * delivers them verbatim on every protocol. Callers (HTTP API, server SDK,
@@ -39,11 +52,7 @@ export class EventsService {
       throw new AppError("bad_request", "invalid event", details);
     }
     const { channel, channels, event, data } = parsed.data;
-    // Hostile data nested thousands deep would overflow the stack in JSON.stringify (a 500)
-    // and again in every transport's encoder: refuse it before anything serializes it.
-    if (nestedDeeperThan(data, EVENT_DATA_MAX_DEPTH)) throw new AppError("bad_request", `event data is nested deeper than ${EVENT_DATA_MAX_DEPTH} levels`, [{ path: "data", message: "too deeply nested" }]);
-    const size = Buffer.byteLength(JSON.stringify(data ?? null));
-    if (size > EVENT_DATA_MAX_BYTES) throw new AppError("payload_too_large", `event data is ${size} bytes; the limit is ${EVENT_DATA_MAX_BYTES}`);
+    refuseUnfitData(data, "event data");
     const targets = [...new Set(channels ?? [channel!])];
     await this.broker.publish({ tenantId, channels: targets, event, data: data ?? null });
     return { channels: targets, event };

@@ -1,5 +1,4 @@
 import {
-  EVENT_DATA_MAX_BYTES,
   notificationCreateSchema,
   type Notification,
   type NotificationCreatePayload,
@@ -11,7 +10,7 @@ import type { Broker } from "../../ports/broker.js";
 import type { NotificationStore, PushSubscription } from "../../ports/notification-store.js";
 import type { PushSender } from "../../ports/push-sender.js";
 import type { ConnectionRegistry } from "../connection-registry.js";
-import { EVENT_DATA_MAX_DEPTH, nestedDeeperThan } from "../events/events-service.js";
+import { refuseUnfitData } from "../events/events-service.js";
 import type { DomainEvent } from "../domain-events.js";
 import { AppError, issueDetails } from "../errors.js";
 
@@ -50,11 +49,8 @@ export class NotificationService {
     }
     const n = parsed.data;
     const now = new Date();
-    // Hostile data nested thousands deep would overflow the stack when stored and delivered (a 500).
-    if (nestedDeeperThan(n.data, EVENT_DATA_MAX_DEPTH)) throw new AppError("bad_request", `data is nested deeper than ${EVENT_DATA_MAX_DEPTH} levels`, [{ path: "data", message: "too deeply nested" }]);
-    // Stored once per recipient (up to 1,000) and sent in every notification:new: the bound of event data.
-    const size = n.data === undefined ? 0 : Buffer.byteLength(JSON.stringify(n.data));
-    if (size > EVENT_DATA_MAX_BYTES) throw new AppError("payload_too_large", `notification data is ${size} bytes; the limit is ${EVENT_DATA_MAX_BYTES}`);
+    // Stored once per recipient (up to 1,000) and sent in every notification:new: event data's bounds.
+    refuseUnfitData(n.data, "notification data");
     if (n.expiresAt && Date.parse(n.expiresAt) <= now.getTime()) throw new AppError("bad_request", "expiresAt is in the past", [{ path: "expiresAt", message: "in the past" }]);
     const userIds = n.userIds ? [...new Set(n.userIds)] : await this.deps.store.subscribers(tenantId, n.topic!);
     const created = await this.deps.store.create({
